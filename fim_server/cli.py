@@ -1,0 +1,195 @@
+"""The ``fim-server`` command: the language server (stdio or TCP) and headless tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import __version__
+from .config import SECTION, Settings, parse_settings
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fim-server",
+        description="Fill-in-the-middle inline completions over LSP. With no command: a language server on stdio.",
+    )
+    parser.add_argument("--version", action="version", version=f"fim-server {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument("--log-file", metavar="PATH", help="also write the log to PATH")
+    parser.add_argument("--tcp", action="store_true", help="listen on TCP (127.0.0.1) instead of stdio, for debugging")
+    parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=2087, help="TCP port with --tcp (default 2087)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    complete = commands.add_parser(
+        "complete",
+        help="complete at PATH:LINE:COL (1-based) and print the completion",
+        description="Run the same engine as the server once, at a position in a file, and print the completion.",
+    )
+    complete.add_argument("position", metavar="PATH:LINE[:COL]", help="1-based line and column; no column = end of line")
+    add_settings_arguments(complete)
+    complete.add_argument("--json", action="store_true", help="print the completion, usage and latency as JSON")
+    complete.add_argument("-v", "--verbose", action="store_true", dest="verbose_sub", help="log debug details to stderr")
+    return parser
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--settings", metavar="FILE", help=f"JSON file with the {SECTION} settings an editor would send"
+    )
+    parser.add_argument(
+        "--set",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="one setting (camelCase name; VALUE read as JSON when it parses, else as text); repeatable",
+    )
+
+
+def load_settings(args: argparse.Namespace) -> tuple[Settings, list[str]]:
+    """Settings from a file, then --set values; problems in plain words."""
+    problems: list[str] = []
+    settings = Settings()
+    if args.settings:
+        try:
+            raw = json.loads(Path(args.settings).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read settings file {args.settings}: {exc}") from None
+        settings, found = parse_settings(raw, settings)
+        problems += found
+    overrides: dict[str, Any] = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--set needs NAME=VALUE, got {item!r}")
+        try:
+            overrides[name] = json.loads(value)
+        except ValueError:
+            overrides[name] = value
+    if overrides:
+        settings, found = parse_settings(overrides, settings)
+        problems += found
+    return settings, problems
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_position(spec: str) -> tuple[Path, int, int | None]:
+    parts = spec.rsplit(":", 2)
+    try:
+        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+            return Path(parts[0]), int(parts[1]), int(parts[2])
+        parts = spec.rsplit(":", 1)
+        if len(parts) == 2 and parts[1].isdigit():
+            return Path(parts[0]), int(parts[1]), None
+    except ValueError:
+        pass
+    raise UsageError(f"expected PATH:LINE:COL with 1-based numbers, got {spec!r}")
+
+
+def run_complete(args: argparse.Namespace) -> int:
+    from .context import build_context
+    from .documents import Document, line_content
+    from .engine import CompletionEngine, Trigger
+
+    path, line, col = parse_position(args.position)
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    settings, problems = load_settings(args)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    doc = Document(path.resolve().as_uri(), text)
+    if line < 1 or line > len(doc.lines):
+        raise UsageError(f"line {line} is outside {path} (1 to {len(doc.lines)})")
+    content = line_content(doc.lines[line - 1])
+    if col is None:
+        col = len(content) + 1
+    if col < 1 or col > len(content) + 1:
+        raise UsageError(f"column {col} is outside line {line} of {path} (1 to {len(content) + 1})")
+    ctx = build_context(
+        doc.uri,
+        doc.lines,
+        line - 1,
+        col - 1,
+        max_prefix_chars=settings.max_prefix_chars,
+        max_suffix_chars=settings.max_suffix_chars,
+        language_id=path.suffix.lstrip("."),
+    )
+    notices: list[str] = []
+
+    async def go():
+        engine = CompletionEngine(settings, notify=lambda level, message: notices.append(message))
+        try:
+            started = time.perf_counter()
+            suggestions = await engine.complete(ctx, Trigger.INVOKED)
+            return suggestions, time.perf_counter() - started, engine.snapshot()
+        finally:
+            await engine.aclose()
+
+    suggestions, elapsed, snapshot = asyncio.run(go())
+    if notices:
+        print(f"error: {notices[0]}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "completion": suggestions[0].text if suggestions else None,
+                    "latency_ms": round(elapsed * 1000, 1),
+                    "usage": {k: snapshot.get(k, 0) for k in ("prompt_tokens", "completion_tokens", "cache_hit_tokens", "cache_miss_tokens")},
+                },
+                ensure_ascii=False,
+            )
+        )
+        return 0 if suggestions else 1
+    if not suggestions:
+        print("no completion: the provider's answer was empty after cleaning", file=sys.stderr)
+        return 1
+    sys.stdout.write(suggestions[0].text + "\n")
+    return 0
+
+
+def run_server(args: argparse.Namespace) -> int:
+    from .log import configure
+    from .server import attach_client_log, create_server
+
+    server = create_server()
+    configure(args.verbose, args.log_file, server.redactor)
+    attach_client_log(server, args.verbose)
+    if args.tcp:
+        log.info("listening on %s:%s", args.host, args.port)
+        server.start_tcp(args.host, args.port)
+    else:
+        server.start_io()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "complete":
+            if args.verbose or args.verbose_sub:
+                logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+            else:  # the outcome is printed once below; no log lines on top of it
+                logging.getLogger("fim_server").addHandler(logging.NullHandler())
+            return run_complete(args)
+        return run_server(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,120 @@
+"""The shared HTTP client and the readers for the answer formats providers use.
+
+One ``httpx.AsyncClient`` per server keeps connections alive between keystrokes.
+Bodies are read as streams with a size cap, so a cancelled request closes its
+connection at once (the provider stops generating) and a runaway answer cannot
+fill memory.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from typing import Any, AsyncIterator
+
+import httpx
+
+from .errors import BadResponse
+
+MAX_ANSWER_BYTES = 1 << 20  # 1 MiB: far more than any completion worth showing
+MAX_RETRY_AFTER_S = 300.0
+CONNECT_TIMEOUT_S = 5.0
+KEEPALIVE_EXPIRY_S = 60.0
+
+
+def make_client(*, verify: bool | str = True) -> httpx.AsyncClient:
+    """The one client a server uses for all provider calls (connection reuse)."""
+    return httpx.AsyncClient(
+        verify=verify,
+        timeout=httpx.Timeout(30.0, connect=CONNECT_TIMEOUT_S),
+        limits=httpx.Limits(max_connections=8, max_keepalive_connections=4, keepalive_expiry=KEEPALIVE_EXPIRY_S),
+        trust_env=True,
+    )
+
+
+def request_timeout(total_s: float) -> httpx.Timeout:
+    return httpx.Timeout(total_s, connect=min(CONNECT_TIMEOUT_S, total_s))
+
+
+async def read_body(response: httpx.Response, limit: int = MAX_ANSWER_BYTES) -> bytes:
+    """The whole body, or ``BadResponse`` once it grows past ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise BadResponse(f"the provider's answer exceeded {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json_body(body: bytes) -> Any:
+    """JSON after optional keep-alive blank lines (DeepSeek sends them while queued)."""
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        raise BadResponse("the provider sent an empty answer")
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise BadResponse("the provider's answer is not valid JSON") from None
+
+
+async def sse_events(response: httpx.Response, limit: int = MAX_ANSWER_BYTES) -> AsyncIterator[Any]:
+    """Decoded ``data:`` payloads of a server-sent event stream.
+
+    Blank lines and ``:`` comment lines (``: keep-alive``) are skipped; the stream
+    ends at ``data: [DONE]`` or when the server closes it.
+    """
+    size = 0
+    async for line in response.aiter_lines():
+        size += len(line) + 1
+        if size > limit:
+            raise BadResponse(f"the provider's stream exceeded {limit} bytes")
+        if not line or line.startswith(":"):
+            continue
+        if not line.startswith("data:"):
+            continue  # event:, id:, retry: fields carry nothing we use
+        payload = line[5:].strip()
+        if payload == "[DONE]":
+            return
+        try:
+            yield json.loads(payload)
+        except ValueError:
+            raise BadResponse("the provider's stream held a line that is not JSON") from None
+
+
+def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds (number or HTTP date), capped; None when absent or unreadable."""
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, min(seconds, MAX_RETRY_AFTER_S))
+
+
+def error_message(body: bytes) -> str:
+    """The human part of an error body (``{"error": {"message": ...}}`` and kin), short."""
+    text = body.decode("utf-8", errors="replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:200]
+    message: Any = data
+    if isinstance(data, dict):
+        message = data.get("error", data.get("message", data.get("detail", data)))
+        if isinstance(message, dict):
+            message = message.get("message", message)
+    return str(message)[:200]

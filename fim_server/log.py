@@ -1,0 +1,83 @@
+"""Logging: to the client's log (``window/logMessage``) and optionally a file,
+with secrets masked everywhere and pygls's own records kept out of the client log."""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+LOGGER_NAME = "fim_server"
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class Redactor(logging.Filter):
+    """Replaces every known secret with ``***`` in log records and messages."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+
+    def add(self, secret: str | None) -> None:
+        if secret and len(secret) >= 4:
+            self._secrets.add(secret)
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            message = record.getMessage()
+            clean = self.redact(message)
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = self.redact(record.exc_text)
+            if clean != message:
+                record.msg, record.args = clean, None
+        return True
+
+
+class ClientLogHandler(logging.Handler):
+    """Forwards records to the editor through ``send(level, text)``.
+
+    Records from pygls itself are skipped: they describe the messages this handler
+    sends, so forwarding them would echo every log message back as another one.
+    """
+
+    def __init__(self, send: Callable[[int, str], None], level: int = logging.INFO) -> None:
+        super().__init__(level)
+        self._send = send
+        self._busy = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith("pygls") or self._busy:
+            return
+        self._busy = True
+        try:
+            self._send(record.levelno, self.format(record))
+        except Exception:  # the client may be gone; logging must never raise
+            pass
+        finally:
+            self._busy = False
+
+
+def configure(verbose: bool = False, log_file: str | None = None, redactor: Redactor | None = None) -> logging.Logger:
+    """Set up the package logger (and pygls's into the file); nothing goes to stdout."""
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
+    if redactor is not None:
+        logger.addFilter(redactor)
+    if log_file:
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler.setFormatter(logging.Formatter(FORMAT))
+        if redactor is not None:
+            handler.addFilter(redactor)
+        logger.addHandler(handler)
+        pygls_logger = logging.getLogger("pygls")
+        pygls_logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
+        pygls_logger.addHandler(handler)
+    return logger

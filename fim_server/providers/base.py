@@ -1,0 +1,45 @@
+"""What every provider takes and gives back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class FimRequest:
+    prompt: str
+    suffix: str
+    max_tokens: int
+    temperature: float = 0.0
+    stop: tuple[str, ...] = ()
+    stream: bool = True
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cache_hit_tokens: int = 0
+    cache_miss_tokens: int = 0
+
+    def add(self, other: "Usage") -> None:
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cache_hit_tokens += other.cache_hit_tokens
+        self.cache_miss_tokens += other.cache_miss_tokens
+
+
+@dataclass
+class Completion:
+    text: str
+    finish_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+
+
+class Provider(Protocol):
+    name: str
+
+    async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
+        """One FIM call; raises ``errors.ProviderError`` subclasses on failure."""
+        ...

@@ -1,0 +1,300 @@
+"""The language server: thin LSP handlers around ``CompletionEngine``.
+
+``create_server()`` builds a fresh server (no module-level instance), so tests and
+the command line each get their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable
+
+import attrs
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
+
+from . import __version__, convert
+from .config import SECTION, Settings, describe, parse_settings
+from .context import build_context
+from .documents import UTF8, UTF16, DocumentStore, line_content
+from .engine import CompletionEngine, Trigger
+from .log import ClientLogHandler, LOGGER_NAME, Redactor
+
+log = logging.getLogger(__name__)
+
+COMPLETION_TRIGGERS = [".", "(", "[", ",", ":"]
+STATS_COMMAND = "fimServer.stats"
+
+_MESSAGE_TYPES = {
+    "error": types.MessageType.Error,
+    "warning": types.MessageType.Warning,
+    "info": types.MessageType.Info,
+}
+_LOG_TYPES = [
+    (logging.ERROR, types.MessageType.Error),
+    (logging.WARNING, types.MessageType.Warning),
+    (logging.INFO, types.MessageType.Info),
+]
+
+
+def choose_encoding(offered: list[str] | None) -> str:
+    """UTF-8 when the client offers it (no conversion of ASCII-free lines needed on
+    its side), otherwise UTF-16, which every client must support."""
+    return UTF8 if offered and UTF8 in offered else UTF16
+
+
+class FimProtocol(LanguageServerProtocol):
+    """pygls's protocol with three changes: our document store replaces pygls's
+    workspace copy (edits touch only the changed lines), the position encoding
+    prefers UTF-8, and finished handler futures are not kept forever."""
+
+    @property
+    def fim(self) -> "FimServer":
+        return self._server  # type: ignore[return-value]
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams):
+        general = params.capabilities.general
+        offered = list(general.position_encodings or []) if general else []
+        encoding = choose_encoding([str(e.value if hasattr(e, "value") else e) for e in offered])
+        general = attrs.evolve(general or types.GeneralClientCapabilities(), position_encodings=[encoding])
+        capabilities = attrs.evolve(params.capabilities, general=general)
+        self.fim.encoding = encoding
+        result = yield from super().lsp_initialize(attrs.evolve(params, capabilities=capabilities))
+        return result
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
+        doc = params.text_document
+        self.fim.documents.open(doc.uri, doc.text, doc.version, doc.language_id)
+        yield from ()
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
+        self.fim.apply_changes(params)
+        yield from ()
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
+        self.fim.documents.close(params.text_document.uri)
+        self.fim.engine.forget(params.text_document.uri)
+        yield from ()
+
+    def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        future = self._request_futures.get(msg_id)
+        if future is not None:
+            futures = self._request_futures
+
+            def prune(done, msg_id=msg_id):
+                if futures.get(msg_id) is done:
+                    del futures[msg_id]
+
+            if future.done():
+                prune(future)
+            else:
+                future.add_done_callback(prune)
+
+
+class FimServer(LanguageServer):
+    def __init__(self, engine_factory: Callable[[Settings, Callable[[str, str], None]], CompletionEngine] | None = None):
+        super().__init__("fim-server", __version__, protocol_cls=FimProtocol)
+        self.documents = DocumentStore()
+        self.encoding = UTF16
+        self.redactor = Redactor()
+        self._init_options: Any = None
+        self._section: Any = None
+        self._last_problems: tuple[str, ...] = ()
+        self._client_has_inline = False
+        self._client_has_configuration = False
+        settings = Settings()
+        self.redactor.add(settings.resolved_api_key())
+        factory = engine_factory or (lambda s, notify: CompletionEngine(s, notify=notify))
+        self.engine: CompletionEngine = factory(settings, self.notify)
+
+    # -- messages -------------------------------------------------------------
+    def notify(self, level: str, message: str) -> None:
+        """One ``window/showMessage`` (the engine decides when one is due)."""
+        self.window_show_message(
+            types.ShowMessageParams(type=_MESSAGE_TYPES.get(level, types.MessageType.Info), message=self.redactor.redact(message))
+        )
+
+    def send_log(self, levelno: int, text: str) -> None:
+        kind = next((t for lvl, t in _LOG_TYPES if levelno >= lvl), types.MessageType.Log)
+        self.window_log_message(types.LogMessageParams(type=kind, message=self.redactor.redact(text)))
+
+    def report_server_error(self, error: Exception, source) -> None:
+        # An internal error is logged, never shown as a popup per keystroke.
+        log.error("internal error (%s): %s", getattr(source, "__name__", source), error)
+
+    # -- settings -------------------------------------------------------------
+    def apply_settings(self) -> None:
+        """Defaults, then initializationOptions, then the fimServer section."""
+        settings, problems = parse_settings(self._init_options)
+        settings, more = parse_settings(self._section, settings)
+        problems += more
+        self.redactor.add(settings.resolved_api_key())
+        if problems and tuple(problems) != self._last_problems:
+            self.notify("warning", "fim-server settings: " + "; ".join(problems) + ".")
+        self._last_problems = tuple(problems)
+        if settings != self.engine.settings:
+            self.engine.update_settings(settings)
+            log.info("settings applied: %s", describe(settings))
+
+    async def pull_configuration(self) -> None:
+        if not self._client_has_configuration:
+            return
+        try:
+            result = await asyncio.wait_for(
+                self.workspace_configuration_async(
+                    types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+                ),
+                timeout=5,
+            )
+        except Exception as exc:  # a client that fails this keeps the settings it sent before
+            log.warning("could not read the %s configuration: %s", SECTION, exc)
+            return
+        if result and result[0] is not None:
+            self._section = result[0]
+        self.apply_settings()
+
+    # -- documents ------------------------------------------------------------
+    def apply_changes(self, params: types.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        doc = self.documents.get(uri)
+        if doc is None:
+            log.warning("change for a document that is not open: %s", uri)
+            return
+        version = params.text_document.version
+        if doc.version is not None and version is not None and version <= doc.version:
+            log.warning("change with version %s after version %s for %s; applied anyway", version, doc.version, uri)
+        for change in params.content_changes:
+            rng = getattr(change, "range", None)
+            if rng is None:
+                doc.apply_change(change.text)
+            else:
+                doc.apply_change(
+                    change.text,
+                    (rng.start.line, rng.start.character),
+                    (rng.end.line, rng.end.character),
+                    self.encoding,
+                )
+        doc.version = version
+
+    def context_at(self, uri: str, position: types.Position, selected: types.SelectedCompletionInfo | None = None):
+        """The cursor context, or None (with a log line) for a bad document or position."""
+        doc = self.documents.get(uri)
+        if doc is None:
+            log.info("completion asked for a document that is not open: %s", uri)
+            return None
+        if position.line < 0 or position.character < 0 or position.line >= len(doc.lines):
+            log.info("completion asked at %s:%s, outside the document (%s lines)", position.line, position.character, len(doc.lines))
+            return None
+        line, col = doc.to_codepoints(position.line, position.character, self.encoding)
+        lines = doc.lines
+        settings = self.engine.settings
+        if selected is not None and selected.range.start.line == position.line == selected.range.end.line:
+            # Complete as if the selected menu item were already inserted.
+            _, start = doc.to_codepoints(line, selected.range.start.character, self.encoding)
+            _, end = doc.to_codepoints(line, selected.range.end.character, self.encoding)
+            current = lines[line]
+            content = line_content(current)
+            lines = list(lines)
+            lines[line] = content[:start] + selected.text + content[end:] + current[len(content) :]
+            col = start + len(selected.text)
+        return build_context(
+            uri,
+            lines,
+            line,
+            col,
+            max_prefix_chars=settings.max_prefix_chars,
+            max_suffix_chars=settings.max_suffix_chars,
+            language_id=doc.language_id,
+        )
+
+
+def create_server(engine_factory=None) -> FimServer:
+    server = FimServer(engine_factory)
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: FimServer, params: types.InitializeParams) -> None:
+        ls._init_options = params.initialization_options
+        caps = params.capabilities
+        ls._client_has_inline = bool(caps.text_document and caps.text_document.inline_completion is not None)
+        ls._client_has_configuration = bool(caps.workspace and caps.workspace.configuration)
+        settings, problems = parse_settings(ls._init_options)
+        ls.redactor.add(settings.resolved_api_key())
+        ls.engine.update_settings(settings)
+        ls._pending_problems = problems
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: FimServer, params: types.InitializedParams) -> None:
+        problems = getattr(ls, "_pending_problems", [])
+        if problems:
+            ls._last_problems = tuple(problems)
+            ls.notify("warning", "fim-server settings: " + "; ".join(problems) + ".")
+        log.info(
+            "fim-server %s ready: provider %s, model %s, position encoding %s",
+            __version__,
+            ls.engine.settings.provider,
+            ls.engine.settings.model,
+            ls.encoding,
+        )
+        await ls.pull_configuration()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(ls: FimServer, params: types.DidChangeConfigurationParams) -> None:
+        settings = params.settings
+        if isinstance(settings, dict) and isinstance(settings.get(SECTION), dict):
+            ls._section = settings[SECTION]
+            ls.apply_settings()
+        else:
+            await ls.pull_configuration()
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(ls: FimServer, params: types.InlineCompletionParams):
+        selected = params.context.selected_completion_info if params.context else None
+        ctx = ls.context_at(params.text_document.uri, params.position, selected)
+        if ctx is None:
+            return []
+        trigger = Trigger.INVOKED if params.context and params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked else Trigger.AUTOMATIC
+        suggestions = await ls.engine.complete(ctx, trigger)
+        texts = [s.text for s in suggestions]
+        if selected is not None and selected.range.start.line == params.position.line:
+            return convert.inline_items(texts, params.position, selected.range, selected.text)
+        return convert.inline_items(texts, params.position)
+
+    @server.feature(
+        types.TEXT_DOCUMENT_COMPLETION,
+        types.CompletionOptions(trigger_characters=COMPLETION_TRIGGERS, resolve_provider=False),
+    )
+    async def completion(ls: FimServer, params: types.CompletionParams):
+        fallback = ls.engine.settings.completion_fallback
+        if fallback == "never" or (fallback == "auto" and ls._client_has_inline):
+            return None
+        ctx = ls.context_at(params.text_document.uri, params.position)
+        if ctx is None:
+            return None
+        suggestions = await ls.engine.complete(ctx, Trigger.AUTOMATIC)
+        items = convert.completion_items([s.text for s in suggestions], ctx, params.position, ls.encoding)
+        return types.CompletionList(is_incomplete=True, items=items)
+
+    @server.command(STATS_COMMAND)
+    def stats(ls: FimServer, *args) -> dict:
+        return ls.engine.snapshot()
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: FimServer, *args) -> None:
+        await ls.engine.aclose()
+
+    return server
+
+
+def attach_client_log(server: FimServer, verbose: bool) -> None:
+    handler = ClientLogHandler(server.send_log, logging.DEBUG if verbose else logging.INFO)
+    handler.addFilter(server.redactor)
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.addFilter(server.redactor)
+    logger.addHandler(handler)
