@@ -39,7 +39,7 @@ def completion_items(
                 label=label,
                 kind=types.CompletionItemKind.Text,
                 detail="fim-server",
-                documentation=types.MarkupContent(kind=types.MarkupKind.PlainText, value=full),
+                documentation=full,
                 filter_text=full,
                 sort_text=f"0{rank}",
                 insert_text_format=types.InsertTextFormat.PlainText,

@@ -283,7 +283,11 @@ def create_server(engine_factory=None) -> FimServer:
 
     @server.command(STATS_COMMAND)
     def stats(ls: FimServer, *args) -> dict:
-        return ls.engine.snapshot()
+        return {
+            **ls.engine.snapshot(),
+            "open_documents": len(ls.documents),
+            "pending_handlers": len(ls.protocol._request_futures),
+        }
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: FimServer, *args) -> None:
