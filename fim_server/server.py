@@ -130,8 +130,13 @@ class FimServer(LanguageServer):
         log.error("internal error (%s): %s", getattr(source, "__name__", source), error)
 
     # -- settings -------------------------------------------------------------
-    def apply_settings(self) -> None:
-        """Defaults, then initializationOptions, then the fimServer section."""
+    def apply_settings(self, user_action: bool = False) -> None:
+        """Defaults, then initializationOptions, then the fimServer section.
+
+        A configuration change from the user (``user_action``) also lifts a block
+        left by a fatal provider error, even when the values stayed the same (the
+        user may have fixed the account or the environment instead).
+        """
         settings, problems = parse_settings(self._init_options)
         settings, more = parse_settings(self._section, settings)
         problems += more
@@ -142,9 +147,13 @@ class FimServer(LanguageServer):
         if settings != self.engine.settings:
             self.engine.update_settings(settings)
             log.info("settings applied: %s", describe(settings))
+        elif user_action:
+            self.engine.health.reset()
 
-    async def pull_configuration(self) -> None:
+    async def pull_configuration(self, user_action: bool = False) -> None:
         if not self._client_has_configuration:
+            if user_action:
+                self.apply_settings(user_action)
             return
         try:
             result = await asyncio.wait_for(
@@ -158,7 +167,7 @@ class FimServer(LanguageServer):
             return
         if result and result[0] is not None:
             self._section = result[0]
-        self.apply_settings()
+        self.apply_settings(user_action)
 
     # -- documents ------------------------------------------------------------
     def apply_changes(self, params: types.DidChangeTextDocumentParams) -> None:
@@ -249,9 +258,9 @@ def create_server(engine_factory=None) -> FimServer:
         settings = params.settings
         if isinstance(settings, dict) and isinstance(settings.get(SECTION), dict):
             ls._section = settings[SECTION]
-            ls.apply_settings()
+            ls.apply_settings(user_action=True)
         else:
-            await ls.pull_configuration()
+            await ls.pull_configuration(user_action=True)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(ls: FimServer, params: types.InlineCompletionParams):

@@ -27,7 +27,9 @@ def fake():
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "fim_server"], server_env=SERVER_ENV))
 async def client(lsp_client: LanguageClient):
     yield
-    await lsp_client.shutdown_session()
+    server = lsp_client._server
+    if server is not None and server.returncode is None:
+        await lsp_client.shutdown_session()
 
 
 def capabilities(inline: bool = True, encodings: list[str] | None = None, configuration: bool = False) -> types.ClientCapabilities:

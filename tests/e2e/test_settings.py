@@ -1,0 +1,101 @@
+"""Settings from initializationOptions, workspace/configuration and
+didChangeConfiguration, applied without a restart; bad values fall back."""
+
+from __future__ import annotations
+
+import asyncio
+
+from lsprotocol import types
+
+from fim_server.fakes.deepseek import Reply
+
+from .conftest import API_KEY, inline, open_doc, start
+
+URI = "file:///work/settings.py"
+
+
+async def test_bad_value_one_message_default_used_server_keeps_working(client, fake):
+    fake.set_default(Reply(text="ok"))
+    await start(client, fake, maxTokens="lots", temperature=9)
+    await asyncio.sleep(0.2)
+    warnings = [m.message for m in client.messages if m.type == types.MessageType.Warning]
+    assert len(warnings) == 1
+    assert "fimServer.maxTokens" in warnings[0] and "fimServer.temperature" in warnings[0]
+    open_doc(client, URI, "x = \n")
+    assert [i.insert_text for i in await inline(client, URI, 0, 4)] == ["ok"]
+    body = fake.completion_requests()[0].body
+    assert body["max_tokens"] == 256 and body["temperature"] == 0
+
+
+async def test_workspace_configuration_section_wins_over_initialization_options(client, fake):
+    fake.set_default(Reply(text="ok"))
+    client.set_configuration({"model": "deepseek-v4-pro", "maxTokens": 64}, section="fimServer")
+    await start(client, fake, configuration=True, model="deepseek-v4-flash")
+    await asyncio.sleep(0.3)
+    open_doc(client, URI, "x = \n")
+    await inline(client, URI, 0, 4)
+    body = fake.completion_requests()[0].body
+    assert body["model"] == "deepseek-v4-pro"
+    assert body["max_tokens"] == 64
+
+
+async def test_did_change_configuration_applies_without_restart(client, fake):
+    fake.set_default(Reply(text="ok"))
+    await start(client, fake)
+    open_doc(client, URI, "x = \n")
+    await inline(client, URI, 0, 4)
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"fimServer": {"model": "renamed-model", "stream": False}})
+    )
+    await asyncio.sleep(0.2)
+    await inline(client, URI, 0, 4)
+    first, second = fake.completion_requests()
+    assert first.body["model"] == "deepseek-v4-flash"
+    assert second.body["model"] == "renamed-model" and second.body["stream"] is False
+
+
+async def test_did_change_configuration_without_settings_pulls_the_section(client, fake):
+    fake.set_default(Reply(text="ok"))
+    await start(client, fake, configuration=True)
+    await asyncio.sleep(0.2)
+    client.set_configuration({"maxTokens": 32}, section="fimServer")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    await asyncio.sleep(0.3)
+    open_doc(client, URI, "x = \n")
+    await inline(client, URI, 0, 4)
+    assert fake.completion_requests()[0].body["max_tokens"] == 32
+
+
+async def test_disabled_setting_and_language_send_nothing(client, fake):
+    await start(client, fake, disabledLanguages=["markdown"])
+    open_doc(client, "file:///work/notes.md", "# Notes\n", language="markdown")
+    result = await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri="file:///work/notes.md"),
+            position=types.Position(line=1, character=0),
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+        )
+    )
+    assert not result
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"fimServer": {"enabled": False}}))
+    await asyncio.sleep(0.2)
+    open_doc(client, URI, "x = \n")
+    assert await inline(client, URI, 0, 4) == []
+    assert fake.completion_requests() == []
+
+
+async def test_api_key_from_environment_is_used_and_never_logged(client, fake):
+    # the server process was started without DEEPSEEK_API_KEY; give it through settings
+    fake.set_default(Reply(text="ok"))
+    await start(client, fake, apiKey=API_KEY, maxTokens=-1)
+    open_doc(client, URI, "x = \n")
+    await inline(client, URI, 0, 4)
+    text = "\n".join([m.message for m in client.messages] + [m.message for m in client.log_messages])
+    assert "settings applied" in text or "ready" in text
+    assert API_KEY not in text
+
+
+async def test_shutdown_and_exit_are_clean(client, fake):
+    await start(client, fake)
+    await client.shutdown_session()
+    assert client._server.returncode == 0
