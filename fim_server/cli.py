@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("position", metavar="PATH:LINE[:COL]", help="1-based line and column; no column = end of line")
     add_settings_arguments(complete)
     complete.add_argument("--json", action="store_true", help="print the completion, usage and latency as JSON")
+    complete.add_argument(
+        "--demo",
+        action="store_true",
+        help="answer from the built-in fake DeepSeek on 127.0.0.1 instead of the real API (no key needed)",
+    )
+    complete.add_argument("--demo-text", default="a + b", help="the fake's answer with --demo (default: %(default)r)")
     complete.add_argument("-v", "--verbose", action="store_true", dest="verbose_sub", help="log debug details to stderr")
     return parser
 
@@ -129,6 +135,15 @@ def run_complete(args: argparse.Namespace) -> int:
         language_id=path.suffix.lstrip("."),
     )
     notices: list[str] = []
+    fake = None
+    if args.demo:
+        from dataclasses import replace
+
+        from .fakes.deepseek import FakeDeepSeek, Reply
+
+        fake = FakeDeepSeek(default=Reply(text=args.demo_text)).start()
+        settings = replace(settings, base_url=fake.url, api_key="demo-key")
+        print(f"demo: answering from the built-in fake DeepSeek at {fake.url}", file=sys.stderr)
 
     async def go():
         engine = CompletionEngine(settings, notify=lambda level, message: notices.append(message))
@@ -139,7 +154,11 @@ def run_complete(args: argparse.Namespace) -> int:
         finally:
             await engine.aclose()
 
-    suggestions, elapsed, snapshot = asyncio.run(go())
+    try:
+        suggestions, elapsed, snapshot = asyncio.run(go())
+    finally:
+        if fake is not None:
+            fake.stop()
     if notices:
         print(f"error: {notices[0]}", file=sys.stderr)
         return 1

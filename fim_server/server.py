@@ -251,6 +251,7 @@ def create_server(engine_factory=None) -> FimServer:
             ls.engine.settings.model,
             ls.encoding,
         )
+        ls.engine.provider  # build the HTTP client now, not on the first keystroke
         await ls.pull_configuration()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)

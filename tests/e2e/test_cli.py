@@ -1,0 +1,151 @@
+"""The command line: headless ``complete``, ``--tcp`` and ``--help``."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fim_server.fakes.deepseek import FakeDeepSeek, Reply
+
+API_KEY = "sk-cli-RECOGNISABLE-KEY-7777"
+ENV = {k: v for k, v in os.environ.items() if k != "DEEPSEEK_API_KEY"}
+
+
+def run(*args: str, env: dict | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "fim_server", *args],
+        capture_output=True,
+        text=True,
+        env=env or ENV,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    path = tmp_path / "example.py"
+    path.write_text("def add(a, b):\n    return \n\nprint('中文', add(1, 2))\n", encoding="utf-8")
+    return path
+
+
+def test_complete_prints_the_completion_and_sends_prompt_and_suffix(source):
+    with FakeDeepSeek([Reply(text="a + b")], api_key=API_KEY) as fake:
+        result = run("complete", f"{source}:2:12", "--set", f"baseUrl={fake.url}", env={**ENV, "DEEPSEEK_API_KEY": API_KEY})
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "a + b\n"
+        (req,) = fake.completion_requests()
+        assert req.body["prompt"] == "def add(a, b):\n    return "
+        assert req.body["suffix"] == "\n\nprint('中文', add(1, 2))\n"
+
+
+def test_complete_column_counts_characters_in_cjk_lines(source):
+    with FakeDeepSeek([Reply(text="X")], api_key=API_KEY) as fake:
+        # line 4, column 11 is right after the two CJK characters and the quote
+        result = run("complete", f"{source}:4:11", "--set", f"baseUrl={fake.url}", "--set", f"apiKey={API_KEY}")
+        assert result.returncode == 0, result.stderr
+        assert fake.completion_requests()[0].body["prompt"].endswith("print('中文'")
+
+
+def test_complete_settings_file_and_json_output(source, tmp_path):
+    with FakeDeepSeek([Reply(text="a + b")], api_key=API_KEY) as fake:
+        settings = tmp_path / "settings.json"
+        settings.write_text(json.dumps({"fimServer": {"baseUrl": fake.url, "apiKey": API_KEY, "model": "deepseek-v4-pro"}}))
+        result = run("complete", f"{source}:2", "--settings", str(settings), "--json")
+        assert result.returncode == 0, result.stderr
+        out = json.loads(result.stdout)
+        assert out["completion"] == "a + b"
+        assert out["usage"]["prompt_tokens"] > 0
+        assert fake.completion_requests()[0].body["model"] == "deepseek-v4-pro"
+
+
+def test_complete_without_key_prints_one_clear_line(source):
+    result = run("complete", f"{source}:2:12")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "DEEPSEEK_API_KEY" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_complete_provider_error_prints_one_line_without_the_key(source):
+    with FakeDeepSeek([Reply.error(401, f"Authentication Fails, Your api key: {API_KEY} is invalid")]) as fake:
+        result = run("complete", f"{source}:2:12", "--set", f"baseUrl={fake.url}", env={**ENV, "DEEPSEEK_API_KEY": API_KEY})
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "401" in lines[0]
+    assert API_KEY not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("spec", ["{src}:99:1", "{src}:2:80", "{src}:zero", "/no/such/file.py:1:1"])
+def test_complete_bad_position_is_a_usage_error(source, spec):
+    result = run("complete", spec.format(src=source))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_complete_demo_needs_no_key(source):
+    result = run("complete", f"{source}:2:12", "--demo")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "a + b\n"
+
+
+def test_bad_setting_warns_and_uses_default(source):
+    with FakeDeepSeek([Reply(text="ok")], api_key=API_KEY) as fake:
+        result = run("complete", f"{source}:2:12", "--set", f"baseUrl={fake.url}", "--set", "maxTokens=huge", env={**ENV, "DEEPSEEK_API_KEY": API_KEY})
+        assert result.returncode == 0
+        assert "fimServer.maxTokens" in result.stderr
+        assert fake.completion_requests()[0].body["max_tokens"] == 256
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_tcp_mode_answers_initialize_on_loopback(tmp_path):
+    port = free_port()
+    log_file = tmp_path / "server.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fim_server", "--tcp", "--port", str(port), "--log-file", str(log_file), "-v"],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}, "processId": None}}).encode()
+        sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        sock.settimeout(10)
+        data = b""
+        while b"inlineCompletionProvider" not in data:
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed before the initialize result"
+            data += chunk
+        sock.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert log_file.exists()
+
+
+def test_help_lists_the_commands():
+    result = run("--help")
+    assert result.returncode == 0
+    assert "complete" in result.stdout and "--tcp" in result.stdout and "--log-file" in result.stdout
