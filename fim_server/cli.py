@@ -191,9 +191,8 @@ def run_server(args: argparse.Namespace) -> int:
     if args.tcp:
         log.info("listening on %s:%s", args.host, args.port)
         server.start_tcp(args.host, args.port)
-    else:
-        server.start_io()
-    return 0
+        return 0
+    return server.start_io()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

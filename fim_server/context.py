@@ -51,7 +51,12 @@ def _newline_of(lines: list[str], line: int) -> str:
 
 def prefix_start_line(lines: list[str], line: int, col: int, budget: int, anchor: int = ANCHOR_LINES) -> int:
     """First line of the prefix window: as early as the budget allows, rounded up to
-    a multiple of ``anchor`` so it moves only every ``anchor`` lines."""
+    a multiple of ``anchor`` so it moves only every ``anchor`` lines.
+
+    When lines are so long that the rounding would give up more than a quarter of
+    the lines that fit, the step halves (16, 8, ...): multiples of 32 are multiples
+    of 16, so the window still moves rarely, and never loses much context.
+    """
     used = col
     start = line
     while start > 0 and used + len(lines[start - 1]) <= budget:
@@ -59,8 +64,10 @@ def prefix_start_line(lines: list[str], line: int, col: int, budget: int, anchor
         used += len(lines[start])
     if start == 0:
         return 0
-    anchored = -(-start // anchor) * anchor
-    return min(anchored, line)
+    step = anchor
+    while step > 1 and step > (line - start) // 4:
+        step //= 2
+    return -(-start // step) * step
 
 
 def build_context(
@@ -100,7 +107,7 @@ def build_context(
         suffix = suffix[:max_suffix_chars]
 
     if offset is None:
-        offset = sum(len(x) for x in lines[:line]) + col
+        offset = sum(map(len, lines[:line])) + col
     return CursorContext(
         uri=uri,
         language_id=language_id,

@@ -116,7 +116,7 @@ class Document:
 
     def offset_of(self, line: int, col: int) -> int:
         """Absolute code-point offset of a (line, code-point column) position."""
-        return sum(len(x) for x in self.lines[:line]) + col
+        return sum(map(len, self.lines[:line])) + col
 
     def apply_change(
         self,

@@ -8,7 +8,7 @@ types in here; the server converts at the edges.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 import enum
 import logging
@@ -65,6 +65,8 @@ class CompletionEngine:
         self.debouncer = Debouncer()
         self.stats: Counter[str] = Counter()
         self.usage = Usage()
+        # seconds each recent provider call took (benchmarks subtract it from round trips)
+        self.provider_seconds: deque[float] = deque(maxlen=4096)
         self._shown: dict[str, Shown] = {}
         self.settings = settings
         self._provider: Provider | None = None
@@ -178,7 +180,9 @@ class CompletionEngine:
         except ProviderError as error:
             self._failed(error)
             return None
-        self.stats["provider_ms_total"] += int((self._clock() - started) * 1000)
+        elapsed = self._clock() - started
+        self.provider_seconds.append(elapsed)
+        self.stats["provider_ms_total"] += int(elapsed * 1000)
         self.usage.add(completion.usage)
         if self.health.succeeded():
             log.info("%s answers again; completions resumed", self.provider.name)

@@ -64,20 +64,23 @@ async def sse_events(response: httpx.Response, limit: int = MAX_ANSWER_BYTES) ->
     """Decoded ``data:`` payloads of a server-sent event stream.
 
     Blank lines and ``:`` comment lines (``: keep-alive``) are skipped; the stream
-    ends at ``data: [DONE]`` or when the server closes it.
+    ends at ``data: [DONE]`` or when the server closes it. What follows ``[DONE]``
+    is read and ignored, so that the connection ends cleanly and is reused.
     """
     size = 0
+    done = False
     async for line in response.aiter_lines():
         size += len(line) + 1
         if size > limit:
             raise BadResponse(f"the provider's stream exceeded {limit} bytes")
-        if not line or line.startswith(":"):
+        if done or not line or line.startswith(":"):
             continue
         if not line.startswith("data:"):
             continue  # event:, id:, retry: fields carry nothing we use
         payload = line[5:].strip()
         if payload == "[DONE]":
-            return
+            done = True
+            continue
         try:
             yield json.loads(payload)
         except ValueError:

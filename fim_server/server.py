@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable
+import sys
+import threading
+from typing import Any, BinaryIO, Callable
 
 import attrs
 from lsprotocol import types
+from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 
 COMPLETION_TRIGGERS = [".", "(", "[", ",", ":"]
 STATS_COMMAND = "fimServer.stats"
+PROVIDER_TIMES_COMMAND = "fimServer.providerTimes"  # for bench/: drains the recent provider call durations
 
 _MESSAGE_TYPES = {
     "error": types.MessageType.Error,
@@ -98,6 +102,37 @@ class FimProtocol(LanguageServerProtocol):
                 future.add_done_callback(prune)
 
 
+class _PipeReader:
+    """stdin read by the event loop itself. pygls's default reader hands every
+    header line and body to a worker thread; on a pipe that costs more than the
+    rest of a keystroke's handling."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self._stream = stream
+
+    async def readline(self) -> bytes:
+        try:
+            return await self._stream.readline()
+        except ValueError:  # a header line past the limit: not LSP; skip it
+            return b"X-Skipped: too long\r\n"
+
+    async def readexactly(self, n: int) -> bytes:
+        try:
+            return await self._stream.readexactly(n)
+        except asyncio.IncompleteReadError:
+            return b""
+
+
+async def _stdin_reader(stdin: BinaryIO, executor) -> Any:
+    loop = asyncio.get_running_loop()
+    stream = asyncio.StreamReader(limit=1 << 16, loop=loop)
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream, loop=loop), stdin)
+    except (ValueError, OSError):  # a regular file or something else a loop cannot watch
+        return StdinAsyncReader(stdin, executor)
+    return _PipeReader(stream)
+
+
 class FimServer(LanguageServer):
     def __init__(self, engine_factory: Callable[[Settings, Callable[[str, str], None]], CompletionEngine] | None = None):
         super().__init__("fim-server", __version__, protocol_cls=FimProtocol)
@@ -113,6 +148,33 @@ class FimServer(LanguageServer):
         self.redactor.add(settings.resolved_api_key())
         factory = engine_factory or (lambda s, notify: CompletionEngine(s, notify=notify))
         self.engine: CompletionEngine = factory(settings, self.notify)
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
+        """Serve LSP on stdio until ``exit`` or end of input; returns the exit code."""
+        self._stop_event = threading.Event()
+        stdin = stdin or sys.stdin.buffer
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+
+        async def serve() -> None:
+            reader = await _stdin_reader(stdin, self.thread_pool)
+            await run_async(
+                stop_event=self._stop_event,
+                reader=reader,
+                protocol=self.protocol,
+                logger=log,
+                error_handler=self.report_server_error,
+            )
+
+        code = 0
+        try:
+            asyncio.run(serve())
+        except SystemExit as exc:  # the exit notification: 0 after shutdown, else 1
+            code = exc.code if isinstance(exc.code, int) else 0
+        except (BrokenPipeError, KeyboardInterrupt):
+            log.info("the client went away")
+        finally:
+            self.shutdown()
+        return code
 
     # -- messages -------------------------------------------------------------
     def notify(self, level: str, message: str) -> None:
@@ -298,6 +360,12 @@ def create_server(engine_factory=None) -> FimServer:
             "open_documents": len(ls.documents),
             "pending_handlers": len(ls.protocol._request_futures),
         }
+
+    @server.command(PROVIDER_TIMES_COMMAND)
+    def provider_times(ls: FimServer, *args) -> list[float]:
+        times = list(ls.engine.provider_seconds)
+        ls.engine.provider_seconds.clear()
+        return times
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: FimServer, *args) -> None:
