@@ -4,14 +4,24 @@ with secrets masked everywhere and pygls's own records kept out of the client lo
 from __future__ import annotations
 
 import logging
+import re
 from typing import Callable
 
 LOGGER_NAME = "fim_server"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+# Secrets a record may carry before the server has read them from the settings
+# (pygls logs the initialize parameters and configuration answers verbatim).
+_SECRET_PATTERNS = [
+    (re.compile(r"""(["']?(?:apiKey|api_key)["']?\s*[:=]\s*["'])[^"']+(["'])"""), r"\1***\2"),
+    (re.compile(r"(Bearer\s+)[^\s\"',]+"), r"\1***"),
+]
+
+
 class Redactor(logging.Filter):
-    """Replaces every known secret with ``***`` in log records and messages."""
+    """Replaces every known secret, and anything shaped like a key setting or a
+    bearer token, with ``***`` in log records and messages."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -25,18 +35,19 @@ class Redactor(logging.Filter):
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, "***")
+        for pattern, replacement in _SECRET_PATTERNS:
+            text = pattern.sub(replacement, text)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
-            message = record.getMessage()
-            clean = self.redact(message)
-            if record.exc_info and not record.exc_text:
-                record.exc_text = logging.Formatter().formatException(record.exc_info)
-            if record.exc_text:
-                record.exc_text = self.redact(record.exc_text)
-            if clean != message:
-                record.msg, record.args = clean, None
+        message = record.getMessage()
+        clean = self.redact(message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if clean != message:
+            record.msg, record.args = clean, None
         return True
 
 

@@ -161,7 +161,7 @@ class FimServer(LanguageServer):
                 stop_event=self._stop_event,
                 reader=reader,
                 protocol=self.protocol,
-                logger=log,
+                logger=logging.getLogger("pygls.io_"),
                 error_handler=self.report_server_error,
             )
 

@@ -27,6 +27,11 @@ def fake():
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "fim_server"], server_env=SERVER_ENV))
 async def client(lsp_client: LanguageClient):
     yield
+    await stop(lsp_client)
+
+
+async def stop(lsp_client: LanguageClient) -> None:
+    """shutdown + exit, unless the test already ended the server."""
     server = lsp_client._server
     if server is not None and server.returncode is None:
         await lsp_client.shutdown_session()
