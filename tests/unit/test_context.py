@@ -1,0 +1,223 @@
+"""The prefix and suffix windows around the cursor."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+
+from cursor import CURSOR, ctx_at, locate
+from fim_server.context import ANCHOR_LINES, build_context, prefix_start_line
+
+# 100 numbered lines of 11 code points each: "L000 xxxxx\n" ...
+NUMBERED = "".join(f"L{i:03d} xxxxx\n" for i in range(100))
+
+
+def numbered_with_cursor(line: int, col: int) -> str:
+    start = line * 11
+    return NUMBERED[: start + col] + CURSOR + NUMBERED[start + col :]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "def f(█):\n    pass\n",
+        "█",
+        "abc█",
+        "█abc",
+        "x = '中文█😀'\n",
+        "x = '中█文'\n",
+        "s = '😀█𝄞'\r\ny = 1\r\n",
+        "a\r\nb\r\n█\r\nc",
+        "a\rb█\rc",
+        "line one\nline two █ tail\nline three\n",
+        "\n\n█\n\n",
+    ],
+)
+def test_prefix_and_suffix_split_exactly_at_the_cursor(text):
+    ctx = ctx_at(text)
+    at = text.index(CURSOR)
+    assert ctx.prefix == text[:at]
+    assert ctx.suffix == text[at + 1 :]
+    assert ctx.offset == at
+
+
+@pytest.mark.parametrize(
+    "text, line, column, line_prefix, line_suffix",
+    [
+        ("def f(█):\n    pass\n", 0, 6, "def f(", "):"),
+        ("a\nb = 中文█😀 c\r\nd", 1, 6, "b = 中文", "😀 c"),
+        ("a\r\nb█\r\n", 1, 1, "b", ""),
+        ("a\r\nb\r\n█", 2, 0, "", ""),
+        ("x\ry█z\r", 1, 1, "y", "z"),
+        ("█", 0, 0, "", ""),
+    ],
+)
+def test_cursor_line_parts(text, line, column, line_prefix, line_suffix):
+    ctx = ctx_at(text)
+    assert (ctx.line, ctx.column) == (line, column)
+    assert ctx.line_prefix == line_prefix
+    assert ctx.line_suffix == line_suffix
+
+
+@pytest.mark.parametrize(
+    "text, newline",
+    [
+        ("a█\nb\n", "\n"),
+        ("a\r\nb█\r\n", "\r\n"),
+        ("a\r\nb█", "\r\n"),  # last line without terminator: the line before decides
+        ("a\rb█\r", "\r"),
+        ("a\rb█", "\r"),
+        ("a█", "\n"),  # no terminator at all
+        ("█", "\n"),
+        ("a\r\nb█\nc", "\n"),  # the cursor line's own terminator wins
+    ],
+)
+def test_newline_detection(text, newline):
+    assert ctx_at(text).newline == newline
+
+
+@pytest.mark.parametrize(
+    "text, word",
+    [
+        ("foo.bar█", "bar"),
+        ("x = 中文█", "中文"),
+        ("x = █", ""),
+        ("x = foo_1█ + 2", "foo_1"),
+        ("a+b█c", "b"),
+        ("print(█", ""),
+        ("  self.é█", "é"),
+    ],
+)
+def test_word_before(text, word):
+    assert ctx_at(text).word_before == word
+
+
+# -- budgets ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, col, budget, anchor, start",
+    [
+        (10, 4, 30, 1, 8),  # 4 + 11 + 11 = 26 fits, one more line would not
+        (10, 4, 26, 1, 8),  # exactly at the budget still fits
+        (10, 4, 25, 1, 9),
+        (10, 4, 4, 1, 10),  # only the cursor line
+        (10, 4, 0, 1, 10),
+        (3, 0, 1000, 1, 0),
+        (3, 0, 1000, 32, 0),  # the window reaches the top: no rounding
+        (40, 4, 100, 32, 32),  # 32 is a multiple of the anchor
+        (70, 0, 440, 32, 32),  # 40 lines fit (back to 30), rounded up to 32
+        (70, 0, 440, 10, 30),
+        (32, 0, 220, 32, 12),  # 20 lines fit: the step shrinks to 4
+        (99, 0, 11 * 70, 32, 32),  # 70 lines fit: step 16
+        (99, 0, 11 * 40, 32, 64),  # 40 lines fit: step 8
+        (40, 0, 10_000, 32, 0),
+    ],
+)
+def test_prefix_start_line(line, col, budget, anchor, start):
+    lines = NUMBERED.splitlines(keepends=True)
+    assert prefix_start_line(lines, line, col, budget, anchor) == start
+
+
+@pytest.mark.parametrize(
+    "text, budget, prefix",
+    [
+        ("ab\ncd█", 5, "ab\ncd"),
+        ("ab\ncd█", 4, "cd"),  # never "b\ncd": the cut is at a line start
+        ("ab\ncd█", 1, "d"),  # the cursor line alone is over the budget: cut at the budget
+        ("ab\ncd█", 0, ""),
+        ("short\n" + "x" * 30 + "█" + "y" * 30 + "\nend", 10, "x" * 10),
+        ("😀中文😀中文😀█", 3, "中文😀"),  # code points, not UTF-16 units
+    ],
+)
+def test_prefix_budget(text, budget, prefix):
+    ctx = ctx_at(text, max_prefix_chars=budget)
+    assert ctx.prefix == prefix
+    assert len(ctx.prefix) <= budget
+
+
+def test_prefix_budget_cuts_at_a_line_start_in_a_long_file():
+    ctx = ctx_at(numbered_with_cursor(40, 4), max_prefix_chars=100)
+    # 4 + 8 * 11 = 92 fits, a ninth line would not; line 32 is an anchor line
+    assert ctx.prefix == NUMBERED[32 * 11 : 40 * 11] + "L040"
+    assert ctx.prefix.startswith("L032 ")
+
+
+@pytest.mark.parametrize(
+    "text, budget, suffix",
+    [
+        ("█ab\ncd\nef\n", 6, "ab\ncd\n"),
+        ("█ab\ncd\nef\n", 5, "ab\n"),  # never "ab\ncd": the cut is at a line end
+        ("█ab\ncd\nef\n", 2, "ab"),  # the rest of the cursor line alone is over: cut at the budget
+        ("█ab\ncd\nef\n", 0, ""),
+        ("█ab\r\ncd\r\n", 8, "ab\r\ncd\r\n"),
+        ("█ab\r\ncd\r\n", 7, "ab\r\n"),
+        ("x" * 30 + "█" + "y" * 30 + "\nend", 10, "y" * 10),
+        ("█😀中文\n", 2, "😀中"),
+    ],
+)
+def test_suffix_budget(text, budget, suffix):
+    ctx = ctx_at(text, max_suffix_chars=budget)
+    assert ctx.suffix == suffix
+    assert len(ctx.suffix) <= budget
+
+
+def test_suffix_budget_in_a_long_file():
+    ctx = ctx_at(numbered_with_cursor(40, 4), max_suffix_chars=30)
+    assert ctx.suffix == " xxxxx\nL041 xxxxx\nL042 xxxxx\n"
+
+
+# -- the anchor ------------------------------------------------------------------------
+
+
+def test_prefix_window_start_moves_only_every_anchor_lines():
+    """Typing down a long file: the window's first line stays put for ANCHOR_LINES
+    lines at a time, so consecutive prompts share a long common beginning."""
+    lines = [f"line {i:04d} = value({i})".ljust(29) + "\n" for i in range(500)]  # 30 code points each
+    budget = 6000  # 200 lines
+    starts = []
+    prompts = []
+    for line in range(300, 400):
+        col = len(lines[line]) - 1  # end of the line just typed
+        ctx = build_context("u", lines, line, col, max_prefix_chars=budget, max_suffix_chars=100)
+        first = int(ctx.prefix[5:9])
+        assert ctx.prefix.startswith(lines[first])  # starts at a line boundary
+        assert first % ANCHOR_LINES == 0
+        assert len(ctx.prefix) <= budget
+        # 199 whole lines fit beside the cursor line; rounding gives up fewer than ANCHOR_LINES
+        assert line - first >= 199 - (ANCHOR_LINES - 1)
+        starts.append(first)
+        prompts.append(ctx.prefix)
+    assert len(set(starts)) <= math.ceil(100 / ANCHOR_LINES) + 1
+    shared = [len(os.path.commonprefix([a, b])) / len(a) for a, b in zip(prompts, prompts[1:])]
+    # Most consecutive prompts share all of the earlier one (but the line being typed).
+    assert sum(s > 0.95 for s in shared) >= len(shared) - math.ceil(100 / ANCHOR_LINES)
+
+
+@pytest.mark.parametrize("line_length", [11, 30, 101, 400])
+@pytest.mark.parametrize("budget", [220, 1000, 8000])
+def test_anchoring_never_gives_up_much_of_the_budget(line_length, budget):
+    """Long lines: the rounding keeps at least three quarters of the lines that fit."""
+    lines = [f"{i:04d}".ljust(line_length - 1, "x") + "\n" for i in range(300)]
+    fit = budget // line_length  # whole lines that fit above a cursor at column 0
+    for line in range(fit + 1, 300, 7):
+        start = prefix_start_line(lines, line, 0, budget)
+        assert line - start <= fit
+        assert line - start >= fit * 3 // 4
+        if fit > 0:
+            assert line - start >= 1  # the line above the cursor is always there when it fits
+
+
+def test_line_above_the_cursor_is_in_the_prefix_when_the_budget_allows():
+    ctx = ctx_at(numbered_with_cursor(ANCHOR_LINES, 0), max_prefix_chars=220)  # budget fits 20 lines
+    assert ctx.prefix.endswith(f"L{ANCHOR_LINES - 1:03d} xxxxx\n")
+
+
+@pytest.mark.parametrize("text", ["a\nb█", "x = 1\n中文\n😀█ tail\n", "█"])
+def test_offset_can_be_given(text):
+    lines, line, col = locate(text)
+    ctx = build_context("u", lines, line, col, max_prefix_chars=100, max_suffix_chars=100, offset=1234)
+    assert ctx.offset == 1234
+    assert ctx_at(text).offset == text.index(CURSOR)
