@@ -7,6 +7,7 @@ reported in plain words and replaced by the default, and the rest still applies.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+import math
 import os
 from typing import Any, Callable, Mapping
 
@@ -57,7 +58,12 @@ def _boolean(value: Any) -> bool:
 
 def _integer(lo: int, hi: int) -> Callable[[Any], int]:
     def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or int(value) != value
+        ):
             raise ValueError(f"must be a whole number from {lo} to {hi}")
         if not lo <= value <= hi:
             raise ValueError(f"must be from {lo} to {hi}")
@@ -68,7 +74,7 @@ def _integer(lo: int, hi: int) -> Callable[[Any], int]:
 
 def _number(lo: float, hi: float) -> Callable[[Any], float]:
     def check(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ValueError(f"must be a number from {lo} to {hi}")
         if not lo <= value <= hi:
             raise ValueError(f"must be from {lo} to {hi}")
@@ -146,8 +152,8 @@ SECRET_NAMES = {"apiKey"}
 
 
 def _unwrap(raw: Any) -> Any:
-    """Accept both ``{"fimServer": {...}}`` and the bare section."""
-    if isinstance(raw, Mapping) and SECTION in raw and isinstance(raw[SECTION], Mapping):
+    """Accept both ``{"fimServer": {...}}`` and the bare section (null: nothing)."""
+    if isinstance(raw, Mapping) and SECTION in raw and (raw[SECTION] is None or isinstance(raw[SECTION], Mapping)):
         return raw[SECTION]
     return raw
 

@@ -40,7 +40,9 @@ class ProviderHealth:
         return self.blocked_by is None and self._clock() >= self.retry_at
 
     def backoff_delay(self, retry_after: float | None) -> float:
-        base = min(BACKOFF_CAP_S, BACKOFF_BASE_S * BACKOFF_FACTOR ** (self.failures - 1))
+        # the exponent stops growing once the cap is reached (no overflow in long outages)
+        exponent = min(self.failures - 1, 32)
+        base = min(BACKOFF_CAP_S, BACKOFF_BASE_S * BACKOFF_FACTOR**exponent)
         delay = base * (0.5 + 0.5 * self._rng())  # jitter: spread clients apart
         if retry_after is not None:
             delay = max(delay, retry_after)

@@ -7,6 +7,7 @@ blank lines before the JSON body (non-streaming). Both are skipped.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -17,6 +18,13 @@ from ..http import error_message, parse_json_body, read_body, request_timeout, r
 from .base import Completion, FimRequest, Usage
 
 NAME = "DeepSeek"
+# An error text that says the model name itself is wrong (not, say, "this model's
+# maximum context length is ...").
+_MODEL_REJECTED = re.compile(
+    r"model[^.]*\b(not exist|does not exist|not found|unknown|invalid|not supported|unsupported)"
+    r"|(unknown|invalid|unsupported) model",
+    re.IGNORECASE,
+)
 KEY_HINT = "set DEEPSEEK_API_KEY or fimServer.apiKey"
 MAX_STOP_STRINGS = 16
 
@@ -76,7 +84,7 @@ def map_status(status: int, body: bytes, headers: httpx.Headers, model: str) -> 
         return errors.InsufficientBalance(
             f"{NAME} reports insufficient balance (402): top up the account, then completions resume.", status=status
         )
-    if status in (400, 404, 422) and "model" in detail.lower():
+    if status in (400, 404, 422) and _MODEL_REJECTED.search(detail):
         return errors.ModelRejected(
             f"{NAME} rejected the model name {model!r} ({status}: {detail}): set fimServer.model to a FIM-capable "
             "model your account lists (GET /models), for example deepseek-v4-flash.",

@@ -70,13 +70,6 @@ def test_wants_single_line(text, wanted):
     assert single_line.wants_single_line(ctx_at(text)) is wanted
 
 
-TRAILING_NEWLINE_BUG = (
-    "suffix_overlap.apply splits on '\\n' and requires every compared completion line to be "
-    "non-blank, so a completion that ends with a newline (its last 'line' is empty) never matches "
-    "the document's next lines and the repeated lines are shown"
-)
-
-
 # -- suffix_overlap ------------------------------------------------------------------
 
 
@@ -103,31 +96,18 @@ TRAILING_NEWLINE_BUG = (
         (")", "print(█)\n", ")"),  # nothing would be left: kept
         ("bar", "print(█)\n", "bar"),
         ("", "print(█)\n", ""),
-        pytest.param(
-            "bar()", "foo(█)\n", "bar()",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="suffix_overlap trims the ')' that closes the completion's own '(' "
-                "(shown 'bar(' leaves 'foo(bar()' unbalanced); it does not check bracket balance",
-            ),
-            id="balanced-call-before-close-paren",
-        ),
+        pytest.param("bar()", "foo(█)\n", "bar()", id="balanced-call-before-close-paren"),
         pytest.param(
             "if (x) {\n    y();\n  }", "function a() {\n  █\n}\n", "if (x) {\n    y();\n  }",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="suffix_overlap compares lines without indentation, so the completion's "
-                "'  }' closing its own block is taken for the document's '}' and dropped",
-            ),
             id="closing-brace-of-new-block",
         ),
+        ("if (x) {\n    y();\n}", "function a() {\n  █\n}\n", "if (x) {\n    y();"),  # same indentation: the document's brace
     ],
 )
 def test_suffix_overlap(raw, text, expected):
     assert suffix_overlap.apply(raw, ctx_at(text)) == expected
 
 
-@pytest.mark.xfail(strict=True, reason=TRAILING_NEWLINE_BUG)
 def test_suffix_overlap_ignores_a_final_newline():
     out = suffix_overlap.apply("a = 1\nb = 2\n", ctx_at("█\nb = 2\nc = 3\n"))
     assert out.rstrip("\n") == "a = 1"
@@ -202,14 +182,14 @@ def test_line_endings(raw, text, expected):
         ('"hi")\n', "print(█)\n", '"hi"'),
         ("hello 中文 😀\nnext", 's = "█"\n', "hello 中文 😀"),
         ("x\r\ny  ", "f = █\n", "x\ny"),
-        ("a\nb\n", "a = █\rb\r", "a\rb"),
+        ("a\nc\n", "a = █\rb\r", "a\rc"),
+        ("a\nb\n", "a = █\rb\r", "a"),  # the repeated next line goes, trailing newline or not
         ("\n    return 1\n", "def f():█\n    pass\n", "\n    return 1"),
         ("\n", "f(█)\n", ""),
         ("if x:\n    pass\n<|endoftext|>", "█\n", "if x:\n    pass"),
         ("    y = 2\n    z = 3", "def f():\n    x = 1\n█\n    z = 3\n", "    y = 2"),
         pytest.param(
             "    y = 2\n    z = 3\n", "def f():\n    x = 1\n█\n    z = 3\n", "    y = 2",
-            marks=pytest.mark.xfail(strict=True, reason=TRAILING_NEWLINE_BUG),
             id="repeated-next-line-ending-in-newline",
         ),
     ],
