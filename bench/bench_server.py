@@ -188,7 +188,7 @@ async def run(requests: int, keystrokes: int) -> dict:
         },
         "memory_kib": memory,
         "keystrokes": keystrokes,
-        "server_stats": {k: stats.get(k) for k in ("provider_calls", "typing_through", "cache_hits", "pending_handlers", "open_documents")},
+        "server_stats": {k: stats.get(k, 0) for k in ("provider_calls", "typing_through", "cache_hits", "pending_handlers", "open_documents")},
     }
 
 
