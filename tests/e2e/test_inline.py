@@ -149,3 +149,24 @@ async def test_bad_positions_and_unknown_documents_give_no_items(client, fake):
     # the server is still fine
     fake.push(Reply(text="ok"))
     assert [i.insert_text for i in await inline(client, URI, 1, 0)] == ["ok"]
+
+
+async def test_selected_completion_item_is_extended_over_its_range(client, fake):
+    fake.push(Reply(text="('hello')"))
+    await start(client, fake)
+    open_doc(client, URI, "pri\n")
+    rng = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=3))
+    result = await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=URI),
+            position=types.Position(line=0, character=3),
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Automatic,
+                selected_completion_info=types.SelectedCompletionInfo(range=rng, text="print"),
+            ),
+        )
+    )
+    items = result.items if isinstance(result, types.InlineCompletionList) else result
+    assert [i.insert_text for i in items] == ["print('hello')"]
+    assert items[0].range == rng
+    assert fake.completion_requests()[0].body["prompt"] == "print"
