@@ -119,6 +119,10 @@ class DeepSeekProvider:
         self._model = settings.resolved_model()
         self._url = self._base_url + "/completions"
 
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
     def body(self, request: FimRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self._model,
