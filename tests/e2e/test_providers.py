@@ -236,3 +236,19 @@ async def test_codestral_bad_key_and_invalid_model(lsp):
         await asyncio.sleep(0.2)
         assert texts(await inline(lsp, URI, 1, 11)) == []
         assert "codestral-nope" in messages(lsp)[-1] and "fimServer.model" in messages(lsp)[-1]
+
+
+# -- stream habits: keep-alives, drops ---------------------------------------------
+
+
+async def test_sse_keepalive_comments_are_skipped_codestral(lsp):
+    with FakeCodestral([Reply(text="a + b", keepalives=3, chunk_delay=0.01)], api_key="k") as fake:
+        assert await go(lsp, fake, "codestral", apiKey="k") == ["a + b"]
+
+
+async def test_ollama_stream_dropped_mid_answer_gives_nothing_and_one_warning(lsp):
+    with FakeOllama([Reply(text="a + b", drop_after_chunks=1)], default=Reply(text="a + b")) as fake:
+        assert await go(lsp, fake, "ollama") == []
+        warnings = messages(lsp, types.MessageType.Warning)
+        assert len(warnings) == 1 and "Ollama" in warnings[0]
+        assert fake.completion_requests()[0].outcome == "dropped"
