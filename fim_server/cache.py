@@ -23,8 +23,9 @@ def cache_key(settings: Settings, request: FimRequest) -> tuple:
     digest.update(request.suffix.encode("utf-8", "surrogatepass"))
     return (
         settings.provider,
-        settings.base_url,
-        settings.model,
+        settings.resolved_base_url(),
+        settings.resolved_model(),
+        settings.template,
         request.max_tokens,
         request.temperature,
         request.stop,

@@ -45,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     complete.add_argument("--demo-text", default="a + b", help="the fake's answer with --demo (default: %(default)r)")
     complete.add_argument("-v", "--verbose", action="store_true", dest="verbose_sub", help="log debug details to stderr")
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check settings, key, provider, model and one FIM request; exit 0 only when all work",
+        description="Check a setup with the settings an editor would send: settings valid, API key present (masked), "
+        "provider reachable, model available, one tiny FIM request with its latency and usage.",
+    )
+    add_settings_arguments(doctor)
+    doctor.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="per check (default: timeoutMs, at least 10 s)")
     return parser
 
 
@@ -181,6 +190,16 @@ def run_complete(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_doctor(args: argparse.Namespace) -> int:
+    from .doctor import diagnose, report
+
+    logging.getLogger("fim_server").addHandler(logging.NullHandler())
+    settings, problems = load_settings(args)
+    text, code = report(settings, asyncio.run(diagnose(settings, problems, timeout_s=args.timeout)))
+    print(text)
+    return code
+
+
 def run_server(args: argparse.Namespace) -> int:
     from .log import configure
     from .server import attach_client_log, create_server
@@ -205,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:  # the outcome is printed once below; no log lines on top of it
                 logging.getLogger("fim_server").addHandler(logging.NullHandler())
             return run_complete(args)
+        if args.command == "doctor":
+            return run_doctor(args)
         return run_server(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)

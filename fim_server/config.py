@@ -11,17 +11,39 @@ import math
 import os
 from typing import Any, Callable, Mapping
 
+from .templates import TEMPLATE_NAMES
+
 SECTION = "fimServer"
-PROVIDERS = ("deepseek",)
+PROVIDERS = ("deepseek", "openai", "ollama", "llamacpp", "codestral")
+
+
+@dataclass(frozen=True)
+class ProviderDefaults:
+    """What a provider uses when the user did not say: address, model, key variable."""
+
+    base_url: str
+    model: str
+    key_env: str | None  # the environment variable read when apiKey is not set
+    key_required: bool  # hosted APIs need a key; local servers usually do not
+
+
+PROVIDER_DEFAULTS: dict[str, ProviderDefaults] = {
+    "deepseek": ProviderDefaults("https://api.deepseek.com/beta", "deepseek-v4-flash", "DEEPSEEK_API_KEY", True),
+    "openai": ProviderDefaults("http://127.0.0.1:8000/v1", "Qwen/Qwen2.5-Coder-1.5B", "OPENAI_API_KEY", False),
+    "ollama": ProviderDefaults("http://127.0.0.1:11434", "qwen2.5-coder:1.5b-base", "OLLAMA_API_KEY", False),
+    "llamacpp": ProviderDefaults("http://127.0.0.1:8080", "default", "LLAMA_API_KEY", False),
+    "codestral": ProviderDefaults("https://api.mistral.ai/v1", "codestral-latest", "MISTRAL_API_KEY", True),
+}
 
 
 @dataclass(frozen=True)
 class Settings:
     enabled: bool = True
     provider: str = "deepseek"
-    base_url: str = "https://api.deepseek.com/beta"
-    api_key: str | None = None  # None: read DEEPSEEK_API_KEY from the environment
-    model: str = "deepseek-v4-flash"
+    base_url: str | None = None  # None: the provider's default (PROVIDER_DEFAULTS)
+    api_key: str | None = None  # None: read the provider's key variable (DEEPSEEK_API_KEY, ...)
+    model: str | None = None  # None: the provider's default model
+    template: str = "auto"  # FIM template for raw prompts: auto (from the model name) or a family
     max_tokens: int = 256
     temperature: float = 0.0
     stream: bool = True
@@ -36,12 +58,30 @@ class Settings:
     completion_fallback: str = "auto"  # textDocument/completion: auto = only for clients without inline completion
     disabled_languages: tuple[str, ...] = field(default=())
 
+    @property
+    def defaults(self) -> ProviderDefaults:
+        return PROVIDER_DEFAULTS.get(self.provider, PROVIDER_DEFAULTS["deepseek"])
+
+    def resolved_base_url(self) -> str:
+        """``baseUrl`` as set, else the provider's default."""
+        return (self.base_url or self.defaults.base_url).rstrip("/")
+
+    def resolved_model(self) -> str:
+        """``model`` as set, else the provider's default."""
+        return self.model or self.defaults.model
+
     def resolved_api_key(self, environ: Mapping[str, str] | None = None) -> str | None:
         """The key from the settings, else from the provider's environment variable."""
         if self.api_key:
             return self.api_key
         env = os.environ if environ is None else environ
-        return env.get("DEEPSEEK_API_KEY") or None
+        name = self.defaults.key_env
+        return (env.get(name) or None) if name else None
+
+    def key_hint(self) -> str:
+        """How to give this provider a key, in words (for messages)."""
+        name = self.defaults.key_env
+        return f"set {name} or fimServer.apiKey" if name else "set fimServer.apiKey"
 
 
 def _camel(name: str) -> str:
@@ -132,6 +172,7 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "base_url": _url,
     "api_key": _optional_text,
     "model": _text,
+    "template": _choice(("auto", *TEMPLATE_NAMES)),
     "max_tokens": _integer(1, 4096),
     "temperature": _number(0.0, 2.0),
     "stream": _boolean,
@@ -192,12 +233,16 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
 
 
 def describe(settings: Settings) -> dict[str, Any]:
-    """The settings as wire names, the key masked (for logs and doctor output)."""
+    """The settings as wire names, the key masked, provider defaults filled in (for logs and doctor)."""
     out: dict[str, Any] = {}
     for f in fields(Settings):
         value = getattr(settings, f.name)
         if f.name == "api_key":
             value = mask(value) if value else None
+        elif f.name == "base_url":
+            value = settings.resolved_base_url()
+        elif f.name == "model":
+            value = settings.resolved_model()
         out[_camel(f.name)] = list(value) if isinstance(value, tuple) else value
     return out
 

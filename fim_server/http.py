@@ -121,3 +121,19 @@ def error_message(body: bytes) -> str:
         if isinstance(message, dict):
             message = message.get("message", message)
     return str(message)[:200]
+
+
+async def ndjson_objects(response: httpx.Response, limit: int = MAX_ANSWER_BYTES) -> AsyncIterator[Any]:
+    """Objects of a newline-delimited JSON stream (Ollama): one per non-blank line."""
+    size = 0
+    async for line in response.aiter_lines():
+        size += len(line) + 1
+        if size > limit:
+            raise BadResponse(f"the provider's stream exceeded {limit} bytes")
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            yield json.loads(line)
+        except ValueError:
+            raise BadResponse("the provider's stream held a line that is not JSON") from None

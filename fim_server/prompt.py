@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote, urlsplit
+
 from .config import Settings
 from .context import CursorContext
 from .postprocess.single_line import wants_single_line
@@ -24,4 +26,11 @@ def build_request(ctx: CursorContext, settings: Settings) -> FimRequest:
         temperature=settings.temperature,
         stop=tuple(dict.fromkeys(stop)),
         stream=settings.stream,
+        path=_path_of(ctx.uri),
     )
+
+
+def _path_of(uri: str) -> str:
+    """A short path for the model: the last two parts of the URI's path."""
+    path = unquote(urlsplit(uri).path) or uri
+    return "/".join(path.rstrip("/").split("/")[-2:])

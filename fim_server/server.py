@@ -310,7 +310,7 @@ def create_server(engine_factory=None) -> FimServer:
             "fim-server %s ready: provider %s, model %s, position encoding %s",
             __version__,
             ls.engine.settings.provider,
-            ls.engine.settings.model,
+            ls.engine.settings.resolved_model(),
             ls.encoding,
         )
         ls.engine.provider  # build the HTTP client now, not on the first keystroke

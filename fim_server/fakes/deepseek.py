@@ -670,14 +670,14 @@ class FakeDeepSeek:
     def completion_requests(self) -> list[RecordedRequest]:
         """Recorded ``POST`` completion requests only."""
         with self._lock:
-            return [r for r in self._requests if r.is_completion]
+            return [r for r in self._requests if self._is_completion(r)]
 
     def wait_for_requests(self, n: int, timeout: float = 5.0, *, completions_only: bool = False) -> bool:
         """Wait until at least ``n`` requests (or completion requests) were recorded."""
 
         def enough() -> bool:
             reqs = self._requests
-            count = sum(1 for r in reqs if r.is_completion) if completions_only else len(reqs)
+            count = sum(1 for r in reqs if self._is_completion(r)) if completions_only else len(reqs)
             return count >= n
 
         with self._cond:
@@ -863,24 +863,12 @@ class FakeDeepSeek:
         early = self._precheck(req)
         if early is not None:
             reply = early
-        elif req.path in MODEL_PATHS:
-            reply = None
+        elif not self._is_completion(req):
+            reply = None  # the model list (subclasses: their other routes)
         else:
             reply = self._choose_reply(req)
         req.reply = reply
-
-        if reply is None:
-            with self._lock:
-                data = [{"id": m, "object": "model", "owned_by": "deepseek"} for m in self._models]
-            coro = self._send_json(conn, 200, {"object": "list", "data": data}, keep_alive)
-        elif reply.status != 200:
-            coro = self._send_error_reply(conn, reply, keep_alive, req)
-        else:
-            stream = reply.force_stream if reply.force_stream is not None else req.stream
-            if stream:
-                coro = self._send_stream(conn, req, reply, keep_alive)
-            else:
-                coro = self._send_completion(conn, req, reply, keep_alive)
+        coro = self._reply_coroutine(conn, req, reply, keep_alive)
 
         # Run the reply while watching for the client hanging up.
         send = asyncio.ensure_future(coro)
@@ -912,6 +900,23 @@ class FakeDeepSeek:
         self._finish(req, "error")
         return False
 
+    def _reply_coroutine(self, conn: _Conn, req: RecordedRequest, reply: Reply | None, keep_alive: bool):
+        """The coroutine that writes ``reply`` (``None``: a non-completion endpoint)."""
+        if reply is None:
+            with self._lock:
+                data = [{"id": m, "object": "model", "owned_by": "deepseek"} for m in self._models]
+            return self._send_json(conn, 200, {"object": "list", "data": data}, keep_alive)
+        if reply.status != 200:
+            return self._send_error_reply(conn, reply, keep_alive, req)
+        stream = reply.force_stream if reply.force_stream is not None else req.stream
+        if stream:
+            return self._send_stream(conn, req, reply, keep_alive)
+        return self._send_completion(conn, req, reply, keep_alive)
+
+    def _is_completion(self, req: RecordedRequest) -> bool:
+        """Whether ``req`` is a completion request (subclasses: their own endpoints)."""
+        return req.is_completion
+
     def _finish(self, req: RecordedRequest, outcome: str) -> None:
         req.outcome = outcome
         if outcome == "completed":
@@ -923,11 +928,12 @@ class FakeDeepSeek:
 
     # -- reply writers ------------------------------------------------------ #
 
-    @staticmethod
-    def _base_headers(content_type: str, keep_alive: bool) -> list[tuple[str, str]]:
+    server_header = "fake-deepseek"
+
+    def _base_headers(self, content_type: str, keep_alive: bool) -> list[tuple[str, str]]:
         return [
             ("Content-Type", content_type),
-            ("Server", "fake-deepseek"),
+            ("Server", self.server_header),
             ("Connection", "keep-alive" if keep_alive else "close"),
         ]
 

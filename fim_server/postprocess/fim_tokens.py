@@ -12,7 +12,7 @@ LEAKED_TOKENS = (
     "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|fim_pad|>", "<|endoftext|>", "<|file_sep|>",
     "<|repo_name|>", "<|im_end|>", "<|file_separator|>", "<end_of_turn>",
     "<fim_prefix>", "<fim_suffix>", "<fim_middle>", "<file_sep>",
-    "<PRE>", "<SUF>", "<MID>", "<EOT>", "[PREFIX]", "[SUFFIX]",
+    "<PRE>", "<SUF>", "<MID>", "<EOT>", "[PREFIX]", "[SUFFIX]", "[MIDDLE]",
 )
 _PATTERN = re.compile("|".join(re.escape(t) for t in sorted(LEAKED_TOKENS, key=len, reverse=True)))
 

@@ -14,6 +14,8 @@ class FimRequest:
     temperature: float = 0.0
     stop: tuple[str, ...] = ()
     stream: bool = True
+    path: str = ""  # the file's path (templates with file context, llama.cpp)
+    extra: tuple[tuple[str, str], ...] = ()  # (path, text) of other files worth showing the model
 
 
 @dataclass

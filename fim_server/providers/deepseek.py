@@ -25,7 +25,7 @@ _MODEL_REJECTED = re.compile(
     r"|(unknown|invalid|unsupported) model",
     re.IGNORECASE,
 )
-KEY_HINT = "set DEEPSEEK_API_KEY or fimServer.apiKey"
+KEY_HINT = "set DEEPSEEK_API_KEY or fimServer.apiKey"  # the default provider's convention
 MAX_STOP_STRINGS = 16
 
 
@@ -115,11 +115,17 @@ class DeepSeekProvider:
     def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
         self._settings = settings
         self._client = client
-        self._url = settings.base_url.rstrip("/") + "/completions"
+        self._base_url = settings.resolved_base_url()
+        self._model = settings.resolved_model()
+        self._url = self._base_url + "/completions"
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
 
     def body(self, request: FimRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "model": self._settings.model,
+            "model": self._model,
             "prompt": request.prompt,
             "suffix": request.suffix,
             "max_tokens": request.max_tokens,
@@ -146,7 +152,7 @@ class DeepSeekProvider:
             ) as response:
                 if response.status_code != 200:
                     body = await read_body(response, limit=64 * 1024)
-                    raise map_status(response.status_code, body, response.headers, self._settings.model)
+                    raise map_status(response.status_code, body, response.headers, self._model)
                 if "text/event-stream" in response.headers.get("content-type", ""):
                     return await self._read_stream(response)
                 data = parse_json_body(await read_body(response))
@@ -156,13 +162,13 @@ class DeepSeekProvider:
             raise errors.ProviderTimeout(f"{NAME} did not answer within {timeout_s:.1f} s.") from None
         except httpx.ConnectError:
             raise errors.ProviderUnavailable(
-                f"cannot connect to {NAME} at {self._settings.base_url}: check the network or fimServer.baseUrl."
+                f"cannot connect to {NAME} at {self._base_url}: check the network or fimServer.baseUrl."
             ) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.NetworkError):
             raise errors.ProviderUnavailable(f"the connection to {NAME} dropped mid-answer.") from None
         except httpx.UnsupportedProtocol:
             raise errors.RequestRejected(
-                f"fimServer.baseUrl {self._settings.base_url!r} is not an http(s) address."
+                f"fimServer.baseUrl {self._base_url!r} is not an http(s) address."
             ) from None
         except httpx.DecodingError:
             raise errors.BadResponse(f"{NAME} sent an answer that cannot be decoded.") from None
@@ -180,3 +186,27 @@ class DeepSeekProvider:
             if isinstance(event, dict) and event.get("usage"):
                 usage = usage_from(event["usage"])
         return Completion(text="".join(parts), finish_reason=reason, usage=usage)
+
+    async def list_models(self, timeout_s: float) -> list[str]:
+        """``GET /models`` (the list lives at the API root, not under ``/beta``)."""
+        root = self._base_url[: -len("/beta")] if self._base_url.endswith("/beta") else self._base_url
+        try:
+            async with self._client.stream(
+                "GET", root + "/models", headers=self.headers(), timeout=request_timeout(timeout_s)
+            ) as response:
+                body = await read_body(response, limit=4 << 20)
+                if response.status_code != 200:
+                    raise map_status(response.status_code, body, response.headers, self._model)
+        except httpx.TimeoutException:
+            raise errors.ProviderTimeout(f"{NAME} did not answer within {timeout_s:.1f} s.") from None
+        except httpx.ConnectError:
+            raise errors.ProviderUnavailable(
+                f"cannot connect to {NAME} at {self._base_url}: check the network or fimServer.baseUrl."
+            ) from None
+        except (httpx.TransportError, httpx.DecodingError):
+            raise errors.ProviderUnavailable(f"the connection to {NAME} dropped mid-answer.") from None
+        data = parse_json_body(body)
+        items = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise errors.BadResponse(f"{NAME}'s model list is not in the expected shape")
+        return [str(m.get("id")) for m in items if isinstance(m, dict) and m.get("id")]

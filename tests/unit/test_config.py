@@ -14,8 +14,8 @@ def test_defaults():
     assert problems == []
     assert settings == Settings()
     assert settings.provider == "deepseek"
-    assert settings.base_url == "https://api.deepseek.com/beta"
-    assert settings.model == "deepseek-v4-flash"
+    assert settings.resolved_base_url() == "https://api.deepseek.com/beta"
+    assert settings.resolved_model() == "deepseek-v4-flash"
     assert settings.temperature == 0
     assert settings.stream is True
     assert settings.api_key is None
@@ -89,7 +89,8 @@ def test_null_restores_the_default():
 BAD_VALUES = [
     ("enabled", "yes", "enabled"),
     ("enabled", 1, "enabled"),
-    ("provider", "openai", "provider"),
+    ("provider", "vllm", "provider"),
+    ("template", "gpt", "template"),
     ("baseUrl", "ftp://example.com", "base_url"),
     ("baseUrl", "", "base_url"),
     ("baseUrl", 42, "base_url"),
@@ -216,3 +217,35 @@ def test_describe_masks_the_key():
 @pytest.mark.parametrize("secret, shown", [(None, "(none)"), ("", "(none)"), ("short", "****"), ("12345678", "****"), (KEY, "sk-…1234")])
 def test_mask(secret, shown):
     assert mask(secret) == shown
+
+
+@pytest.mark.parametrize(
+    "provider, base_url, model, key_env",
+    [
+        ("deepseek", "https://api.deepseek.com/beta", "deepseek-v4-flash", "DEEPSEEK_API_KEY"),
+        ("openai", "http://127.0.0.1:8000/v1", "Qwen/Qwen2.5-Coder-1.5B", "OPENAI_API_KEY"),
+        ("ollama", "http://127.0.0.1:11434", "qwen2.5-coder:1.5b-base", "OLLAMA_API_KEY"),
+        ("llamacpp", "http://127.0.0.1:8080", "default", "LLAMA_API_KEY"),
+        ("codestral", "https://api.mistral.ai/v1", "codestral-latest", "MISTRAL_API_KEY"),
+    ],
+)
+def test_provider_defaults_and_key_variable(provider, base_url, model, key_env):
+    settings, problems = parse_settings({"provider": provider})
+    assert problems == []
+    assert (settings.resolved_base_url(), settings.resolved_model()) == (base_url, model)
+    every_key = {name: f"key-of-{name}" for name in
+                 ("DEEPSEEK_API_KEY", "OPENAI_API_KEY", "OLLAMA_API_KEY", "LLAMA_API_KEY", "MISTRAL_API_KEY")}
+    assert settings.resolved_api_key(every_key) == f"key-of-{key_env}"
+    assert key_env in settings.key_hint()
+    # what the user set wins over the provider's default, and null brings the default back
+    mine, _ = parse_settings({"baseUrl": "http://10.0.0.5:9000/", "model": "mine"}, settings)
+    assert (mine.resolved_base_url(), mine.resolved_model()) == ("http://10.0.0.5:9000", "mine")
+    back, _ = parse_settings({"baseUrl": None, "model": None}, mine)
+    assert (back.resolved_base_url(), back.resolved_model()) == (base_url, model)
+
+
+def test_switching_provider_keeps_explicit_values_only():
+    settings, _ = parse_settings({"provider": "deepseek"})
+    settings, _ = parse_settings({"provider": "ollama"}, settings)
+    assert settings.resolved_base_url() == "http://127.0.0.1:11434"  # not DeepSeek's address
+    assert describe(settings)["model"] == "qwen2.5-coder:1.5b-base"

@@ -1,0 +1,156 @@
+"""What the HTTP providers share: key headers, the status-to-error table, and
+the mapping of transport failures to ``errors`` classes with messages that name
+the fix. Each provider module adds its own endpoint, body and answer reader."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import httpx
+
+from .. import errors
+from ..config import Settings
+from ..http import error_message, parse_json_body, read_body, request_timeout, retry_after_seconds
+from .base import Completion
+
+# An error text that says the model name itself is wrong (not, say, "this model's
+# maximum context length is ...").
+MODEL_REJECTED = re.compile(
+    r"model[^.]*\b(not exist|does not exist|not found|unknown|invalid|not supported|unsupported)"
+    r"|(unknown|invalid|unsupported) model|invalid_model",
+    re.IGNORECASE,
+)
+ERROR_BODY_LIMIT = 64 * 1024
+MAX_STOP_STRINGS = 16
+
+
+def stop_list(*groups: tuple[str, ...] | list[str]) -> list[str]:
+    """The stop strings of all groups, each once, in order, capped."""
+    seen: dict[str, None] = {}
+    for group in groups:
+        for item in group:
+            seen.setdefault(item, None)
+    return list(seen)[:MAX_STOP_STRINGS]
+
+
+def num(data: Any, key: str) -> int:
+    value = data.get(key) if isinstance(data, dict) else None
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+class HttpProvider:
+    """Base of the HTTP providers: settings resolved once, one ``post`` helper."""
+
+    name = "provider"
+    model_hint = "set fimServer.model to a model the server lists"
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
+        self._settings = settings
+        self._client = client
+        self.base_url = settings.resolved_base_url()
+        self.model = settings.resolved_model()
+
+    # -- requests --------------------------------------------------------------
+    def headers(self) -> dict[str, str]:
+        key = self._settings.resolved_api_key()
+        if not key:
+            if self._settings.defaults.key_required:
+                raise errors.MissingApiKey(f"No {self.name} API key: {self._settings.key_hint()}.")
+            return {}
+        return {"Authorization": f"Bearer {key}"}
+
+    async def post(
+        self,
+        path: str,
+        body: dict[str, Any],
+        timeout_s: float,
+        read: Callable[[httpx.Response], Awaitable[Completion]],
+    ) -> Completion:
+        headers = {"Accept": "application/json, text/event-stream, application/x-ndjson", **self.headers()}
+        async with self.transport_errors(timeout_s):
+            async with self._client.stream(
+                "POST", self.base_url + path, json=body, headers=headers, timeout=request_timeout(timeout_s)
+            ) as response:
+                if response.status_code != 200:
+                    raw = await read_body(response, limit=ERROR_BODY_LIMIT)
+                    raise self.map_status(response.status_code, raw, response.headers)
+                return await read(response)
+
+    async def get_json(self, path: str, timeout_s: float) -> tuple[int, Any]:
+        """A GET for checks (doctor, health): status and decoded body (None when not JSON)."""
+        async with self.transport_errors(timeout_s):
+            async with self._client.stream(
+                "GET", self.base_url + path, headers=self.headers(), timeout=request_timeout(timeout_s)
+            ) as response:
+                raw = await read_body(response, limit=4 << 20)
+                try:
+                    data = parse_json_body(raw)
+                except errors.BadResponse:
+                    data = None
+                if response.status_code != 200:
+                    raise self.map_status(response.status_code, raw, response.headers)
+                return response.status_code, data
+
+    @contextlib.asynccontextmanager
+    async def transport_errors(self, timeout_s: float) -> AsyncIterator[None]:
+        try:
+            yield
+        except httpx.TimeoutException:
+            raise errors.ProviderTimeout(f"{self.name} did not answer within {timeout_s:.1f} s.") from None
+        except httpx.ConnectError:
+            raise errors.ProviderUnavailable(
+                f"cannot connect to {self.name} at {self.base_url}: start the server or check fimServer.baseUrl."
+            ) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.NetworkError):
+            raise errors.ProviderUnavailable(f"the connection to {self.name} dropped mid-answer.") from None
+        except httpx.UnsupportedProtocol:
+            raise errors.RequestRejected(f"fimServer.baseUrl {self.base_url!r} is not an http(s) address.") from None
+        except httpx.DecodingError:
+            raise errors.BadResponse(f"{self.name} sent an answer that cannot be decoded.") from None
+
+    # -- errors ----------------------------------------------------------------
+    def map_status(self, status: int, body: bytes, headers: httpx.Headers) -> errors.ProviderError:
+        """The error for a non-200 answer, with the cause and the fix in its message."""
+        detail = error_message(body)
+        if status in (401, 403):
+            return errors.AuthenticationFailed(
+                f"{self.name} rejected the API key ({status}): {self._settings.key_hint()}.", status=status
+            )
+        if status == 402:
+            return errors.InsufficientBalance(
+                f"{self.name} reports insufficient balance (402): top up the account, then completions resume.",
+                status=status,
+            )
+        if status in (400, 404, 422) and MODEL_REJECTED.search(detail):
+            return errors.ModelRejected(
+                f"{self.name} rejected the model name {self.model!r} ({status}: {detail}): {self.model_hint}.",
+                status=status,
+            )
+        if status in (400, 404, 405, 422):
+            return errors.RequestRejected(
+                f"{self.name} rejected the request ({status}: {detail}): check fimServer.baseUrl "
+                f"({self.base_url}), fimServer.maxTokens and fimServer.temperature.",
+                status=status,
+            )
+        if status == 429:
+            return errors.RateLimited(
+                f"{self.name} rate limit reached (429): completions pause and resume by themselves.",
+                status=status,
+                retry_after=retry_after_seconds(headers),
+            )
+        return errors.ProviderUnavailable(
+            f"{self.name} is unavailable ({status}: {detail}): completions pause and resume by themselves.",
+            status=status,
+            retry_after=retry_after_seconds(headers),
+        )
+
+    # -- checks (doctor) ---------------------------------------------------------
+    async def list_models(self, timeout_s: float) -> list[str]:
+        """Model ids the server offers (OpenAI-style ``GET /models``)."""
+        _, data = await self.get_json("/models", timeout_s)
+        items = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise errors.BadResponse(f"{self.name}'s model list is not in the expected shape")
+        return [str(m.get("id")) for m in items if isinstance(m, dict) and m.get("id")]

@@ -1,0 +1,122 @@
+"""llama.cpp's server: ``POST {baseUrl}/infill`` with ``input_prefix``/``input_suffix``.
+
+The server builds the FIM prompt with the loaded model's own tokens; other files
+go in ``input_extra``. ``cache_prompt`` reuses the KV cache of the shared prefix,
+``t_max_predict_ms`` bounds the generation time. While the model loads,
+``GET /health`` (and every other endpoint) answers 503: the provider asks
+``/health`` before its first completion and after a 503, and stays quiet (a
+transient "still loading") until the server is ready.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from .. import errors
+from ..config import Settings
+from ..http import error_message, parse_json_body, read_body, sse_events
+from .base import Completion, FimRequest, Usage
+from .common import HttpProvider, num, stop_list
+
+NAME = "llama.cpp"
+LOADING_RETRY_S = 1.0
+FIM_MODELS = "qwen2.5-coder, deepseek-coder, starcoder2, codellama or codegemma GGUF files"
+
+
+def usage_from(data: Any) -> Usage:
+    return Usage(prompt_tokens=num(data, "tokens_evaluated"), completion_tokens=num(data, "tokens_predicted"))
+
+
+def _piece(data: Any) -> tuple[str, bool]:
+    if not isinstance(data, dict):
+        raise errors.BadResponse("llama.cpp's answer is not a JSON object")
+    if "error" in data:
+        raise errors.ProviderUnavailable(f"llama.cpp reported an error mid-answer: {str(data['error'])[:200]}")
+    text = data.get("content", "")
+    if not isinstance(text, str):
+        raise errors.BadResponse("llama.cpp's answer has a non-text content")
+    return text, bool(data.get("stop"))
+
+
+class LlamaCppProvider(HttpProvider):
+    name = NAME
+    model_hint = "the model is chosen when llama-server starts (-m)"
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
+        super().__init__(settings, client)
+        self.ready = False  # /health said 200 since the last 503
+
+    def body(self, request: FimRequest, timeout_s: float) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "input_prefix": request.prompt,
+            "input_suffix": request.suffix,
+            "input_extra": [{"filename": path, "text": text} for path, text in request.extra],
+            "n_predict": request.max_tokens,
+            "t_max_predict_ms": max(50, int(timeout_s * 1000 * 0.8)),
+            "cache_prompt": True,
+            "temperature": request.temperature,
+            "stream": request.stream,
+        }
+        stop = stop_list(request.stop)
+        if stop:
+            body["stop"] = stop
+        return body
+
+    def map_status(self, status: int, body: bytes, headers: httpx.Headers) -> errors.ProviderError:
+        detail = error_message(body)
+        if status == 503:
+            self.ready = False
+            return errors.ProviderUnavailable(
+                f"llama.cpp is still loading the model ({detail}): completions start when it is ready.",
+                status=status,
+                retry_after=LOADING_RETRY_S,
+            )
+        lowered = detail.lower()
+        if status in (400, 500, 501) and ("infill" in lowered or "fim" in lowered):
+            return errors.ModelRejected(
+                f"the model llama.cpp serves cannot fill in the middle ({status}: {detail}): start llama-server "
+                f"with a FIM model, for example {FIM_MODELS}.",
+                status=status,
+            )
+        return super().map_status(status, body, headers)
+
+    async def health(self, timeout_s: float) -> None:
+        """Raise ``ProviderUnavailable`` while the server is loading the model."""
+        await self.get_json("/health", timeout_s)
+        self.ready = True
+
+    async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
+        if not self.ready:
+            await self.health(timeout_s)
+        return await self.post("/infill", self.body(request, timeout_s), timeout_s, self._read)
+
+    async def _read(self, response: httpx.Response) -> Completion:
+        if "text/event-stream" in response.headers.get("content-type", ""):
+            parts: list[str] = []
+            last: Any = None
+            async for event in sse_events(response):
+                text, stop = _piece(event)
+                parts.append(text)
+                if stop:
+                    last = event
+            reason = _reason(last) if last is not None else None
+            return Completion("".join(parts), reason, usage_from(last))
+        data = parse_json_body(await read_body(response))
+        text, _ = _piece(data)
+        return Completion(text, _reason(data), usage_from(data))
+
+    async def list_models(self, timeout_s: float) -> list[str]:
+        try:
+            return await super().list_models(timeout_s)  # /v1/models, newer servers
+        except errors.FatalError:
+            return [self.model]  # older servers: one model, whatever it is
+
+
+def _reason(data: Any) -> str | None:
+    if not isinstance(data, dict):
+        return None
+    if data.get("stopped_limit"):
+        return "length"
+    return "stop" if data.get("stop") else None

@@ -1,0 +1,114 @@
+"""Ollama: ``POST {baseUrl}/api/generate`` with ``prompt`` and ``suffix``.
+
+Ollama applies the model's own FIM template when ``suffix`` is given; an EMPTY
+suffix skips it (the model would just continue the prefix), so an empty suffix
+is sent as one space. With an explicit ``template`` setting the provider sends a
+raw prompt (``raw: true``) built from that family's template instead. Streams
+are NDJSON: one object per line with ``response``; the last has ``done: true``
+and the token counts. ``keep_alive`` keeps the model loaded between keystrokes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from .. import errors
+from ..config import Settings
+from ..http import error_message, ndjson_objects, parse_json_body, read_body
+from ..templates import template_for
+from .base import Completion, FimRequest, Usage
+from .common import HttpProvider, num, stop_list
+
+NAME = "Ollama"
+KEEP_ALIVE = "30m"  # keep the model in memory while the user types
+FIM_MODELS = "qwen2.5-coder, deepseek-coder-v2, starcoder2, codellama:code, codegemma:code or codestral"
+
+
+def usage_from(data: Any) -> Usage:
+    return Usage(prompt_tokens=num(data, "prompt_eval_count"), completion_tokens=num(data, "eval_count"))
+
+
+def _piece(data: Any) -> tuple[str, bool]:
+    if not isinstance(data, dict):
+        raise errors.BadResponse("Ollama's answer is not a JSON object")
+    if "error" in data:
+        raise errors.ProviderUnavailable(f"Ollama reported an error mid-answer: {str(data['error'])[:200]}")
+    text = data.get("response", "")
+    if not isinstance(text, str):
+        raise errors.BadResponse("Ollama's answer has a non-text response")
+    return text, bool(data.get("done"))
+
+
+class OllamaProvider(HttpProvider):
+    name = NAME
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
+        super().__init__(settings, client)
+        self.model_hint = f"pull it (`ollama pull {self.model}`) or set fimServer.model to a model `ollama list` shows"
+        # Raw prompts only when the user named a template; otherwise Ollama's own.
+        self.template = template_for(self.model, settings.template) if settings.template != "auto" else None
+
+    def body(self, request: FimRequest) -> dict[str, Any]:
+        options: dict[str, Any] = {"num_predict": request.max_tokens, "temperature": request.temperature}
+        body: dict[str, Any] = {"model": self.model, "stream": request.stream, "keep_alive": KEEP_ALIVE}
+        if self.template is not None:
+            body["prompt"] = self.template.render(request.prompt, request.suffix, path=request.path, files=request.extra)
+            body["raw"] = True
+            stop = stop_list(request.stop, self.template.stop)
+        else:
+            body["prompt"] = request.prompt
+            body["suffix"] = request.suffix or " "  # an empty suffix would skip the FIM template
+            stop = stop_list(request.stop)
+        if stop:
+            options["stop"] = stop
+        body["options"] = options
+        return body
+
+    def map_status(self, status: int, body: bytes, headers: httpx.Headers) -> errors.ProviderError:
+        detail = error_message(body)
+        if "does not support insert" in detail:
+            return errors.ModelRejected(
+                f"Ollama's model {self.model!r} cannot fill in the middle (it does not support insert): set "
+                f"fimServer.model to a FIM model such as {FIM_MODELS} (base or code variants, not instruct/chat).",
+                status=status,
+            )
+        if status == 404 and "not found" in detail:
+            return errors.ModelRejected(
+                f"Ollama has no model {self.model!r} ({detail}): run `ollama pull {self.model}` or set fimServer.model "
+                "to a model `ollama list` shows.",
+                status=status,
+            )
+        return super().map_status(status, body, headers)
+
+    async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
+        return await self.post("/api/generate", self.body(request), timeout_s, self._read)
+
+    async def _read(self, response: httpx.Response) -> Completion:
+        content_type = response.headers.get("content-type", "")
+        if "ndjson" in content_type:
+            parts: list[str] = []
+            last: Any = None
+            async for obj in ndjson_objects(response):
+                text, done = _piece(obj)
+                parts.append(text)
+                if done:
+                    last = obj
+            if last is None:
+                raise errors.ProviderUnavailable("Ollama's stream ended before it was done.")
+            reason = last.get("done_reason")
+            return Completion("".join(parts), reason if isinstance(reason, str) else None, usage_from(last))
+        data = parse_json_body(await read_body(response))
+        text, _ = _piece(data)
+        reason = data.get("done_reason")
+        return Completion(text, reason if isinstance(reason, str) else None, usage_from(data))
+
+    async def list_models(self, timeout_s: float) -> list[str]:
+        _, data = await self.get_json("/api/tags", timeout_s)
+        items = data.get("models") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise errors.BadResponse("Ollama's model list (/api/tags) is not in the expected shape")
+        names = [str(m.get("name") or m.get("model")) for m in items if isinstance(m, dict)]
+        # "qwen2.5-coder" means "qwen2.5-coder:latest" to Ollama
+        return names + [n[: -len(":latest")] for n in names if n.endswith(":latest")]

@@ -1,0 +1,112 @@
+"""Provider request bodies and error mapping as tables (no network: the HTTP
+client is never used by these methods)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from fim_server import errors
+from fim_server.config import parse_settings
+from fim_server.providers import PROVIDER_CLASSES, FimRequest, create_provider
+
+REQ = FimRequest(prompt="x = ", suffix="\nprint(x)\n", max_tokens=32, temperature=0.2, stop=("\n",), stream=True, path="p/m.py")
+CLIENT = httpx.AsyncClient()
+
+
+def provider(**settings):
+    parsed, problems = parse_settings(settings)
+    assert problems == []
+    return create_provider(parsed, CLIENT)
+
+
+def test_every_provider_setting_has_a_module():
+    assert set(PROVIDER_CLASSES) == {"deepseek", "openai", "ollama", "llamacpp", "codestral"}
+    for name, cls in PROVIDER_CLASSES.items():
+        assert isinstance(provider(provider=name), cls)
+
+
+def test_openai_body_with_suffix_then_raw():
+    p = provider(provider="openai", model="deepseek-coder-6.7b-base")
+    body = p.body(REQ)
+    assert (body["prompt"], body["suffix"], body["stop"]) == ("x = ", "\nprint(x)\n", ["\n"])
+    assert body["stream_options"] == {"include_usage": True}
+    p.raw_mode = True
+    raw = p.body(REQ)
+    assert "suffix" not in raw
+    assert raw["prompt"] == "<｜fim▁begin｜>x = <｜fim▁hole｜>\nprint(x)\n<｜fim▁end｜>"
+    assert raw["stop"][0] == "\n" and "<｜end▁of▁sentence｜>" in raw["stop"]
+
+
+def test_ollama_body():
+    body = provider(provider="ollama").body(REQ)
+    assert body == {
+        "model": "qwen2.5-coder:1.5b-base", "stream": True, "keep_alive": "30m", "prompt": "x = ",
+        "suffix": "\nprint(x)\n", "options": {"num_predict": 32, "temperature": 0.2, "stop": ["\n"]},
+    }
+    assert provider(provider="ollama").body(FimRequest("x = ", "", 8))["suffix"] == " "
+
+
+def test_llamacpp_body():
+    body = provider(provider="llamacpp").body(
+        FimRequest("a", "b", 16, extra=(("util.py", "X = 1"),)), timeout_s=5.0)
+    assert body["input_prefix"] == "a" and body["input_suffix"] == "b"
+    assert body["input_extra"] == [{"filename": "util.py", "text": "X = 1"}]
+    assert body["n_predict"] == 16 and body["t_max_predict_ms"] == 4000 and body["cache_prompt"] is True
+
+
+def test_codestral_body():
+    body = provider(provider="codestral").body(REQ)
+    assert body["model"] == "codestral-latest" and body["suffix"] == "\nprint(x)\n" and body["stop"] == ["\n"]
+
+
+H = httpx.Headers()
+
+
+@pytest.mark.parametrize(
+    "settings, status, body, kind, words",
+    [
+        ({"provider": "ollama", "model": "llama3"}, 400, b'{"error":"llama3:latest does not support insert"}',
+         errors.ModelRejected, ["llama3", "qwen2.5-coder", "fimServer.model"]),
+        ({"provider": "ollama", "model": "x:7b"}, 404, b'{"error":"model \\"x:7b\\" not found, try pulling it first"}',
+         errors.ModelRejected, ["ollama pull x:7b"]),
+        ({"provider": "ollama"}, 500, b'{"error":"out of memory"}', errors.ProviderUnavailable, ["out of memory"]),
+        ({"provider": "llamacpp"}, 503, b'{"error":{"code":503,"message":"Loading model"}}',
+         errors.ProviderUnavailable, ["loading"]),
+        ({"provider": "llamacpp"}, 501, b'{"error":{"message":"Infill is not supported by this model"}}',
+         errors.ModelRejected, ["FIM model"]),
+        ({"provider": "llamacpp"}, 401, b'{"error":{"message":"Invalid API Key"}}',
+         errors.AuthenticationFailed, ["LLAMA_API_KEY"]),
+        ({"provider": "codestral"}, 401, b'{"message":"Unauthorized"}', errors.AuthenticationFailed, ["MISTRAL_API_KEY"]),
+        ({"provider": "codestral", "model": "c"}, 400, b'{"message":"Invalid model: c","type":"invalid_model"}',
+         errors.ModelRejected, ["'c'", "fimServer.model"]),
+        ({"provider": "codestral"}, 429, b'{"message":"Requests rate limit exceeded"}', errors.RateLimited, ["429"]),
+        ({"provider": "openai", "model": "m"}, 404, b'{"message":"The model `m` does not exist."}',
+         errors.ModelRejected, ["'m'", "/v1/models"]),
+        ({"provider": "openai"}, 401, b'{"message":"Unauthorized"}', errors.AuthenticationFailed, ["OPENAI_API_KEY"]),
+        ({"provider": "openai"}, 400, b'{"message":"suffix is not currently supported"}',
+         errors.RequestRejected, ["suffix"]),
+    ],
+)
+def test_status_mapping(settings, status, body, kind, words):
+    error = provider(**settings).map_status(status, body, H)
+    assert type(error) is kind
+    for word in words:
+        assert word in error.message
+
+
+def test_llamacpp_503_forgets_readiness():
+    p = provider(provider="llamacpp")
+    p.ready = True
+    p.map_status(503, b"{}", H)
+    assert p.ready is False
+
+
+def test_missing_key_only_where_required(monkeypatch):
+    for name in ("DEEPSEEK_API_KEY", "MISTRAL_API_KEY", "OPENAI_API_KEY", "OLLAMA_API_KEY", "LLAMA_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(errors.MissingApiKey, match="MISTRAL_API_KEY"):
+        provider(provider="codestral").headers()
+    assert provider(provider="ollama").headers() == {}
+    monkeypatch.setenv("OPENAI_API_KEY", "tok")
+    assert provider(provider="openai").headers() == {"Authorization": "Bearer tok"}
