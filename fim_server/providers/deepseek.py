@@ -68,6 +68,16 @@ def _choice_text(data: Any) -> tuple[str, str | None]:
     return text, reason if isinstance(reason, str) else None
 
 
+def _encodable(text: str) -> str:
+    """The text with lone surrogates (binary junk an editor may send as JSON escapes)
+    replaced by "?", so it can be encoded as UTF-8 for the request body."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def error_message_from(data: dict) -> str:
     err = data.get("error")
     if isinstance(err, dict):
@@ -120,8 +130,8 @@ class DeepSeekProvider:
     def body(self, request: FimRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self._settings.model,
-            "prompt": request.prompt,
-            "suffix": request.suffix,
+            "prompt": _encodable(request.prompt),
+            "suffix": _encodable(request.suffix),
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "stream": request.stream,
