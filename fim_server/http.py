@@ -51,7 +51,10 @@ async def read_body(response: httpx.Response, limit: int = MAX_ANSWER_BYTES) -> 
 
 def parse_json_body(body: bytes) -> Any:
     """JSON after optional keep-alive blank lines (DeepSeek sends them while queued)."""
-    text = body.decode("utf-8", errors="replace").strip()
+    try:
+        text = body.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise BadResponse("the provider's answer is not valid UTF-8") from None
     if not text:
         raise BadResponse("the provider sent an empty answer")
     try:
@@ -60,19 +63,41 @@ def parse_json_body(body: bytes) -> Any:
         raise BadResponse("the provider's answer is not valid JSON") from None
 
 
+async def _lines(response: httpx.Response, limit: int) -> AsyncIterator[str]:
+    """The body's lines (``\n``, ``\r\n`` or ``\r`` ends one), each decoded as strict
+    UTF-8: an answer that is not UTF-8 is a ``BadResponse``, never ghost text full of
+    replacement characters."""
+    size = 0
+    pending = b""
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise BadResponse(f"the provider's stream exceeded {limit} bytes")
+        pending += chunk
+        *complete, pending = pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+        for raw in complete:
+            yield _decode(raw)
+    if pending:
+        yield _decode(pending)
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadResponse("the provider's answer is not valid UTF-8") from None
+
+
 async def sse_events(response: httpx.Response, limit: int = MAX_ANSWER_BYTES) -> AsyncIterator[Any]:
     """Decoded ``data:`` payloads of a server-sent event stream.
 
     Blank lines and ``:`` comment lines (``: keep-alive``) are skipped; the stream
-    ends at ``data: [DONE]`` or when the server closes it. What follows ``[DONE]``
-    is read and ignored, so that the connection ends cleanly and is reused.
+    ends at ``data: [DONE]``. What follows ``[DONE]`` is read and ignored, so that
+    the connection ends cleanly and is reused. A stream that closes before
+    ``[DONE]`` was cut short: ``BadResponse``, not a partial completion.
     """
-    size = 0
     done = False
-    async for line in response.aiter_lines():
-        size += len(line) + 1
-        if size > limit:
-            raise BadResponse(f"the provider's stream exceeded {limit} bytes")
+    async for line in _lines(response, limit):
         if done or not line or line.startswith(":"):
             continue
         if not line.startswith("data:"):
@@ -85,6 +110,8 @@ async def sse_events(response: httpx.Response, limit: int = MAX_ANSWER_BYTES) ->
             yield json.loads(payload)
         except ValueError:
             raise BadResponse("the provider's stream held a line that is not JSON") from None
+    if not done:
+        raise BadResponse("the provider's stream ended before [DONE]")
 
 
 def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> float | None:
