@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -211,3 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a crash: readable, and never with the API key in it
+        from .log import Redactor, crash_report
+
+        redactor = Redactor()
+        redactor.add(os.environ.get("DEEPSEEK_API_KEY"))
+        print(crash_report(exc, redactor), file=sys.stderr)
+        return 1

@@ -102,6 +102,18 @@ class FimProtocol(LanguageServerProtocol):
                 self._send_response(msg_id, None, exc.to_response_error())
             raise
 
+    def _send_response(self, msg_id, result=None, error=None):
+        # An error answer carries an exception's text and traceback: mask secrets in both.
+        if error is not None:
+            redact = self.fim.redactor.redact
+            data = error.data
+            if isinstance(data, dict) and isinstance(data.get("traceback"), list):
+                data = {**data, "traceback": [redact(str(line)) for line in data["traceback"]]}
+            elif isinstance(data, str):
+                data = redact(data)
+            error = attrs.evolve(error, message=redact(error.message), data=data)
+        super()._send_response(msg_id, result, error)
+
     def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):
         super()._execute_handler(msg_id, handler, callback, args, kwargs)
         future = self._request_futures.get(msg_id)

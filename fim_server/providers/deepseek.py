@@ -146,6 +146,11 @@ class DeepSeekProvider:
         key = self._settings.resolved_api_key()
         if not key:
             raise errors.MissingApiKey(f"No {NAME} API key: {KEY_HINT}.")
+        if not (key.isascii() and key.isprintable()) or any(c.isspace() for c in key):
+            raise errors.MissingApiKey(
+                f"The {NAME} API key holds a character an HTTP header cannot carry (a space, a line break or a "
+                f"non-ASCII character, often picked up when copying): paste it again; {KEY_HINT}."
+            )
         return {"Authorization": f"Bearer {key}", "Accept": "application/json, text/event-stream"}
 
     async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
@@ -176,6 +181,9 @@ class DeepSeekProvider:
             ) from None
         except httpx.DecodingError:
             raise errors.BadResponse(f"{NAME} sent an answer that cannot be decoded.") from None
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:
+            # anything else: never an exception to the editor, never the request's details (the key)
+            raise errors.ProviderUnavailable(f"the request to {NAME} failed ({type(exc).__name__}).") from None
 
     async def _read_stream(self, response: httpx.Response) -> Completion:
         parts: list[str] = []
