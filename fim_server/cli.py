@@ -135,6 +135,14 @@ def run_complete(args: argparse.Namespace) -> int:
         max_suffix_chars=settings.max_suffix_chars,
         language_id=path.suffix.lstrip("."),
     )
+    from .privacy import exclusion_reason, transport_warning
+
+    reason = exclusion_reason(ctx.uri, ctx.language_id, settings)
+    if reason is not None:
+        print(f"not sent: {path} is never sent to the provider: {reason}", file=sys.stderr)
+        return 1
+    if transport_warning(settings.base_url) and not args.demo:
+        print(f"warning: {transport_warning(settings.base_url)}", file=sys.stderr)
     notices: list[str] = []
     fake = None
     if args.demo:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
+import ssl
 import time
 from typing import Any, AsyncIterator
 
@@ -17,16 +19,33 @@ import httpx
 
 from .errors import BadResponse
 
+log = logging.getLogger(__name__)
+
 MAX_ANSWER_BYTES = 1 << 20  # 1 MiB: far more than any completion worth showing
 MAX_RETRY_AFTER_S = 300.0
 CONNECT_TIMEOUT_S = 5.0
 KEEPALIVE_EXPIRY_S = 60.0
 
 
+def tls_verification(ca_bundle: bool | str | None) -> bool | ssl.SSLContext:
+    """True (httpx's default trust: certifi, or SSL_CERT_FILE / SSL_CERT_DIR) or,
+    for a CA bundle file, that trust plus the bundle's certificates. Verification
+    is never turned off; a bundle that cannot be read is logged and skipped."""
+    if not isinstance(ca_bundle, str) or not ca_bundle:
+        return True
+    context = httpx.create_ssl_context(verify=True, trust_env=True)
+    try:
+        context.load_verify_locations(cafile=ca_bundle)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        log.warning("fimServer.caBundle %s cannot be read as PEM certificates (%s); using the default trust", ca_bundle, exc)
+        return True
+    return context
+
+
 def make_client(*, verify: bool | str = True) -> httpx.AsyncClient:
     """The one client a server uses for all provider calls (connection reuse)."""
     return httpx.AsyncClient(
-        verify=verify,
+        verify=tls_verification(verify),
         timeout=httpx.Timeout(30.0, connect=CONNECT_TIMEOUT_S),
         limits=httpx.Limits(max_connections=8, max_keepalive_connections=4, keepalive_expiry=KEEPALIVE_EXPIRY_S),
         trust_env=True,

@@ -351,3 +351,31 @@ def test_no_warning_for_loopback_or_https(fake):
         )
         server.stats()
         assert server.messages("window/showMessage") == []
+
+
+def test_complete_command_refuses_secret_files(tmp_path, fake):
+    secret = tmp_path / ".env"
+    secret.write_text("TOKEN=CANARY-cli-77\nPASSWORD=\n", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "fim_server", "complete", f"{secret}:2:10", "--set", f"baseUrl={fake.url}"],
+        capture_output=True,
+        cwd=ROOT,
+        env=server_env(DEEPSEEK_API_KEY=KEY),
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert b"never sent" in proc.stderr
+    assert fake.requests == []
+
+
+def test_ca_bundle_that_is_not_pem_falls_back_to_default_trust(tls_fake, tmp_path):
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n", encoding="utf-8")
+    with RawServer(env=server_env()) as server:
+        server.initialize({"baseUrl": tls_fake.url, "apiKey": KEY, "debounceMs": 0, "caBundle": str(junk)})
+        server.open("file:///t/a.py", "x = \n")
+        assert server.inline("file:///t/a.py", 0, 4) == []  # the test CA is not trusted by default
+        server.stats()
+        logs = "\n".join(m["message"] for m in server.messages("window/logMessage"))
+    assert "cannot be read as PEM" in logs
+    assert tls_fake.completion_requests() == []
