@@ -82,10 +82,9 @@ def parse_json_body(body: bytes) -> Any:
         raise BadResponse("the provider's answer is not valid JSON") from None
 
 
-async def _lines(response: httpx.Response, limit: int) -> AsyncIterator[str]:
-    """The body's lines (``\n``, ``\r\n`` or ``\r`` ends one), each decoded as strict
-    UTF-8: an answer that is not UTF-8 is a ``BadResponse``, never ghost text full of
-    replacement characters."""
+async def _lines(response: httpx.Response, limit: int) -> AsyncIterator[bytes]:
+    """The body's lines (``\n``, ``\r\n`` or ``\r`` ends one) as bytes, so that a
+    character split across chunks is decoded whole."""
     size = 0
     pending = b""
     async for chunk in response.aiter_bytes():
@@ -95,12 +94,14 @@ async def _lines(response: httpx.Response, limit: int) -> AsyncIterator[str]:
         pending += chunk
         *complete, pending = pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
         for raw in complete:
-            yield _decode(raw)
+            yield raw
     if pending:
-        yield _decode(pending)
+        yield pending
 
 
 def _decode(raw: bytes) -> str:
+    """Strict UTF-8: an answer that is not UTF-8 is a ``BadResponse``, never ghost
+    text full of replacement characters."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -116,8 +117,11 @@ async def sse_events(response: httpx.Response, limit: int = MAX_ANSWER_BYTES) ->
     ``[DONE]`` was cut short: ``BadResponse``, not a partial completion.
     """
     done = False
-    async for line in _lines(response, limit):
-        if done or not line or line.startswith(":"):
+    async for raw in _lines(response, limit):
+        if done:
+            continue
+        line = _decode(raw)
+        if not line or line.startswith(":"):
             continue
         if not line.startswith("data:"):
             continue  # event:, id:, retry: fields carry nothing we use
