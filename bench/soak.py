@@ -71,7 +71,11 @@ def reply_for(rng: random.Random):
     return reply
 
 
-async def soak(keystrokes: int = 100_000, documents: int = 40, sample: int = 1000, seed: int = 7, quiet: bool = False) -> dict:
+async def soak(
+    keystrokes: int = 100_000, documents: int = 40, sample: int = 1000, seed: int = 7, quiet: bool = False, steady: bool = False
+) -> dict:
+    """``steady``: every typed word is deleted again (one more keystroke), so the
+    documents keep their size and any memory growth is the server's own."""
     rng = random.Random(seed)
     fake = FakeDeepSeek(api_key=KEY, default=reply_for(rng)).start()
     client = await StdioClient.start()
@@ -138,12 +142,17 @@ async def soak(keystrokes: int = 100_000, documents: int = 40, sample: int = 100
                     {"textDocument": {"uri": doc.uri, "languageId": "python", "version": 1, "text": "\n".join(doc.lines)}},
                 )
             word = rng.choice(WORDS) + rng.choice([" ", "(", ".", "", ""])
+            word_start = utf16(doc.lines[line])
             for ch in word:
                 change(doc, line, utf16(doc.lines[line]), utf16(doc.lines[line]), ch)
                 doc.lines[line] += ch
                 futures.append(ask(doc, line, utf16(doc.lines[line])))
                 typed += 1
-            if action > 0.9 and doc.lines[line]:  # a backspace
+            if steady:  # select the word and delete it
+                change(doc, line, word_start, utf16(doc.lines[line]), "")
+                doc.lines[line] = doc.lines[line][: len(doc.lines[line]) - len(word)]
+                typed += 1
+            elif action > 0.9 and doc.lines[line]:  # a backspace
                 n = utf16(doc.lines[line])
                 last = doc.lines[line][-1]
                 change(doc, line, n - utf16(last), n, "")
@@ -186,6 +195,7 @@ async def soak(keystrokes: int = 100_000, documents: int = 40, sample: int = 100
     report = {
         "keystrokes": typed,
         "documents": documents,
+        "steady": steady,
         "seconds": round(elapsed, 1),
         "keystrokes_per_second": round(typed / elapsed),
         "provider_requests": provider_requests,
@@ -242,9 +252,10 @@ def main() -> int:
     parser.add_argument("--documents", type=int, default=40)
     parser.add_argument("--sample", type=int, default=1000, help="keystrokes between samples")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--steady", action="store_true", help="delete every word again: documents keep their size")
     parser.add_argument("--json", help="write the report (with every sample's figures) here")
     args = parser.parse_args()
-    report = asyncio.run(soak(args.keystrokes, args.documents, args.sample, args.seed))
+    report = asyncio.run(soak(args.keystrokes, args.documents, args.sample, args.seed, steady=args.steady))
     for key, value in report.items():
         if key not in ("server_stats", "problems"):
             print(f"{key:32} {value}")
