@@ -253,7 +253,7 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=1000, help="keystrokes between samples")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--steady", action="store_true", help="delete every word again: documents keep their size")
-    parser.add_argument("--json", help="write the report (with every sample's figures) here")
+    parser.add_argument("--json", help="write the report here")
     args = parser.parse_args()
     report = asyncio.run(soak(args.keystrokes, args.documents, args.sample, args.seed, steady=args.steady))
     for key, value in report.items():
