@@ -215,3 +215,35 @@ def test_malformed_json_rpc_on_stdin_does_not_kill_the_server(one):
     assert "Unable to handle message" in logs(one) or "internal error" in logs(one)
     one.open("file:///after/junk.py", "x = \n")
     assert one.inline("file:///after/junk.py", 0, 4) == ["ok()"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(junk=st.binary(max_size=300).filter(lambda b: b"content-length" not in b.lower()))
+def test_random_bytes_on_stdin_never_kill_the_server(lsp, junk):
+    lsp.write_raw(junk + b"\r\n\r\n")
+    assert isinstance(lsp.stats(), dict)
+    assert lsp.proc.poll() is None
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+methods = st.sampled_from(
+    ["textDocument/didOpen", "textDocument/didChange", "textDocument/didClose", "textDocument/inlineCompletion",
+     "textDocument/completion", "workspace/didChangeConfiguration", "workspace/executeCommand", "$/cancelRequest", "x/y"]
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(method=methods, params=json_values, with_id=st.booleans())
+def test_random_json_rpc_messages_are_answered_or_ignored(lsp, method, params, with_id):
+    message = {"jsonrpc": "2.0", "method": method, "params": params}
+    if with_id:
+        message["id"] = "fuzz-%d" % next(_uris)
+    lsp.write_raw(frame(json.dumps(message).encode()))
+    if with_id:
+        answer = lsp.wait_answer(message["id"], 10)  # never left waiting
+        assert "result" in answer or "error" in answer
+    assert isinstance(lsp.stats(), dict)
