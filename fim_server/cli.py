@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -143,6 +144,14 @@ def run_complete(args: argparse.Namespace) -> int:
         max_suffix_chars=settings.max_suffix_chars,
         language_id=path.suffix.lstrip("."),
     )
+    from .privacy import exclusion_reason, transport_warning
+
+    reason = exclusion_reason(ctx.uri, ctx.language_id, settings)
+    if reason is not None:
+        print(f"not sent: {path} is never sent to the provider: {reason}", file=sys.stderr)
+        return 1
+    if transport_warning(settings.base_url) and not args.demo:
+        print(f"warning: {transport_warning(settings.base_url)}", file=sys.stderr)
     notices: list[str] = []
     fake = None
     if args.demo:
@@ -232,3 +241,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a crash: readable, and never with the API key in it
+        from .log import Redactor, crash_report
+
+        redactor = Redactor()
+        redactor.add(os.environ.get("DEEPSEEK_API_KEY"))
+        print(crash_report(exc, redactor), file=sys.stderr)
+        return 1

@@ -57,6 +57,9 @@ class Settings:
     single_line_mid_line: bool = True
     completion_fallback: str = "auto"  # textDocument/completion: auto = only for clients without inline completion
     disabled_languages: tuple[str, ...] = field(default=())
+    exclude_globs: tuple[str, ...] = ()  # never sent, on top of privacy.DEFAULT_EXCLUDE_GLOBS
+    ca_bundle: str | None = None  # a PEM file of CA certificates for TLS verification
+    fatal_retry_seconds: int = 300  # after a 401/402: one probe call this often (0: only after a settings change)
 
     @property
     def defaults(self) -> ProviderDefaults:
@@ -144,6 +147,13 @@ def _url(value: Any) -> str:
     return text.rstrip("/")
 
 
+def _ca_bundle(value: Any) -> str | None:
+    path = _optional_text(value)
+    if path is not None and not os.path.isfile(os.path.expanduser(path)):
+        raise ValueError("must be the path of a readable PEM file")
+    return os.path.expanduser(path) if path else None
+
+
 def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if value not in options:
@@ -186,6 +196,9 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "single_line_mid_line": _boolean,
     "completion_fallback": _choice(("auto", "always", "never")),
     "disabled_languages": _strings(1000),
+    "exclude_globs": _strings(1000),
+    "ca_bundle": _ca_bundle,
+    "fatal_retry_seconds": _integer(0, 86_400),
 }
 
 WIRE_NAMES: dict[str, str] = {_camel(f.name): f.name for f in fields(Settings)}

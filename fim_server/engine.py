@@ -25,6 +25,7 @@ from .debounce import Debouncer, Superseded
 from .errors import FatalError, ProviderError, ProviderTimeout, TransientError
 from .health import ProviderHealth
 from .http import make_client
+from .privacy import exclusion_reason
 from .prompt import build_request
 from .providers import Provider, Usage, create_provider
 
@@ -62,6 +63,8 @@ class CompletionEngine:
         self._notify = notify or (lambda level, message: None)
         self._clock = clock
         self.health = ProviderHealth(clock)
+        self.health.fatal_retry_s = settings.fatal_retry_seconds
+        self._excluded_logged: set[str] = set()
         self.debouncer = Debouncer()
         self.stats: Counter[str] = Counter()
         self.usage = Usage()
@@ -80,16 +83,21 @@ class CompletionEngine:
             self.settings.cache_ttl_seconds,
         ):
             self.cache = CompletionCache(settings.cache_size, settings.cache_ttl_seconds, self._clock)
+        if settings.ca_bundle != self.settings.ca_bundle and self._own_client and self._client is not None:
+            old, self._client = self._client, None  # the next call builds one that trusts the new bundle
+            _close_later(old)
         self.settings = settings
+        self._excluded_logged.clear()
         self._provider = None
         self._shown.clear()
         self.health.reset()
+        self.health.fatal_retry_s = settings.fatal_retry_seconds
 
     @property
     def provider(self) -> Provider:
         if self._provider is None:
             if self._client is None:
-                self._client = make_client()
+                self._client = make_client(verify=self.settings.ca_bundle or True)
             self._provider = self._provider_factory(self.settings, self._client)
         return self._provider
 
@@ -103,6 +111,15 @@ class CompletionEngine:
         """A document closed: drop what was kept for it."""
         self._shown.pop(uri, None)
         self.debouncer.cancel(uri)
+        self._excluded_logged.discard(uri)
+
+    def may_send(self, uri: str, language_id: str) -> bool:
+        """privacy.exclusion_reason under the current settings; a log line once per document."""
+        reason = exclusion_reason(uri, language_id, self.settings)
+        if reason is not None and uri not in self._excluded_logged:
+            self._excluded_logged.add(uri)
+            log.info("%s is never sent to the provider: %s", uri, reason)
+        return reason is None
 
     # -- the pipeline -----------------------------------------------------------
     def enabled_for(self, language_id: str) -> bool:
@@ -111,7 +128,8 @@ class CompletionEngine:
     async def complete(self, ctx: CursorContext, trigger: Trigger = Trigger.AUTOMATIC) -> list[Suggestion]:
         settings = self.settings
         self.stats["requests"] += 1
-        if not self.enabled_for(ctx.language_id):
+        if not settings.enabled or not self.may_send(ctx.uri, ctx.language_id):
+            self.stats["not_sent_private"] += settings.enabled
             return []
         # Every request, even one answered from memory, supersedes the older ones.
         ticket = self.debouncer.enter(ctx.uri)
@@ -197,6 +215,10 @@ class CompletionEngine:
             log.warning("%s", verdict.notice)
             self._notify(verdict.level, verdict.notice)
 
+    @property
+    def http_client(self) -> httpx.AsyncClient | None:
+        return self._client
+
     def snapshot(self) -> dict:
         """Counters and token usage (for the stats command and the benchmarks)."""
         return {
@@ -207,3 +229,10 @@ class CompletionEngine:
             "cache_miss_tokens": self.usage.cache_miss_tokens,
             "cached_answers": len(self.cache),
         }
+
+
+def _close_later(client: httpx.AsyncClient) -> None:
+    try:
+        asyncio.get_running_loop().create_task(client.aclose())
+    except RuntimeError:  # no loop running: nothing is in flight on it either
+        pass

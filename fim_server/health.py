@@ -31,13 +31,23 @@ class ProviderHealth:
         self.retry_at = 0.0
         self.blocked_by: str | None = None
         self.episodes = 0
+        # After a fatal error, one probe call this often (None or 0: none until reset()),
+        # so a topped-up balance or a re-enabled key heals without a settings change.
+        self.fatal_retry_s: float | None = None
+        self.probe_at = 0.0
 
     @property
     def in_episode(self) -> bool:
         return self.failures > 0 or self.blocked_by is not None
 
     def may_call(self) -> bool:
-        return self.blocked_by is None and self._clock() >= self.retry_at
+        now = self._clock()
+        if self.blocked_by is not None:
+            if not self.fatal_retry_s or now < self.probe_at:
+                return False
+            self.probe_at = now + self.fatal_retry_s  # this caller is the one probe
+            return True
+        return now >= self.retry_at
 
     def backoff_delay(self, retry_after: float | None) -> float:
         # the exponent stops growing once the cap is reached (no overflow in long outages)
@@ -55,6 +65,7 @@ class ProviderHealth:
         if isinstance(error, FatalError):
             already = self.blocked_by is not None
             self.blocked_by = error.message
+            self.probe_at = self._clock() + (self.fatal_retry_s or 0.0)
             return Verdict(None if already else error.message, "error")
         self.failures += 1
         self.retry_at = self._clock() + self.backoff_delay(getattr(error, "retry_after", None))

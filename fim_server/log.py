@@ -30,6 +30,9 @@ class Redactor(logging.Filter):
     def add(self, secret: str | None) -> None:
         if secret and len(secret) >= 4:
             self._secrets.add(secret)
+            # the forms a traceback or a repr() shows (b'Bearer sk-a\\nb', '\\u2019')
+            self._secrets.add(repr(secret)[1:-1])
+            self._secrets.add(repr(secret.encode("utf-8", "replace"))[2:-1])
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -49,6 +52,14 @@ class Redactor(logging.Filter):
         if clean != message:
             record.msg, record.args = clean, None
         return True
+
+
+def crash_report(error: BaseException, redactor: Redactor) -> str:
+    """What a crash prints on stderr: one line, then the traceback, secrets masked."""
+    import traceback
+
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return redactor.redact(f"fim-server stopped by an unexpected error: {error}\n{text}")
 
 
 class ClientLogHandler(logging.Handler):

@@ -7,7 +7,7 @@ from urllib.parse import unquote, urlsplit
 from .config import Settings
 from .context import CursorContext
 from .postprocess.single_line import wants_single_line
-from .providers.base import FimRequest
+from .providers.base import FimRequest, encodable
 
 
 def build_request(ctx: CursorContext, settings: Settings) -> FimRequest:
@@ -20,8 +20,8 @@ def build_request(ctx: CursorContext, settings: Settings) -> FimRequest:
     if settings.single_line_mid_line and wants_single_line(ctx):
         stop.append("\n")
     return FimRequest(
-        prompt=ctx.prefix,
-        suffix=ctx.suffix,
+        prompt=encodable(ctx.prefix),
+        suffix=encodable(ctx.suffix),
         max_tokens=settings.max_tokens,
         temperature=settings.temperature,
         stop=tuple(dict.fromkeys(stop)),

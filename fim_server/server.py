@@ -14,6 +14,7 @@ from typing import Any, BinaryIO, Callable
 
 import attrs
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
@@ -23,13 +24,16 @@ from .config import SECTION, Settings, describe, parse_settings
 from .context import build_context
 from .documents import UTF8, UTF16, DocumentStore, line_content
 from .engine import CompletionEngine, Trigger
+from .diagnostics import resource_counts
 from .log import ClientLogHandler, LOGGER_NAME, Redactor
+from .privacy import transport_warning
 
 log = logging.getLogger(__name__)
 
 COMPLETION_TRIGGERS = [".", "(", "[", ",", ":"]
 STATS_COMMAND = "fimServer.stats"
 PROVIDER_TIMES_COMMAND = "fimServer.providerTimes"  # for bench/: drains the recent provider call durations
+DOCUMENT_TEXT_COMMAND = "fimServer.documentText"  # for tests: the server's copy of a document (null if not open)
 
 _MESSAGE_TYPES = {
     "error": types.MessageType.Error,
@@ -85,6 +89,30 @@ class FimProtocol(LanguageServerProtocol):
         self.fim.documents.close(params.text_document.uri)
         self.fim.engine.forget(params.text_document.uri)
         yield from ()
+
+    def structure_message(self, data):
+        """pygls drops a request whose params do not fit the protocol's types
+        without answering it, so the editor would wait forever: answer it with the
+        error (a log line follows from the reader loop)."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            msg_id = data.get("id") if isinstance(data, dict) and "method" in data else None
+            if isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool):
+                self._send_response(msg_id, None, exc.to_response_error())
+            raise
+
+    def _send_response(self, msg_id, result=None, error=None):
+        # An error answer carries an exception's text and traceback: mask secrets in both.
+        if error is not None:
+            redact = self.fim.redactor.redact
+            data = error.data
+            if isinstance(data, dict) and isinstance(data.get("traceback"), list):
+                data = {**data, "traceback": [redact(str(line)) for line in data["traceback"]]}
+            elif isinstance(data, str):
+                data = redact(data)
+            error = attrs.evolve(error, message=redact(error.message), data=data)
+        super()._send_response(msg_id, result, error)
 
     def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):
         super()._execute_handler(msg_id, handler, callback, args, kwargs)
@@ -202,6 +230,7 @@ class FimServer(LanguageServer):
         settings, problems = parse_settings(self._init_options)
         settings, more = parse_settings(self._section, settings)
         problems += more
+        problems += [w for w in [transport_warning(settings.base_url)] if w]
         self.redactor.add(settings.resolved_api_key())
         if problems and tuple(problems) != self._last_problems:
             self.notify("warning", "fim-server settings: " + "; ".join(problems) + ".")
@@ -298,7 +327,7 @@ def create_server(engine_factory=None) -> FimServer:
         settings, problems = parse_settings(ls._init_options)
         ls.redactor.add(settings.resolved_api_key())
         ls.engine.update_settings(settings)
-        ls._pending_problems = problems
+        ls._pending_problems = problems + [w for w in [transport_warning(settings.base_url)] if w]
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: FimServer, params: types.InitializedParams) -> None:
@@ -359,7 +388,14 @@ def create_server(engine_factory=None) -> FimServer:
             **ls.engine.snapshot(),
             "open_documents": len(ls.documents),
             "pending_handlers": len(ls.protocol._request_futures),
+            **resource_counts(ls.engine.http_client),
         }
+
+    @server.command(DOCUMENT_TEXT_COMMAND)
+    def document_text(ls: FimServer, *args) -> str | None:
+        uri = args[0] if args and isinstance(args[0], str) else None
+        doc = ls.documents.get(uri) if uri else None
+        return None if doc is None else doc.source
 
     @server.command(PROVIDER_TIMES_COMMAND)
     def provider_times(ls: FimServer, *args) -> list[float]:

@@ -46,6 +46,8 @@ import contextlib
 import json
 import math
 import signal
+import socket
+import struct
 import sys
 import threading
 import time
@@ -187,6 +189,14 @@ class Reply:
         force_stream: ``True``/``False`` to force the reply mode; ``None``
             follows the request's ``"stream"`` flag.
         model: model name to report; default: the request's model.
+        raw_body: fault injection: send these bytes verbatim as the 200 body
+            (chunked, ``raw_chunk_size`` bytes a chunk) instead of a
+            well-formed answer, as ``text/event-stream`` when the request
+            streams, else ``application/json`` (malformed JSON, SSE garbage,
+            invalid UTF-8, huge answers).
+        raw_chunk_size: size of the chunks ``raw_body`` is sent in.
+        reset_after_chunks: streaming only: after this many text chunks, close
+            the connection with a TCP reset (RST) instead of a clean close.
     """
 
     text: str | None = None
@@ -205,6 +215,9 @@ class Reply:
     usage: dict[str, Any] | None = None
     force_stream: bool | None = None
     model: str | None = None
+    raw_body: bytes | None = None
+    raw_chunk_size: int = 64 * 1024
+    reset_after_chunks: int | None = None
 
     # -- convenience constructors ------------------------------------------ #
 
@@ -265,6 +278,16 @@ class Reply:
     def dropped(cls, after_chunks: int = 1, text: str = DEFAULT_TEXT, **kwargs: Any) -> Reply:
         """Close the connection abruptly after ``after_chunks`` stream chunks."""
         return cls(text=text, drop_after_chunks=after_chunks, **kwargs)
+
+    @classmethod
+    def raw(cls, body: bytes, **kwargs: Any) -> Reply:
+        """A 200 whose body is ``body`` verbatim (see :attr:`raw_body`)."""
+        return cls(raw_body=body, **kwargs)
+
+    @classmethod
+    def reset(cls, after_chunks: int = 1, text: str = DEFAULT_TEXT, **kwargs: Any) -> Reply:
+        """A stream cut by a TCP reset after ``after_chunks`` chunks."""
+        return cls(text=text, reset_after_chunks=after_chunks, **kwargs)
 
     # -- helpers ------------------------------------------------------------ #
 
@@ -502,6 +525,7 @@ class FakeDeepSeek:
             gets a 422 "Model Not Exist" (no scripted reply is consumed).
         host: interface to listen on.
         port: port to listen on; 0 picks a free one.
+        ssl_context: a server ``ssl.SSLContext`` to serve HTTPS instead of HTTP.
 
     Computed usage (unless :attr:`Reply.usage` is given):
     ``prompt_tokens = estimate_tokens(prompt + suffix)``,
@@ -524,6 +548,7 @@ class FakeDeepSeek:
         validate_models: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
+        ssl_context: Any = None,
     ) -> None:
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -534,6 +559,7 @@ class FakeDeepSeek:
         self.validate_models = validate_models
         self._host = host
         self._requested_port = port
+        self._ssl = ssl_context  # an ssl.SSLContext: serve HTTPS (the url says https)
         self._port: int | None = None
         self._requests: list[RecordedRequest] = []
         self._connections_opened = 0
@@ -561,7 +587,7 @@ class FakeDeepSeek:
             try:
                 try:
                     self._server = loop.run_until_complete(
-                        asyncio.start_server(self._handle, self._host, self._requested_port)
+                        asyncio.start_server(self._handle, self._host, self._requested_port, ssl=self._ssl)
                     )
                     self._port = self._server.sockets[0].getsockname()[1]
                 except BaseException as exc:  # noqa: BLE001 - reported to start()
@@ -634,7 +660,7 @@ class FakeDeepSeek:
     @property
     def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:PORT``; POST ``{url}/completions``."""
-        return f"http://{self._host}:{self.port}"
+        return f"{'https' if self._ssl is not None else 'http'}://{self._host}:{self.port}"
 
     # -- scripting ---------------------------------------------------------- #
 
@@ -909,6 +935,8 @@ class FakeDeepSeek:
         if reply.status != 200:
             return self._send_error_reply(conn, reply, keep_alive, req)
         stream = reply.force_stream if reply.force_stream is not None else req.stream
+        if reply.raw_body is not None:
+            return self._send_raw(conn, reply, stream, keep_alive)
         if stream:
             return self._send_stream(conn, req, reply, keep_alive)
         return self._send_completion(conn, req, reply, keep_alive)
@@ -964,6 +992,32 @@ class FakeDeepSeek:
             await conn.write(_head(reply.status, headers))
             await conn.wait_eof()
         await self._send_json(conn, reply.status, body, keep_alive, reply.headers)
+
+    async def _send_raw(self, conn: _Conn, reply: Reply, stream: bool, keep_alive: bool) -> None:
+        await conn.sleep(reply.delay_before_headers)
+        kind = "text/event-stream; charset=utf-8" if stream else "application/json"
+        headers = self._base_headers(kind, keep_alive) + list(reply.headers.items())
+        headers.append(("Transfer-Encoding", "chunked"))
+        await conn.write(_head(200, headers))
+        await self._send_keepalives(conn, reply, b": keep-alive\n\n" if stream else b"\n")
+        if reply.hang:
+            await conn.wait_eof()
+        body = reply.raw_body or b""
+        step = max(1, reply.raw_chunk_size)
+        for start in range(0, len(body), step):
+            await conn.write(_chunk(body[start : start + step]))
+        await conn.write(_LAST_CHUNK)
+
+    async def _reset(self, conn: _Conn, req: RecordedRequest | None) -> None:
+        """Close with a TCP reset: SO_LINGER 0, then close."""
+        if req is not None:
+            self._finish(req, "dropped")
+        sock = conn.writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.abort()
+        raise _Dropped()
 
     async def _drop(self, conn: _Conn, req: RecordedRequest | None) -> None:
         # Record the outcome first, so it is visible once the client sees the close.
@@ -1050,6 +1104,8 @@ class FakeDeepSeek:
         for i, piece in enumerate(pieces):
             if reply.drop_after_chunks is not None and i >= reply.drop_after_chunks:
                 await self._drop(conn, req)
+            if reply.reset_after_chunks is not None and i >= reply.reset_after_chunks:
+                await self._reset(conn, req)
             if reply.hang_after_chunks is not None and i >= reply.hang_after_chunks:
                 await conn.wait_eof()
             if i:
@@ -1072,6 +1128,8 @@ class FakeDeepSeek:
             await conn.write(_chunk(b"data: " + _json_bytes(event) + b"\n\n"))
         if reply.drop_after_chunks is not None:
             await self._drop(conn, req)
+        if reply.reset_after_chunks is not None:
+            await self._reset(conn, req)
         if reply.hang_after_chunks is not None:
             await conn.wait_eof()
 

@@ -45,3 +45,13 @@ class Provider(Protocol):
     async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
         """One FIM call; raises ``errors.ProviderError`` subclasses on failure."""
         ...
+
+
+def encodable(text: str) -> str:
+    """The text with lone surrogates (binary junk an editor may send as JSON escapes)
+    replaced by "?", so it can be encoded as UTF-8 for a request body."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")

@@ -59,6 +59,12 @@ class HttpProvider:
             if self._settings.defaults.key_required:
                 raise errors.MissingApiKey(f"No {self.name} API key: {self._settings.key_hint()}.")
             return {}
+        if not (key.isascii() and key.isprintable()) or any(c.isspace() for c in key):
+            # httpx would raise with the header (the key) in its message
+            raise errors.MissingApiKey(
+                f"The {self.name} API key holds a character an HTTP header cannot carry (a space, a line break "
+                f"or a non-ASCII character, often picked up when copying): paste it again; {self._settings.key_hint()}."
+            )
         return {"Authorization": f"Bearer {key}"}
 
     async def post(
@@ -109,6 +115,9 @@ class HttpProvider:
             raise errors.RequestRejected(f"fimServer.baseUrl {self.base_url!r} is not an http(s) address.") from None
         except httpx.DecodingError:
             raise errors.BadResponse(f"{self.name} sent an answer that cannot be decoded.") from None
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:
+            # anything else: never an exception to the editor, never the request's details (the key)
+            raise errors.ProviderUnavailable(f"the request to {self.name} failed ({type(exc).__name__}).") from None
 
     # -- errors ----------------------------------------------------------------
     def map_status(self, status: int, body: bytes, headers: httpx.Headers) -> errors.ProviderError:

@@ -15,7 +15,7 @@ import httpx
 from .. import errors
 from ..config import Settings
 from ..http import error_message, parse_json_body, read_body, request_timeout, retry_after_seconds, sse_events
-from .base import Completion, FimRequest, Usage
+from .base import Completion, FimRequest, Usage, encodable
 
 NAME = "DeepSeek"
 # An error text that says the model name itself is wrong (not, say, "this model's
@@ -126,8 +126,8 @@ class DeepSeekProvider:
     def body(self, request: FimRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self._model,
-            "prompt": request.prompt,
-            "suffix": request.suffix,
+            "prompt": encodable(request.prompt),
+            "suffix": encodable(request.suffix),
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "stream": request.stream,
@@ -142,6 +142,11 @@ class DeepSeekProvider:
         key = self._settings.resolved_api_key()
         if not key:
             raise errors.MissingApiKey(f"No {NAME} API key: {KEY_HINT}.")
+        if not (key.isascii() and key.isprintable()) or any(c.isspace() for c in key):
+            raise errors.MissingApiKey(
+                f"The {NAME} API key holds a character an HTTP header cannot carry (a space, a line break or a "
+                f"non-ASCII character, often picked up when copying): paste it again; {KEY_HINT}."
+            )
         return {"Authorization": f"Bearer {key}", "Accept": "application/json, text/event-stream"}
 
     async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
@@ -172,6 +177,9 @@ class DeepSeekProvider:
             ) from None
         except httpx.DecodingError:
             raise errors.BadResponse(f"{NAME} sent an answer that cannot be decoded.") from None
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:
+            # anything else: never an exception to the editor, never the request's details (the key)
+            raise errors.ProviderUnavailable(f"the request to {NAME} failed ({type(exc).__name__}).") from None
 
     async def _read_stream(self, response: httpx.Response) -> Completion:
         parts: list[str] = []
