@@ -108,13 +108,17 @@ def _decode(raw: bytes) -> str:
         raise BadResponse("the provider's answer is not valid UTF-8") from None
 
 
-async def sse_events(response: httpx.Response, limit: int = MAX_ANSWER_BYTES) -> AsyncIterator[Any]:
+async def sse_events(
+    response: httpx.Response, limit: int = MAX_ANSWER_BYTES, *, done_marker: bool = True
+) -> AsyncIterator[Any]:
     """Decoded ``data:`` payloads of a server-sent event stream.
 
     Blank lines and ``:`` comment lines (``: keep-alive``) are skipped; the stream
     ends at ``data: [DONE]``. What follows ``[DONE]`` is read and ignored, so that
     the connection ends cleanly and is reused. A stream that closes before
-    ``[DONE]`` was cut short: ``BadResponse``, not a partial completion.
+    ``[DONE]`` was cut short: ``BadResponse``, not a partial completion. Servers
+    that end their streams without the marker (llama.cpp's native endpoints) pass
+    ``done_marker=False`` and check their own last event.
     """
     done = False
     async for raw in _lines(response, limit):
@@ -133,7 +137,7 @@ async def sse_events(response: httpx.Response, limit: int = MAX_ANSWER_BYTES) ->
             yield json.loads(payload)
         except ValueError:
             raise BadResponse("the provider's stream held a line that is not JSON") from None
-    if not done:
+    if not done and done_marker:
         raise BadResponse("the provider's stream ended before [DONE]")
 
 

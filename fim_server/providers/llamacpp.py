@@ -96,11 +96,13 @@ class LlamaCppProvider(HttpProvider):
         if "text/event-stream" in response.headers.get("content-type", ""):
             parts: list[str] = []
             last: Any = None
-            async for event in sse_events(response):
+            async for event in sse_events(response, done_marker=False):
                 text, stop = _piece(event)
                 parts.append(text)
                 if stop:
                     last = event
+            if last is None:  # llama.cpp ends every stream with a "stop": true event
+                raise errors.BadResponse("llama.cpp's stream ended before its final event")
             reason = _reason(last) if last is not None else None
             return Completion("".join(parts), reason, usage_from(last))
         data = parse_json_body(await read_body(response))
