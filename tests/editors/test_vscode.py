@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -105,6 +106,7 @@ def test_ghost_text_in_code_server_and_tab_accepts(tools, tmp_path):
                 ["node", str(VSCODE_DIR / "e2e" / "ghost.mjs"), url, "add.py", " ", ANSWER, str(shot), API_KEY],
                 cwd=VSCODE_DIR / "e2e", capture_output=True, text=True, timeout=400, env={**env, "CHROMIUM": CHROMIUM},
             )
+            print(run.stderr)  # the driver's steps with their times (shown with -s or on failure)
             assert run.returncode == 0, run.stderr[-4000:]
             seen = json.loads(run.stdout.strip().splitlines()[-1])
         finally:
@@ -117,6 +119,8 @@ def test_ghost_text_in_code_server_and_tab_accepts(tools, tmp_path):
     # the ghost text is the provider's answer, the key came from secret storage
     assert seen["shown"].replace("\u00a0", " ").strip() == ANSWER
     assert not [n for n in seen["notifications"] if "fim-server" in n], seen["notifications"]
+    # Tab ran the item's accept command: the server counted it
+    assert re.search(r"\b1 accepted\b", seen["stats"]), seen["stats"]
     assert requests and requests[-1].headers["authorization"] == f"Bearer {API_KEY}"
     assert source.read_text() == "def add(a, b):\n    return " + ANSWER
     # the key never lands in a settings file

@@ -6,7 +6,8 @@ import { chromium } from "playwright-core";
 
 const [url, fileName, typed, expected, screenshot, apiKey] = process.argv.slice(2);
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-const step = (what) => process.stderr.write(`[ghost] ${what}\n`);
+const t0 = Date.now();
+const step = (what) => process.stderr.write(`[ghost ${((Date.now() - t0) / 1000).toFixed(1)}s] ${what}\n`);
 
 const browser = await chromium.launch({
   executablePath,
@@ -73,7 +74,16 @@ try {
   await page.waitForSelector(`.tab.active:not(.dirty):has-text("${fileName}")`);
   const status = await page.locator(".statusbar-item:has-text('FIM')").first().innerText().catch(() => "");
   const notifications = await page.locator(".notification-toast, .notifications-list-container .monaco-list-row").allInnerTexts();
-  process.stdout.write(JSON.stringify({ shown, expected, ghostAfter, status, notifications }) + "\n");
+  step("show stats");
+  await page.keyboard.press("F1");
+  await page.waitForSelector(".quick-input-widget input");
+  await page.keyboard.type("fim-server: Show stats");
+  await page.waitForSelector('.quick-input-list .monaco-list-row:has-text("Show stats")');
+  await page.keyboard.press("Enter");
+  const statsToast = page.locator('.notification-toast:has-text("accepted")');
+  await statsToast.first().waitFor({ state: "visible", timeout: 30_000 });
+  const stats = await statsToast.first().innerText();
+  process.stdout.write(JSON.stringify({ shown, expected, ghostAfter, status, notifications, stats }) + "\n");
 } catch (err) {
   if (page) await page.screenshot({ path: screenshot.replace(/\.png$/, "-failure.png") }).catch(() => {});
   process.stderr.write(`[ghost] failed: ${err?.stack ?? err}\n`);
