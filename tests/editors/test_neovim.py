@@ -217,3 +217,42 @@ def test_fim_status_and_statusline(nvim, tmp_path):
     assert nvim.lua("return require('fim').statusline()") == "FIM off"
     nvim.nv.command("FimToggle")
     assert nvim.lua("return require('fim').statusline()") == "FIM"
+
+
+def test_next_and_previous_cycle_candidates_and_one_candidate_asks_again(nvim, tmp_path):
+    nvim.fake.push(*[Reply(text="1") for _ in range(10)])
+    nvim.open(tmp_path / "n.py", "x = \n")
+    nvim.nv.command("normal! 1G$")
+    nvim.nv.input("a<Space>")
+    nvim.wait_ghost()
+    before = nvim.stats()["requests"]
+    nvim.nv.input("<M-]>")  # one candidate: an explicit (Invoked) request for more
+    nvim.wait("an invoked request", lambda: nvim.stats()["requests"] == before + 1)
+    assert nvim.wait_ghost()[2] == "1"
+    # several candidates (as a server may answer an explicit request): cycle them
+    nvim.lua(
+        "local g = require('fim.ghost'); local c = vim.lsp.get_clients({bufnr = 0})[1];"
+        "local pos = vim.api.nvim_win_get_cursor(0);"
+        "g.show(0 + vim.api.nvim_get_current_buf(), c, {{insertText = 'one'}, {insertText = 'two'}, {insertText = 'three'}}, pos[1] - 1, pos[2], c.offset_encoding)"
+    )
+    assert nvim.wait_ghost()[2] == "one"
+    nvim.nv.input("<M-]>")
+    nvim.wait("the second", lambda: nvim.ghost() and nvim.ghost()[2] == "two")
+    nvim.nv.input("<M-[><M-[>")
+    nvim.wait("the last", lambda: nvim.ghost() and nvim.ghost()[2] == "three")
+    assert len(nvim.marks()) == 1
+    nvim.nv.input("<Tab>")
+    nvim.wait("the chosen one inserted", lambda: nvim.line(0) == "x =  three")
+
+
+def test_changing_buffer_clears_the_ghost(nvim, tmp_path):
+    nvim.fake.push(*[Reply(text="7") for _ in range(5)])
+    nvim.open(tmp_path / "b.py", "x = \n")
+    buf = nvim.nv.current.buffer.number
+    nvim.nv.command("normal! 1G$")
+    nvim.nv.input("a<Space>")
+    nvim.wait_ghost()
+    nvim.nv.input("<Cmd>enew<CR>")
+    nvim.wait("another buffer", lambda: nvim.nv.current.buffer.number != buf)
+    marks = nvim.lua("return vim.api.nvim_buf_get_extmarks(..., require('fim.ghost').ns, 0, -1, {})", buf)
+    assert marks == []

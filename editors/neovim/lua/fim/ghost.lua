@@ -110,6 +110,15 @@ local function render(bufnr, s)
   end
 end
 
+--- Show `items` (InlineCompletionItem[]) for the cursor at (row, col bytes),
+--- the first one first.
+function M.show(bufnr, client, items, row, col, encoding)
+  local s = buf_state(bufnr)
+  s.items, s.index, s.row, s.col, s.encoding = items, 1, row, col, encoding or "utf-16"
+  s.client, s.partial_text, s.shown = client, nil, {}
+  render(bufnr, s)
+end
+
 --- Ask the server for completions at the cursor. `invoked`: an explicit request
 --- (trigger kind 1, several candidates welcome) rather than typing (kind 2).
 function M.request(bufnr, invoked)
@@ -153,10 +162,7 @@ function M.request(bufnr, invoked)
     if not vim.api.nvim_get_mode().mode:match("^i") then
       return
     end
-    local items = result and (result.items or result) or {}
-    s.items, s.index, s.row, s.col, s.encoding = items, 1, row, col, encoding
-    s.client, s.partial_text, s.shown = client, nil, {}
-    render(bufnr, s)
+    M.show(bufnr, client, result and (result.items or result) or {}, row, col, encoding)
   end, bufnr)
   if ok then
     s.request, s.client = id, client
