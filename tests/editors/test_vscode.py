@@ -123,6 +123,9 @@ def test_ghost_text_in_code_server_and_tab_accepts(tools, tmp_path):
     assert re.search(r"\b1 accepted\b", seen["stats"]), seen["stats"]
     assert requests and requests[-1].headers["authorization"] == f"Bearer {API_KEY}"
     assert source.read_text() == "def add(a, b):\n    return " + ANSWER
+    # with the key cleared from secret storage the server has none: the status bar
+    # shows the error with the server's reason
+    assert "No DeepSeek API key" in seen["errorTooltip"], seen["errorTooltip"]
     # the key never lands in a settings file
     assert API_KEY not in (user_data / "User" / "settings.json").read_text()
     if os.environ.get("FIM_UPDATE_SCREENSHOT") == "1":

@@ -83,7 +83,28 @@ try {
   const statsToast = page.locator('.notification-toast:has-text("accepted")');
   await statsToast.first().waitFor({ state: "visible", timeout: 30_000 });
   const stats = await statsToast.first().innerText();
-  process.stdout.write(JSON.stringify({ shown, expected, ghostAfter, status, notifications, stats }) + "\n");
+  await page.keyboard.press("Escape");
+
+  let errorTooltip = "";
+  if (apiKey) {
+    step("clear the API key, type: the status bar shows the error and its reason");
+    await page.keyboard.press("F1");
+    await page.waitForSelector(".quick-input-widget input");
+    await page.keyboard.type("fim-server: Clear API key");
+    await page.waitForSelector('.quick-input-list .monaco-list-row:has-text("Clear API key")');
+    await page.keyboard.press("Enter");
+    await page.waitForTimeout(1000);
+    await editor.click();
+    await page.keyboard.press("Control+End");
+    await page.keyboard.type("\n", { delay: 40 });
+    const errorItem = page.locator('.statusbar-item:has-text("FIM"):has(.codicon-error)');
+    await errorItem.first().waitFor({ state: "visible", timeout: 60_000 });
+    errorTooltip = await errorItem.first().evaluate((el) =>
+      [el, ...el.querySelectorAll("[aria-label]")].map((e) => e.getAttribute("aria-label") || "").join(" "),
+    );
+    await page.screenshot({ path: screenshot.replace(/\.png$/, "-error.png") });
+  }
+  process.stdout.write(JSON.stringify({ shown, expected, ghostAfter, status, notifications, stats, errorTooltip }) + "\n");
 } catch (err) {
   if (page) await page.screenshot({ path: screenshot.replace(/\.png$/, "-failure.png") }).catch(() => {});
   process.stderr.write(`[ghost] failed: ${err?.stack ?? err}\n`);

@@ -30,6 +30,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     if (client?.state === State.Running) {
       await client.sendNotification(DidChangeConfigurationNotification.type, { settings: { fimServer: await readSection() } });
     }
+    // New settings or a new key: give the server a fresh chance.
+    status?.ok();
     status?.setEnabled(vscode.workspace.getConfiguration("fimServer").get<boolean>("enabled", true));
   };
 
@@ -94,7 +96,9 @@ async function start(context: vscode.ExtensionContext, readSection: () => Promis
         status?.busy();
         try {
           const result = await next(document, position, ctx, token);
-          status?.idle();
+          const items = Array.isArray(result) ? result : result?.items;
+          if (items && items.length > 0) status?.ok();
+          else status?.idle();
           return result;
         } catch (err) {
           if (!token.isCancellationRequested) status?.error(String((err as Error)?.message ?? err));
@@ -119,7 +123,7 @@ async function start(context: vscode.ExtensionContext, readSection: () => Promis
   client = new LanguageClient("fimServer", "fim-server", serverOptions, clientOptions);
   client.onDidChangeState((e) => {
     if (e.newState === State.Stopped) status?.error("the server stopped (see fim-server: Show log)");
-    if (e.newState === State.Running) status?.idle();
+    if (e.newState === State.Running) status?.ok();
   });
   try {
     await client.start();
@@ -135,7 +139,8 @@ async function start(context: vscode.ExtensionContext, readSection: () => Promis
   client.onNotification(ShowMessageNotification.type, (params) => {
     if (params.type === MessageType.Error || params.type === MessageType.Warning) {
       status?.error(params.message);
-      (params.type === MessageType.Error ? vscode.window.showErrorMessage : vscode.window.showWarningMessage)(params.message);
+      if (params.type === MessageType.Error) vscode.window.showErrorMessage(params.message);
+      else vscode.window.showWarningMessage(params.message);
     } else {
       vscode.window.showInformationMessage(params.message);
     }

@@ -19,7 +19,13 @@ export class StatusItem implements vscode.Disposable {
     this.render("idle");
   }
 
+  /** Not waiting any more; a reported error stays until `ok()`. */
   idle(): void {
+    this.render(this.reason ? "error" : "idle");
+  }
+
+  /** A completion came back: whatever went wrong before is over. */
+  ok(): void {
     this.reason = undefined;
     this.render("idle");
   }
@@ -34,13 +40,19 @@ export class StatusItem implements vscode.Disposable {
   }
 
   private render(state: "idle" | "busy" | "error"): void {
+    this.draw(state);
+    // Screen readers (and the end-to-end test) get the same words as the tooltip.
+    this.item.accessibilityInformation = { label: String(this.item.tooltip ?? this.item.text) };
+  }
+
+  private draw(state: "idle" | "busy" | "error"): void {
     if (!this.enabled) {
       this.item.text = "$(circle-slash) FIM off";
       this.item.tooltip = "fim-server is off: click to turn it on";
       this.item.backgroundColor = undefined;
       return;
     }
-    if (state === "error" || this.reason) {
+    if (state === "error") {
       this.item.text = "$(error) FIM";
       this.item.tooltip = `fim-server: ${this.reason}\nClick to turn completions off`;
       this.item.backgroundColor = new vscode.ThemeColor("statusBarItem.errorBackground");
