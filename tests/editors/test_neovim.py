@@ -256,3 +256,17 @@ def test_changing_buffer_clears_the_ghost(nvim, tmp_path):
     nvim.wait("another buffer", lambda: nvim.nv.current.buffer.number != buf)
     marks = nvim.lua("return vim.api.nvim_buf_get_extmarks(..., require('fim.ghost').ns, 0, -1, {})", buf)
     assert marks == []
+
+
+def test_statusline_reports_a_provider_error_until_suggestions_come_back(nvim, tmp_path):
+    nvim.fake.push(Reply(status=401), *[Reply(text="5") for _ in range(5)])
+    nvim.open(tmp_path / "e.py", "x = \n")
+    nvim.nv.command("normal! 1G$")
+    nvim.nv.input("a<Space>")
+    nvim.wait("the error mark", lambda: nvim.lua("return require('fim').statusline()") == "FIM !")
+    assert "401" in nvim.lua("return require('fim').last_message")
+    nvim.nv.command("FimToggle")  # off and on: new settings lift the server's block
+    nvim.nv.command("FimToggle")
+    nvim.nv.input("<BS><Space>")
+    nvim.wait_ghost()
+    assert nvim.lua("return require('fim').statusline()") == "FIM"

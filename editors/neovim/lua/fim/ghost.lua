@@ -162,7 +162,14 @@ function M.request(bufnr, invoked)
     if not vim.api.nvim_get_mode().mode:match("^i") then
       return
     end
-    M.show(bufnr, client, result and (result.items or result) or {}, row, col, encoding)
+    local items = result and (result.items or result) or {}
+    if #items > 0 then
+      M.last_error = nil -- the server answers again
+      if M.on_items then
+        M.on_items()
+      end
+    end
+    M.show(bufnr, client, items, row, col, encoding)
   end, bufnr)
   if ok then
     s.request, s.client = id, client

@@ -332,5 +332,10 @@ function M.setup(opts)
   end
 end
 
+-- A suggestion arrived: an earlier problem the server reported is over.
+ghost.on_items = function()
+  M.last_message = nil
+end
+
 M.ghost = ghost
 return M
