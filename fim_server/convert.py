@@ -6,6 +6,7 @@ from lsprotocol import types
 
 from .context import CursorContext
 from .documents import codepoints_to_units
+from .feedback import accept_command
 
 LABEL_CHARS = 60
 
@@ -14,9 +15,12 @@ def inline_items(
     texts: list[str], position: types.Position, replace: types.Range | None = None, lead: str = ""
 ) -> list[types.InlineCompletionItem]:
     """Ghost text at the cursor; with a selected completion-menu item, the item's
-    text plus the completion over the item's range."""
+    text plus the completion over the item's range. Each item carries the accept
+    command, which editors run when the whole item is accepted."""
     rng = replace or types.Range(start=position, end=position)
-    return [types.InlineCompletionItem(insert_text=lead + text, range=rng) for text in texts]
+    return [
+        types.InlineCompletionItem(insert_text=lead + text, range=rng, command=accept_command(lead + text)) for text in texts
+    ]
 
 
 def completion_items(

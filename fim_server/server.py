@@ -19,7 +19,7 @@ from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
-from . import __version__, convert
+from . import __version__, convert, feedback
 from .config import SECTION, Settings, describe, parse_settings
 from .context import build_context
 from .documents import UTF8, UTF16, DocumentStore, line_content
@@ -402,6 +402,8 @@ def create_server(engine_factory=None) -> FimServer:
         times = list(ls.engine.provider_seconds)
         ls.engine.provider_seconds.clear()
         return times
+
+    feedback.register(server)  # didShowCompletion, didPartiallyAcceptCompletion, the accept command
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: FimServer, *args) -> None:
