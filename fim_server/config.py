@@ -35,6 +35,10 @@ class Settings:
     single_line_mid_line: bool = True
     completion_fallback: str = "auto"  # textDocument/completion: auto = only for clients without inline completion
     disabled_languages: tuple[str, ...] = field(default=())
+    disabled_filters: tuple[str, ...] = ()  # names from postprocess.OPTIONAL
+    syntax_check: bool = True  # tree-sitter check of the completed windows
+    workspace_context: bool = True  # snippets from other open documents and recent edits
+    context_budget_chars: int = 1500  # how much of the prompt those snippets may take
 
     def resolved_api_key(self, environ: Mapping[str, str] | None = None) -> str | None:
         """The key from the settings, else from the provider's environment variable."""
@@ -126,6 +130,16 @@ def _strings(limit: int) -> Callable[[Any], tuple[str, ...]]:
     return check
 
 
+def _filter_names(value: Any) -> tuple[str, ...]:
+    from .postprocess import OPTIONAL
+
+    names = _strings(len(OPTIONAL))(value)
+    unknown = [n for n in names if n not in OPTIONAL]
+    if unknown:
+        raise ValueError("names unknown filters " + ", ".join(map(repr, unknown)) + "; known: " + ", ".join(OPTIONAL))
+    return names
+
+
 VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "enabled": _boolean,
     "provider": _choice(PROVIDERS),
@@ -145,6 +159,10 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "single_line_mid_line": _boolean,
     "completion_fallback": _choice(("auto", "always", "never")),
     "disabled_languages": _strings(1000),
+    "disabled_filters": _filter_names,
+    "syntax_check": _boolean,
+    "workspace_context": _boolean,
+    "context_budget_chars": _integer(0, 100_000),
 }
 
 WIRE_NAMES: dict[str, str] = {_camel(f.name): f.name for f in fields(Settings)}

@@ -334,9 +334,10 @@ def create_server(engine_factory=None) -> FimServer:
         trigger = Trigger.INVOKED if params.context and params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked else Trigger.AUTOMATIC
         suggestions = await ls.engine.complete(ctx, trigger)
         texts = [s.text for s in suggestions]
+        spans = dict(replace_after=[s.replace_after for s in suggestions], line_suffix=ctx.line_suffix, encoding=ls.encoding)
         if selected is not None and selected.range.start.line == params.position.line:
-            return convert.inline_items(texts, params.position, selected.range, selected.text)
-        return convert.inline_items(texts, params.position)
+            return convert.inline_items(texts, params.position, selected.range, selected.text, **spans)
+        return convert.inline_items(texts, params.position, **spans)
 
     @server.feature(
         types.TEXT_DOCUMENT_COMPLETION,
@@ -350,7 +351,9 @@ def create_server(engine_factory=None) -> FimServer:
         if ctx is None:
             return None
         suggestions = await ls.engine.complete(ctx, Trigger.AUTOMATIC)
-        items = convert.completion_items([s.text for s in suggestions], ctx, params.position, ls.encoding)
+        items = convert.completion_items(
+            [s.text for s in suggestions], ctx, params.position, ls.encoding, [s.replace_after for s in suggestions]
+        )
         return types.CompletionList(is_incomplete=True, items=items)
 
     @server.command(STATS_COMMAND)
