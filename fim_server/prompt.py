@@ -24,4 +24,6 @@ def build_request(ctx: CursorContext, settings: Settings) -> FimRequest:
         temperature=settings.temperature,
         stop=tuple(dict.fromkeys(stop)),
         stream=settings.stream,
+        extra=ctx.snippets,
+        language_id=ctx.language_id,
     )

@@ -7,6 +7,7 @@ the command line each get their own.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import sys
 import threading
@@ -24,6 +25,7 @@ from .context import build_context
 from .documents import UTF8, UTF16, DocumentStore, line_content
 from .engine import CompletionEngine, Trigger
 from .log import ClientLogHandler, LOGGER_NAME, Redactor
+from .snippets import RecentEdits, SnippetIndex, Source, around_cursor
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,8 @@ class FimProtocol(LanguageServerProtocol):
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
         self.fim.documents.close(params.text_document.uri)
         self.fim.engine.forget(params.text_document.uri)
+        self.fim.snippet_index.forget(params.text_document.uri)
+        self.fim.recent_edits.forget(params.text_document.uri)
         yield from ()
 
     def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):
@@ -137,6 +141,10 @@ class FimServer(LanguageServer):
     def __init__(self, engine_factory: Callable[[Settings, Callable[[str, str], None]], CompletionEngine] | None = None):
         super().__init__("fim-server", __version__, protocol_cls=FimProtocol)
         self.documents = DocumentStore()
+        self.snippet_index = SnippetIndex()
+        self.recent_edits = RecentEdits()
+        # issue 6 (privacy exclusions) plugs its predicate in here
+        self.may_send: Callable[[str], bool] = lambda uri: True
         self.encoding = UTF16
         self.redactor = Redactor()
         self._init_options: Any = None
@@ -243,6 +251,8 @@ class FimServer(LanguageServer):
             log.warning("change with version %s after version %s for %s; applied anyway", version, doc.version, uri)
         for change in params.content_changes:
             rng = getattr(change, "range", None)
+            if rng is not None:
+                self.recent_edits.record(uri, rng.start.line)
             if rng is None:
                 doc.apply_change(change.text)
             else:
@@ -275,7 +285,7 @@ class FimServer(LanguageServer):
             lines = list(lines)
             lines[line] = content[:start] + selected.text + content[end:] + current[len(content) :]
             col = start + len(selected.text)
-        return build_context(
+        ctx = build_context(
             uri,
             lines,
             line,
@@ -284,6 +294,29 @@ class FimServer(LanguageServer):
             max_suffix_chars=settings.max_suffix_chars,
             language_id=doc.language_id,
         )
+        if settings.workspace_context and settings.context_budget_chars > 0:
+            ctx = dataclasses.replace(ctx, snippets=self.snippets_for(ctx, doc, line))
+        return ctx
+
+    def snippets_for(self, ctx, doc, line: int) -> tuple[tuple[str, str], ...]:
+        """Snippets of other open documents and recent edits (never of excluded files)."""
+        settings = self.engine.settings
+        sources = [
+            Source(other.uri, other.version, other.lines, other.language_id)
+            for other in self.documents
+            if other.language_id not in settings.disabled_languages
+        ]
+        window = (line - ctx.prefix.count("\n") - 1, line + ctx.suffix.count("\n") + 1)
+        chosen = self.snippet_index.collect(
+            ctx.uri,
+            around_cursor(ctx.prefix, ctx.suffix),
+            sources,
+            budget_chars=settings.context_budget_chars,
+            recent=self.recent_edits,
+            may_send=self.may_send,
+            skip_lines=window,
+        )
+        return tuple((s.path, s.text) for s in chosen)
 
 
 def create_server(engine_factory=None) -> FimServer:

@@ -14,6 +14,10 @@ class FimRequest:
     temperature: float = 0.0
     stop: tuple[str, ...] = ()
     stream: bool = True
+    # (path, text) context chunks from other files; providers with a native form use
+    # it (Qwen <|file_sep|>, llama.cpp input_extra), DeepSeek gets commented blocks
+    extra: tuple[tuple[str, str], ...] = ()
+    language_id: str = ""  # for the comment syntax of those blocks
 
 
 @dataclass

@@ -60,3 +60,26 @@ async def start_again(client, fake, **settings):
     client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"fimServer": settings_for(fake, **settings)})
     )
+
+
+async def test_other_open_document_goes_first_in_the_prompt_as_comments(client, fake):
+    fake.push(Reply(text="fields"))
+    await start(client, fake)
+    open_doc(client, OTHER, "def parse_header(raw_bytes):\n    fields = raw_bytes.split(b':')\n    return fields\n")
+    open_doc(client, "file:///work/colours.py", "class Colour:\n    red = 1\n")
+    open_doc(client, URI, "header = parse_header(raw_bytes)\nprint()\n")
+    await inline(client, URI, 1, 6)
+    prompt = fake.completion_requests()[0].body["prompt"]
+    assert prompt == (
+        "# Path: work/helpers.py\n# def parse_header(raw_bytes):\n#     fields = raw_bytes.split(b':')\n"
+        "#     return fields\n\nheader = parse_header(raw_bytes)\nprint("
+    )
+
+
+async def test_workspace_context_can_be_turned_off(client, fake):
+    fake.push(Reply(text="fields"))
+    await start(client, fake, workspaceContext=False)
+    open_doc(client, OTHER, "def parse_header(raw_bytes):\n    return raw_bytes\n")
+    open_doc(client, URI, "header = parse_header(raw_bytes)\nprint()\n")
+    await inline(client, URI, 1, 6)
+    assert fake.completion_requests()[0].body["prompt"] == "header = parse_header(raw_bytes)\nprint("
