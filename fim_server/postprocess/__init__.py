@@ -19,6 +19,7 @@ from ..context import CursorContext
 from . import (
     auto_closed,
     blank,
+    duplicate_closer,
     fim_tokens,
     line_endings,
     min_length,
@@ -40,6 +41,7 @@ AFTER_CACHE: tuple[tuple[str, Filter | None], ...] = (
     ("single_line", single_line.apply),  # decided on the line as the user sees it
     ("auto_closed", auto_closed.apply),
     ("suffix_overlap", suffix_overlap.apply),
+    ("duplicate_closer", duplicate_closer.apply),
     ("repeated_lines", repeated_lines.apply),
     ("scope_limit", scope_limit.apply),
     ("retype_above", retype_above.apply),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..context import CursorContext
-from ._text import CLOSERS, OPENERS, PAIRS, QUOTES
+from ._text import CLOSERS, OPENERS, PAIRS, QUOTES, open_brackets
 
 
 class Replace:
@@ -64,9 +64,35 @@ def closes_all(text: str, closers: str) -> bool:
     return want == len(closers)
 
 
+def _unmatched_closers(text: str) -> int:
+    stack = 0
+    stray = 0
+    for ch in text:
+        if ch in OPENERS:
+            stack += 1
+        elif ch in CLOSERS:
+            if stack:
+                stack -= 1
+            else:
+                stray += 1
+    return stray
+
+
+def over_closes(text: str, closers: str, ctx: CursorContext) -> bool:
+    """Whether the completion and the closers together close more than is open:
+    brackets counted over the prefix, quotes over the cursor line."""
+    brackets = sum(ch in CLOSERS for ch in closers)
+    if brackets and _unmatched_closers(text) + brackets <= open_brackets(ctx.prefix[-4000:]):
+        return False
+    for q in set(closers) & set(QUOTES):
+        if ctx.line_prefix.count(q) % 2 == 0:
+            return False  # no string open before the cursor: the quote right of it is its own
+    return True
+
+
 def apply(text: str, ctx: CursorContext) -> str | Replace:
     closers = closers_right_of_cursor(ctx)
-    if not closers or not text or not closes_all(text, closers):
+    if not closers or not text or not closes_all(text, closers) or not over_closes(text, closers, ctx):
         return text
     n = len(closers)
     narrowed = replace(ctx, line_suffix=ctx.line_suffix[n:], suffix=ctx.suffix[n:])

@@ -3,8 +3,9 @@ gain parse errors.
 
 The text checked is the prefix window + completion + suffix window (so the cost does
 not grow with the file). A completion that adds errors is trimmed back to its last
-line that keeps the error count of the windows without it; if no line does, it is
-dropped. Languages without an installed grammar package pass unchecked, as does
+line that parses without errors; if no line does, it is dropped. Where the code
+around the cursor does not parse without the completion either (the user is in the
+middle of an edit), there is no verdict and the completion passes. Languages without an installed grammar package pass unchecked, as does
 everything when ``tree_sitter`` is not installed.
 
 Grammars come from packages that bundle them (``tree-sitter-python``, ...); nothing
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from typing import Any
 
 from ..context import CursorContext
@@ -37,7 +39,44 @@ GRAMMARS: dict[str, tuple[str, str]] = {
     "bash": ("tree_sitter_bash", "language"),
     "shellscript": ("tree_sitter_bash", "language"),
 }
-MAX_TRIES = 8  # parses per completion at most (each ~0.1-1 ms on the windows)
+MAX_TRIES = 4  # parses per completion at most
+# The check parses only the code nearest the cursor, cut where a top-level statement
+# starts (a line at column 0 that begins with a word or ``@``), so its cost is
+# bounded whatever the file and a cut does not fall inside a string or a literal.
+CHECK_BEFORE_CHARS = 1500
+CHECK_AFTER_CHARS = 600
+MAX_BEFORE_CHARS = 4000
+MAX_AFTER_CHARS = 1500
+_TOP = re.compile(r"^(?=[A-Za-z_@#])", re.M)
+
+
+def _near(ctx: CursorContext) -> tuple[str, str]:
+    """The code checked: from a top-level line start 1,500 to 4,000 characters before
+    the cursor (else a line start at 1,500) to one 600 to 1,500 after it."""
+    before = ctx.prefix
+    if len(before) > CHECK_BEFORE_CHARS:
+        lo = max(0, len(before) - MAX_BEFORE_CHARS)
+        tops = [m.start() for m in _TOP.finditer(before, lo, len(before) - CHECK_BEFORE_CHARS)]
+        if tops:
+            before = before[tops[-1] :]
+        else:
+            cut = before.find("\n", len(before) - CHECK_BEFORE_CHARS)
+            before = before[cut + 1 :] if cut != -1 else before[-CHECK_BEFORE_CHARS:]
+    after = ctx.suffix
+    if len(after) > CHECK_AFTER_CHARS:
+        top = _TOP.search(after, CHECK_AFTER_CHARS, MAX_AFTER_CHARS)
+        if top is not None:
+            after = after[: top.start()]
+        else:
+            cut = after.rfind("\n", 0, CHECK_AFTER_CHARS)
+            after = after[: cut + 1] if cut > 0 else after[:CHECK_AFTER_CHARS]
+    return before, after
+
+
+def _point(text: bytes) -> tuple[int, int]:
+    """(row, byte column) of the end of ``text``."""
+    row = text.count(b"\n")
+    return row, len(text) - (text.rfind(b"\n") + 1)
 
 
 class SyntaxChecker:
@@ -70,29 +109,54 @@ class SyntaxChecker:
     def supports(self, language_id: str) -> bool:
         return self.parser_for(language_id) is not None
 
-    def errors(self, language_id: str, text: str) -> int:
-        """Number of ERROR and MISSING nodes in the parse of ``text``."""
+    def _count(self, language_id: str, tree) -> int:
         import tree_sitter
 
-        tree = self.parser_for(language_id).parse(text.encode("utf-8", "surrogatepass"))
         if not tree.root_node.has_error:
             return 0
         cursor = tree_sitter.QueryCursor(self._queries[language_id])
         return sum(len(nodes) for nodes in cursor.captures(tree.root_node).values())
 
-    def _baseline_errors(self, ctx: CursorContext) -> int:
+    def errors(self, language_id: str, text: str) -> int:
+        """Number of ERROR and MISSING nodes in the parse of ``text``."""
+        return self._count(language_id, self.parser_for(language_id).parse(text.encode("utf-8", "surrogatepass")))
+
+    def _baseline_errors(self, language_id: str, before: str, after: str) -> int:
         cached = self._baseline
-        if cached is not None and cached[0] == ctx.prefix and cached[1] == ctx.suffix:
+        if cached is not None and cached[0] == before and cached[1] == after:
             return cached[2]
-        count = self.errors(ctx.language_id, ctx.prefix + ctx.suffix)
-        self._baseline = (ctx.prefix, ctx.suffix, count)
+        head, tail = before.encode("utf-8", "surrogatepass"), after.encode("utf-8", "surrogatepass")
+        tree = self.parser_for(language_id).parse(head + tail)
+        count = self._count(language_id, tree)
+        self._baseline = (before, after, count)
+        self._tree = (head, tail, tree)
         return count
+
+    def _errors_with(self, language_id: str, middle: str) -> int:
+        """Errors with ``middle`` inserted at the cursor: an incremental reparse of
+        the baseline tree (only the edited part is parsed again)."""
+        head, tail, tree = self._tree
+        body = middle.encode("utf-8", "surrogatepass")
+        edited = tree.copy()
+        start = _point(head)
+        edited.edit(
+            start_byte=len(head),
+            old_end_byte=len(head),
+            new_end_byte=len(head) + len(body),
+            start_point=start,
+            old_end_point=start,
+            new_end_point=_point(head + body),
+        )
+        return self._count(language_id, self.parser_for(language_id).parse(head + body + tail, edited))
 
     def apply(self, text: str, ctx: CursorContext) -> str:
         if not text or not self.supports(ctx.language_id):
             return text
-        base = self._baseline_errors(ctx)
-        if self.errors(ctx.language_id, ctx.prefix + text + ctx.suffix) <= base:
+        before, after = _near(ctx)
+        base = self._baseline_errors(ctx.language_id, before, after)
+        if base:
+            return text  # the code around is broken already: no verdict on the completion
+        if self._errors_with(ctx.language_id, text) <= base:
             return text
         lines = text.split("\n")
         tries = 1
@@ -103,6 +167,6 @@ class SyntaxChecker:
             if not candidate.strip():
                 continue
             tries += 1
-            if self.errors(ctx.language_id, ctx.prefix + candidate + ctx.suffix) <= base:
+            if self._errors_with(ctx.language_id, candidate) <= base:
                 return candidate
         return ""

@@ -57,7 +57,7 @@ def test_auto_closed(raw, text, replaced):
     "raw, expected",
     [
         ("    return total\n    return total", "    return total"),
-        ("a = compute(1)\nb = 2\nb = 2", "a = compute(1)\nb = 2\nb = 2"),  # short: kept
+        ("a = compute(1)\nn+=1\nn+=1", "a = compute(1)\nn+=1\nn+=1"),  # short: kept
         ("x = compute(1)\ny = compute(2)\nx = compute(1)\ny = compute(2)", "x = compute(1)\ny = compute(2)"),
         ("    pass\n    pass", "    pass\n    pass"),  # short and meant sometimes
         ("    )\n    )", "    )\n    )"),
@@ -68,7 +68,19 @@ def test_auto_closed(raw, text, replaced):
     ],
 )
 def test_repeated_lines(raw, expected):
-    assert repeated_lines.apply(raw, ctx_at("x = █\n")) == expected
+    assert repeated_lines.apply(raw, ctx_at("█\n")) == expected
+
+
+@pytest.mark.parametrize(
+    "raw, text, expected",
+    [
+        # the first line counts with what is typed before the cursor
+        ("total\n    return total", "def f():\n    return █\n", "total"),
+        ("total\n    return totals", "def f():\n    return █\n", "total\n    return totals"),
+    ],
+)
+def test_repeated_lines_see_the_whole_cursor_line(raw, text, expected):
+    assert repeated_lines.apply(raw, ctx_at(text)) == expected
 
 
 # -- scope_limit ---------------------------------------------------------------------
@@ -217,3 +229,35 @@ def test_disabled_filters_are_skipped():
     ctx = ctx_at("x = compute()\n█\n")
     assert postprocess.clean("x = compute()", ctx).text == ""
     assert postprocess.clean("x = compute()", ctx, disabled=frozenset({"retype_above"})).text == "x = compute()"
+
+
+# -- duplicate_closer ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, text, expected",
+    [
+        ("lstrip()", "s = line.█).x\n", "lstrip("),  # the document has the ")" already
+        ("g(x))", "f(█).y\n", "g(x)"),
+        ("g(x)", "f(█).y\n", "g(x)"),  # f's ")" is the document's
+        ("x]", "a[█] + 1\n", "x"),
+        ("x)", "a[█] + 1\n", "x)"),  # another closer
+        ("x)\ny", "f(█).y\n", "x)\ny"),
+        ("x", "f(█)\n", "x"),
+    ],
+)
+def test_duplicate_closer(raw, text, expected):
+    from fim_server.postprocess import duplicate_closer
+
+    assert duplicate_closer.apply(raw, ctx_at(text)) == expected
+
+
+@pytest.mark.parametrize(
+    "raw, text",
+    [
+        ("warnings), 1", "assertEqual(len(w.█)\n"),  # its ")" closes len(, the document's closes assertEqual(
+        ('x"', "f(█)\n"),  # a quote with no string open
+    ],
+)
+def test_auto_closed_leaves_balanced_lines_alone(raw, text):
+    assert auto_closed.apply(raw, ctx_at(text)) == raw
