@@ -45,7 +45,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     complete.add_argument("--demo-text", default="a + b", help="the fake's answer with --demo (default: %(default)r)")
     complete.add_argument("-v", "--verbose", action="store_true", dest="verbose_sub", help="log debug details to stderr")
+    add_eval_parser(commands)
     return parser
+
+
+def add_eval_parser(commands) -> None:
+    ev = commands.add_parser(
+        "eval",
+        help="hole-punching evaluation over a repository",
+        description="Punch holes in the files of REPO (seeded), complete them with the full pipeline and report "
+        "exact match, edit similarity, parseable share, latency, tokens and cost.",
+    )
+    ev.add_argument("repo", metavar="REPO", help="a directory of source code")
+    ev.add_argument("--samples", type=int, default=100, help="number of holes (default %(default)s)")
+    ev.add_argument("--seed", type=int, default=0, help="sampling seed (default %(default)s)")
+    ev.add_argument("--kinds", help="comma-separated: line_end,mid_line,block_start,multi_line (default all)")
+    ev.add_argument("--fake", action="store_true", help="answer from an oracle that returns the ground truth with injected faults")
+    ev.add_argument("--fault-rate", type=float, default=0.3, help="share of faulty oracle answers with --fake (default %(default)s)")
+    ev.add_argument("--price", metavar="MISS,HIT,OUT", help="USD per million tokens: input cache miss, input cache hit, output")
+    ev.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+    ev.add_argument("--out", metavar="DIR", help="write eval.json, report.md, report.html and SVG plots to DIR")
+    ev.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_settings_arguments(ev)
 
 
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
@@ -205,6 +226,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:  # the outcome is printed once below; no log lines on top of it
                 logging.getLogger("fim_server").addHandler(logging.NullHandler())
             return run_complete(args)
+        if args.command == "eval":
+            from . import evaluate
+
+            logging.getLogger("fim_server").addHandler(logging.NullHandler())
+            settings, problems = load_settings(args)
+            for problem in problems:
+                print(f"warning: {problem}", file=sys.stderr)
+            return evaluate.run(args, settings)
         return run_server(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
