@@ -11,8 +11,8 @@ Files the user excluded never contribute: the caller passes ``may_send(uri)``.
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass
+from collections import Counter, deque
+from dataclasses import dataclass, replace
 import re
 from typing import Callable, Iterable
 from urllib.parse import unquote, urlparse
@@ -22,6 +22,8 @@ STEP_LINES = 8
 AROUND_LINES = 24  # lines of the cursor's surroundings that rank the snippets
 RECENT_BOOST = 0.15
 MAX_RECENT = 16
+MAX_CANDIDATES_PER_DOC = 24
+REUSE_SIMILARITY = 0.8
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 
 
@@ -86,15 +88,33 @@ class RecentEdits:
 
 
 class SnippetIndex:
-    """Chunks and their word sets per document version (so a keystroke costs a lookup)."""
+    """Chunks, their word sets and an inverted index (word -> chunks) per document
+    version, so a keystroke only counts shared words of the chunks that have some."""
 
     def __init__(self) -> None:
         self._chunks: dict[str, tuple[int | None, list[tuple[int, str, frozenset[str]]]]] = {}
+        self._postings: dict[str, dict[str, list[int]]] = {}
+        self._last: tuple | None = None
+
+    def postings(self, source: Source) -> dict[str, list[int]]:
+        chunks = self.chunks(source)
+        cached = self._postings.get(source.uri)
+        if cached is None:
+            index: dict[str, list[int]] = {}
+            for i, (_, _, chunk_words) in enumerate(chunks):
+                for w in chunk_words:
+                    index.setdefault(w, []).append(i)
+            # words in many chunks (self, return, ...) tell little apart
+            limit = max(4, len(chunks) // 10)
+            cached = {w: ids for w, ids in index.items() if len(ids) <= limit}
+            self._postings[source.uri] = cached
+        return cached
 
     def chunks(self, source: Source) -> list[tuple[int, str, frozenset[str]]]:
         cached = self._chunks.get(source.uri)
         if cached is not None and cached[0] == source.version and source.version is not None:
             return cached[1]
+        self._postings.pop(source.uri, None)
         out = []
         lines = source.lines
         for start in range(0, max(1, len(lines)), STEP_LINES):
@@ -108,6 +128,7 @@ class SnippetIndex:
 
     def forget(self, uri: str) -> None:
         self._chunks.pop(uri, None)
+        self._postings.pop(uri, None)
 
     def collect(
         self,
@@ -132,6 +153,15 @@ class SnippetIndex:
         if not target:
             return ()
         by_uri = {s.uri: s for s in sources}
+        recent = tuple(recent)
+        # Typing changes the words around the cursor a little at a time: while they
+        # stay nearly the same and no other document changed, the last choice stands
+        # (cheap, and the prompt's start stays the same for the prefix cache).
+        state = (current_uri, budget_chars, skip_lines[0] // WINDOW_LINES, recent,
+                 tuple((u, s.version) for u, s in by_uri.items() if u != current_uri))
+        last = self._last
+        if last is not None and last[0] == state and similarity(last[1], target) >= REUSE_SIMILARITY:
+            return last[2]
         recent_lines: dict[str, list[int]] = {}
         for uri, line in recent:
             recent_lines.setdefault(uri, []).append(line)
@@ -152,28 +182,41 @@ class SnippetIndex:
                     text = "".join(source.lines[start:end])
                     if text.strip():
                         chunks.append((start, text, words(text)))
+                scored = [(c, similarity(target, c[2])) for c in chunks]
             else:
                 chunks = self.chunks(source)
-            for start, text, chunk_words in chunks:
+                postings = self.postings(source)
+                shared: Counter[int] = Counter()
+                for w in target:
+                    ids = postings.get(w)
+                    if ids:
+                        shared.update(ids)
+                # the best few by shared words, then the exact score
+                scored = []
+                for i, _ in shared.most_common(MAX_CANDIDATES_PER_DOC):
+                    scored.append((chunks[i], similarity(target, chunks[i][2])))
+            for (start, text, chunk_words), score in scored:
                 end = start + WINDOW_LINES
-                score = similarity(target, chunk_words)
                 if any(start <= ln < end for ln in near):
                     score += RECENT_BOOST
                 if score > 0:
-                    candidates.append(Snippet(display_path(uri), text, score, uri, start))
-        candidates.sort(key=lambda s: (-s.score, s.path, s.start_line))
+                    candidates.append(Snippet("", text, score, uri, start))
+        candidates.sort(key=lambda s: (-s.score, s.uri, s.start_line))
         chosen: list[Snippet] = []
         used = 0
         for snip in candidates:
             if any(c.uri == snip.uri and abs(c.start_line - snip.start_line) < WINDOW_LINES for c in chosen):
                 continue
-            cost = len(snip.text) + len(snip.path) + 16
+            cost = len(snip.text) + len(display_path(snip.uri)) + 16
             if used + cost > budget_chars:
                 continue
             chosen.append(snip)
             used += cost
+        chosen = [replace(s, path=display_path(s.uri)) for s in chosen]
         chosen.sort(key=lambda s: (s.path, s.start_line))
-        return tuple(chosen)
+        result = tuple(chosen)
+        self._last = (state, target, result)
+        return result
 
 
 def commented_blocks(extra: Iterable[tuple[str, str]], marker: str | None) -> str:

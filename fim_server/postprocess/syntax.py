@@ -43,25 +43,30 @@ MAX_TRIES = 4  # parses per completion at most
 # The check parses only the code nearest the cursor, cut where a top-level statement
 # starts (a line at column 0 that begins with a word or ``@``), so its cost is
 # bounded whatever the file and a cut does not fall inside a string or a literal.
-CHECK_BEFORE_CHARS = 1500
-CHECK_AFTER_CHARS = 600
-MAX_BEFORE_CHARS = 4000
-MAX_AFTER_CHARS = 1500
+CHECK_BEFORE_CHARS = 1000
+CHECK_AFTER_CHARS = 400
+MAX_BEFORE_CHARS = 3000
+MAX_AFTER_CHARS = 1200
 _TOP = re.compile(r"^(?=[A-Za-z_@#])", re.M)
 
 
-def _near(ctx: CursorContext) -> tuple[str, str]:
-    """The code checked: from a top-level line start 1,500 to 4,000 characters before
-    the cursor (else a line start at 1,500) to one 600 to 1,500 after it."""
+def _near(ctx: CursorContext) -> tuple[str, str] | None:
+    """The code checked: from a top-level line start 1,000 to 3,000 characters before
+    the cursor to one 400 to 1,200 after it (else a line end at 400). None where no
+    top-level line starts before the cursor (inside a long literal or docstring: the
+    cut code would not parse anyway, and broken code is the slowest to parse)."""
     before = ctx.prefix
-    if len(before) > CHECK_BEFORE_CHARS:
+    whole = ctx.prefix.count("\n") == ctx.line  # the prefix starts the file
+    if len(before) > CHECK_BEFORE_CHARS or not whole:
         lo = max(0, len(before) - MAX_BEFORE_CHARS)
-        tops = [m.start() for m in _TOP.finditer(before, lo, len(before) - CHECK_BEFORE_CHARS)]
+        tops = [m.start() for m in _TOP.finditer(before, lo, max(lo, len(before) - CHECK_BEFORE_CHARS))]
+        if not tops:
+            tops = [m.start() for m in _TOP.finditer(before, max(lo, len(before) - CHECK_BEFORE_CHARS), len(before) - len(ctx.line_prefix))]
+            tops = tops[:1]
         if tops:
             before = before[tops[-1] :]
-        else:
-            cut = before.find("\n", len(before) - CHECK_BEFORE_CHARS)
-            before = before[cut + 1 :] if cut != -1 else before[-CHECK_BEFORE_CHARS:]
+        elif not whole or len(before) > MAX_BEFORE_CHARS:
+            return None
     after = ctx.suffix
     if len(after) > CHECK_AFTER_CHARS:
         top = _TOP.search(after, CHECK_AFTER_CHARS, MAX_AFTER_CHARS)
@@ -152,7 +157,10 @@ class SyntaxChecker:
     def apply(self, text: str, ctx: CursorContext) -> str:
         if not text or not self.supports(ctx.language_id):
             return text
-        before, after = _near(ctx)
+        near = _near(ctx)
+        if near is None:
+            return text
+        before, after = near
         base = self._baseline_errors(ctx.language_id, before, after)
         if base:
             return text  # the code around is broken already: no verdict on the completion

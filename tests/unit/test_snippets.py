@@ -107,3 +107,17 @@ def test_request_carries_snippets_as_extra():
     request = build_request(replace(ctx, snippets=(("a.py", "def f(): pass\n"),)), Settings())
     assert request.extra == (("a.py", "def f(): pass\n"),)
     assert request.prompt == "x = " and request.language_id == "python"
+
+
+def test_choice_reused_while_the_words_around_barely_change():
+    index = SnippetIndex()
+    helpers = src("file:///a/helpers.py", HELPERS)
+    first = index.collect("file:///a/main.py", AROUND, [helpers], budget_chars=1000)
+    # one more word typed: same answer object, no new ranking
+    again = index.collect("file:///a/main.py", AROUND + "prin", [helpers], budget_chars=1000)
+    assert again is first
+    # another document changed: ranked again
+    changed = index.collect("file:///a/main.py", AROUND, [src("file:///a/helpers.py", HELPERS + "# more\n", 2)], budget_chars=1000)
+    assert changed is not first
+    # the surroundings changed a lot: ranked again
+    assert index.collect("file:///a/main.py", "class Colour: red green", [helpers, src("file:///a/colour.py", UNRELATED)], budget_chars=1000)[0].path == "a/colour.py"
