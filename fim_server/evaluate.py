@@ -106,6 +106,12 @@ class OracleProvider:
         return Completion(text, "stop", usage)
 
 
+class ProviderStopped(Exception):
+    def __init__(self, message: str, rows: list[Row]) -> None:
+        super().__init__(message)
+        self.rows = rows
+
+
 class Progress:
     def __init__(self, total: int, stream: TextIO, enabled: bool) -> None:
         self.total, self.stream, self.enabled = total, stream, enabled
@@ -177,6 +183,9 @@ async def evaluate(
             )
             if oracle is not None:
                 oracle.expect((ctx.prefix, ctx.suffix), hole, source)
+            wait = engine.health.retry_at - time.monotonic()
+            if wait > 0:  # backing off after a 429/503: wait instead of counting empty answers
+                await asyncio.sleep(min(wait, 60.0))
             before = asdict(engine.usage)
             errors_before = engine.stats.get("errors_fatal", 0) + engine.stats.get("errors_transient", 0) + engine.stats.get("errors_other", 0)
             started = time.perf_counter()
@@ -206,8 +215,9 @@ async def evaluate(
             )
             if progress:
                 progress.update(len(rows), sum(r.exact for r in rows))
-            if engine.health.blocked if hasattr(engine.health, "blocked") else False:
-                break
+            if getattr(engine.health, "blocked_by", None):
+                # a rejected key, an empty balance, an unknown model: no point going on
+                raise ProviderStopped(engine.health.blocked_by, rows)
     finally:
         await engine.aclose()
         if progress:
@@ -372,6 +382,11 @@ def run(args, settings: Settings) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ProviderStopped as exc:
+        print(f"error: the provider refused: {exc}", file=sys.stderr)
+        if not exc.rows:
+            return 1
+        rows = exc.rows
     summary = summarize(rows, prices)
     meta = {
         "repo": str(repo), "samples": len(rows), "seed": args.seed, "kinds": list(kinds),

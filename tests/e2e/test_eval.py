@@ -124,3 +124,16 @@ def test_bad_input_gives_a_clear_error(repo, args, message):
 def test_empty_repository(tmp_path):
     proc = eval_cli(str(tmp_path), "--fake", "--no-progress")
     assert proc.returncode == 2 and "no source files" in proc.stderr
+
+
+def test_rejected_key_stops_the_run_with_the_providers_message(repo):
+    from fim_server.fakes.deepseek import FakeDeepSeek, Reply
+
+    fake = FakeDeepSeek(default=Reply(status=401, text="")).start()
+    try:
+        proc = eval_cli(str(repo), "--samples", "5", "--no-progress", "--set", f"baseUrl={fake.url}", "--set", "apiKey=sk-bad-key-123456")
+    finally:
+        fake.stop()
+    assert proc.returncode == 1
+    assert "error: the provider refused" in proc.stderr and "401" in proc.stderr
+    assert len(fake.completion_requests()) == 1  # stopped at the first refusal
