@@ -375,6 +375,7 @@ def run(args, settings: Settings) -> int:
             return 2
         prices = {"input_miss": miss, "input_hit": hit, "output": out}
     progress = Progress(args.samples, sys.stderr, not args.no_progress)
+    stopped = False
     try:
         rows = asyncio.run(
             evaluate(repo, settings, samples=args.samples, seed=args.seed, kinds=kinds, fake=args.fake, fault_rate=args.fault_rate, progress=progress)
@@ -387,6 +388,7 @@ def run(args, settings: Settings) -> int:
         if not exc.rows:
             return 1
         rows = exc.rows
+        stopped = True
     summary = summarize(rows, prices)
     meta = {
         "repo": str(repo), "samples": len(rows), "seed": args.seed, "kinds": list(kinds),
@@ -400,4 +402,4 @@ def run(args, settings: Settings) -> int:
     if args.out:
         for path in write_reports(Path(args.out), rows, summary, meta):
             print(f"wrote {path}", file=sys.stderr)
-    return 0 if rows else 1
+    return 0 if rows and not stopped else 1
