@@ -125,6 +125,13 @@ def parse_position(spec: str) -> tuple[Path, int, int | None]:
     raise UsageError(f"expected PATH:LINE:COL with 1-based numbers, got {spec!r}")
 
 
+def language_of(path: Path) -> str:
+    """The LSP language id for a file (so the syntax check and comment rules apply)."""
+    from .evaluate import LANGUAGES
+
+    return LANGUAGES.get(path.suffix, path.suffix.lstrip("."))
+
+
 def run_complete(args: argparse.Namespace) -> int:
     from .context import build_context
     from .documents import Document, line_content
@@ -153,7 +160,7 @@ def run_complete(args: argparse.Namespace) -> int:
         col - 1,
         max_prefix_chars=settings.max_prefix_chars,
         max_suffix_chars=settings.max_suffix_chars,
-        language_id=path.suffix.lstrip("."),
+        language_id=language_of(path),
     )
     notices: list[str] = []
     fake = None
