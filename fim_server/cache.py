@@ -21,6 +21,8 @@ def cache_key(settings: Settings, request: FimRequest) -> tuple:
     digest.update(request.prompt.encode("utf-8", "surrogatepass"))
     digest.update(b"\x00\x01")
     digest.update(request.suffix.encode("utf-8", "surrogatepass"))
+    for path, text in request.extra:
+        digest.update(b"\x00\x02" + path.encode("utf-8", "surrogatepass") + b"\x00" + text.encode("utf-8", "surrogatepass"))
     return (
         settings.provider,
         settings.resolved_base_url(),

@@ -55,7 +55,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_settings_arguments(doctor)
     doctor.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="per check (default: timeoutMs, at least 10 s)")
+    add_eval_parser(commands)
     return parser
+
+
+def add_eval_parser(commands) -> None:
+    ev = commands.add_parser(
+        "eval",
+        help="hole-punching evaluation over a repository",
+        description="Punch holes in the files of REPO (seeded), complete them with the full pipeline and report "
+        "exact match, edit similarity, parseable share, latency, tokens and cost.",
+    )
+    ev.add_argument("repo", metavar="REPO", help="a directory of source code")
+    ev.add_argument("--samples", type=int, default=100, help="number of holes (default %(default)s)")
+    ev.add_argument("--seed", type=int, default=0, help="sampling seed (default %(default)s)")
+    ev.add_argument("--kinds", help="comma-separated: line_end,mid_line,block_start,multi_line (default all)")
+    ev.add_argument("--fake", action="store_true", help="answer from an oracle that returns the ground truth with injected faults")
+    ev.add_argument("--fault-rate", type=float, default=0.3, help="share of faulty oracle answers with --fake (default %(default)s)")
+    ev.add_argument("--price", metavar="MISS,HIT,OUT", help="USD per million tokens: input cache miss, input cache hit, output")
+    ev.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+    ev.add_argument("--out", metavar="DIR", help="write eval.json, report.md, report.html and SVG plots to DIR")
+    ev.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_settings_arguments(ev)
 
 
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,6 +135,13 @@ def parse_position(spec: str) -> tuple[Path, int, int | None]:
     raise UsageError(f"expected PATH:LINE:COL with 1-based numbers, got {spec!r}")
 
 
+def language_of(path: Path) -> str:
+    """The LSP language id for a file (so the syntax check and comment rules apply)."""
+    from .evaluate import LANGUAGES
+
+    return LANGUAGES.get(path.suffix, path.suffix.lstrip("."))
+
+
 def run_complete(args: argparse.Namespace) -> int:
     from .context import build_context
     from .documents import Document, line_content
@@ -142,7 +170,7 @@ def run_complete(args: argparse.Namespace) -> int:
         col - 1,
         max_prefix_chars=settings.max_prefix_chars,
         max_suffix_chars=settings.max_suffix_chars,
-        language_id=path.suffix.lstrip("."),
+        language_id=language_of(path),
     )
     from .privacy import exclusion_reason, transport_warning
 
@@ -235,6 +263,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_complete(args)
         if args.command == "doctor":
             return run_doctor(args)
+        if args.command == "eval":
+            from . import evaluate
+
+            logging.getLogger("fim_server").addHandler(logging.NullHandler())
+            settings, problems = load_settings(args)
+            for problem in problems:
+                print(f"warning: {problem}", file=sys.stderr)
+            return evaluate.run(args, settings)
         return run_server(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)

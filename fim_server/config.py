@@ -60,6 +60,10 @@ class Settings:
     exclude_globs: tuple[str, ...] = ()  # never sent, on top of privacy.DEFAULT_EXCLUDE_GLOBS
     ca_bundle: str | None = None  # a PEM file of CA certificates for TLS verification
     fatal_retry_seconds: int = 300  # after a 401/402: one probe call this often (0: only after a settings change)
+    disabled_filters: tuple[str, ...] = ()  # names from postprocess.OPTIONAL
+    syntax_check: bool = True  # tree-sitter check of the completed windows
+    workspace_context: bool = True  # snippets from other open documents and recent edits
+    context_budget_chars: int = 1500  # how much of the prompt those snippets may take
 
     @property
     def defaults(self) -> ProviderDefaults:
@@ -176,6 +180,16 @@ def _strings(limit: int) -> Callable[[Any], tuple[str, ...]]:
     return check
 
 
+def _filter_names(value: Any) -> tuple[str, ...]:
+    from .postprocess import OPTIONAL
+
+    names = _strings(len(OPTIONAL))(value)
+    unknown = [n for n in names if n not in OPTIONAL]
+    if unknown:
+        raise ValueError("names unknown filters " + ", ".join(map(repr, unknown)) + "; known: " + ", ".join(OPTIONAL))
+    return names
+
+
 VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "enabled": _boolean,
     "provider": _choice(PROVIDERS),
@@ -199,6 +213,10 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "exclude_globs": _strings(1000),
     "ca_bundle": _ca_bundle,
     "fatal_retry_seconds": _integer(0, 86_400),
+    "disabled_filters": _filter_names,
+    "syntax_check": _boolean,
+    "workspace_context": _boolean,
+    "context_budget_chars": _integer(0, 100_000),
 }
 
 WIRE_NAMES: dict[str, str] = {_camel(f.name): f.name for f in fields(Settings)}

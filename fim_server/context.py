@@ -31,6 +31,8 @@ class CursorContext:
     column: int  # code points from the start of the line
     offset: int  # absolute code-point offset of the cursor in the document
     newline: str = "\n"  # the document's line terminator at the cursor
+    # (path, text) of snippets from other open documents / recent edits, placed first in the prompt
+    snippets: tuple[tuple[str, str], ...] = ()
 
     @property
     def word_before(self) -> str:

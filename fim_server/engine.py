@@ -45,6 +45,7 @@ class Notifier(Protocol):
 class Suggestion:
     text: str  # inserted at the cursor
     source: str  # "provider", "cache" or "typing"
+    replace_after: int = 0  # code points right of the cursor the text replaces (auto-closed brackets)
 
 
 class CompletionEngine:
@@ -74,6 +75,7 @@ class CompletionEngine:
         self.settings = settings
         self._provider: Provider | None = None
         self.cache = CompletionCache(settings.cache_size, settings.cache_ttl_seconds, clock)
+        self.syntax = postprocess.SyntaxChecker()
 
     # -- settings -------------------------------------------------------------
     def update_settings(self, settings: Settings) -> None:
@@ -137,7 +139,7 @@ class CompletionEngine:
             rest = self._typing_through(ctx)
             if rest is not None:
                 self.stats["typing_through"] += 1
-                return [Suggestion(rest, "typing")]
+                return [Suggestion(rest.text, "typing", rest.replace_after)]
 
             request = build_request(ctx, settings)
             key = cache_key(settings, request)
@@ -156,7 +158,7 @@ class CompletionEngine:
             raw = await self._call_provider(ticket, request, settings)
             if raw is None:
                 return []
-            raw = postprocess.before_cache(raw, ctx)
+            raw = postprocess.before_cache(raw, ctx, frozenset(settings.disabled_filters))
             self.cache.put(key, raw)
             return self._finish(ctx, raw, "provider")
         except Superseded:
@@ -168,22 +170,32 @@ class CompletionEngine:
         finally:
             self.debouncer.leave(ticket)
 
-    def _typing_through(self, ctx: CursorContext) -> str | None:
+    def _clean(self, raw: str, ctx: CursorContext) -> postprocess.Cleaned:
+        settings = self.settings
+        return postprocess.clean(
+            raw,
+            ctx,
+            disabled=frozenset(settings.disabled_filters),
+            syntax=self.syntax if settings.syntax_check else None,
+        )
+
+    def _typing_through(self, ctx: CursorContext) -> postprocess.Cleaned | None:
         shown = self._shown.get(ctx.uri)
         if shown is None:
             return None
         rest = typed_through(shown, ctx)
         if rest is None:
             return None
-        return postprocess.after_cache(rest, ctx) or None
+        cleaned = self._clean(rest, ctx)
+        return cleaned if cleaned.text else None
 
     def _finish(self, ctx: CursorContext, raw: str, source: str) -> list[Suggestion]:
-        text = postprocess.after_cache(raw, ctx)
-        if not text:
+        cleaned = self._clean(raw, ctx)
+        if not cleaned.text:
             self._shown.pop(ctx.uri, None)
             return []
-        self._shown[ctx.uri] = Shown(ctx.prefix, ctx.suffix, ctx.offset, text)
-        return [Suggestion(text, source)]
+        self._shown[ctx.uri] = Shown(ctx.prefix, ctx.suffix, ctx.offset, cleaned.text)
+        return [Suggestion(cleaned.text, source, cleaned.replace_after)]
 
     async def _call_provider(self, ticket, request, settings: Settings) -> str | None:
         """The provider's text, or None after a failure (already reported)."""

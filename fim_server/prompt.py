@@ -27,6 +27,8 @@ def build_request(ctx: CursorContext, settings: Settings) -> FimRequest:
         stop=tuple(dict.fromkeys(stop)),
         stream=settings.stream,
         path=_path_of(ctx.uri),
+        extra=ctx.snippets,
+        language_id=ctx.language_id,
     )
 
 

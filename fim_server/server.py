@@ -7,6 +7,7 @@ the command line each get their own.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import sys
 import threading
@@ -27,6 +28,7 @@ from .engine import CompletionEngine, Trigger
 from .diagnostics import resource_counts
 from .log import ClientLogHandler, LOGGER_NAME, Redactor
 from .privacy import transport_warning
+from .snippets import RecentEdits, SnippetIndex, Source, around_cursor
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,8 @@ class FimProtocol(LanguageServerProtocol):
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
         self.fim.documents.close(params.text_document.uri)
         self.fim.engine.forget(params.text_document.uri)
+        self.fim.snippet_index.forget(params.text_document.uri)
+        self.fim.recent_edits.forget(params.text_document.uri)
         yield from ()
 
     def structure_message(self, data):
@@ -165,6 +169,8 @@ class FimServer(LanguageServer):
     def __init__(self, engine_factory: Callable[[Settings, Callable[[str, str], None]], CompletionEngine] | None = None):
         super().__init__("fim-server", __version__, protocol_cls=FimProtocol)
         self.documents = DocumentStore()
+        self.snippet_index = SnippetIndex()
+        self.recent_edits = RecentEdits()
         self.encoding = UTF16
         self.redactor = Redactor()
         self._init_options: Any = None
@@ -272,6 +278,8 @@ class FimServer(LanguageServer):
             log.warning("change with version %s after version %s for %s; applied anyway", version, doc.version, uri)
         for change in params.content_changes:
             rng = getattr(change, "range", None)
+            if rng is not None:
+                self.recent_edits.record(uri, rng.start.line)
             if rng is None:
                 doc.apply_change(change.text)
             else:
@@ -304,7 +312,7 @@ class FimServer(LanguageServer):
             lines = list(lines)
             lines[line] = content[:start] + selected.text + content[end:] + current[len(content) :]
             col = start + len(selected.text)
-        return build_context(
+        ctx = build_context(
             uri,
             lines,
             line,
@@ -313,6 +321,35 @@ class FimServer(LanguageServer):
             max_suffix_chars=settings.max_suffix_chars,
             language_id=doc.language_id,
         )
+        if settings.workspace_context and settings.context_budget_chars > 0:
+            ctx = dataclasses.replace(ctx, snippets=self.snippets_for(ctx, doc, line))
+        return ctx
+
+    def may_send(self, uri: str) -> bool:
+        """Whether a document's text may leave the machine (privacy exclusions,
+        disabled languages): asked for every snippet of another document."""
+        doc = self.documents.get(uri)
+        return self.engine.may_send(uri, doc.language_id if doc is not None else "")
+
+    def snippets_for(self, ctx, doc, line: int) -> tuple[tuple[str, str], ...]:
+        """Snippets of other open documents and recent edits (never of excluded files)."""
+        settings = self.engine.settings
+        sources = [
+            Source(other.uri, other.version, other.lines, other.language_id)
+            for other in self.documents
+            if other.language_id not in settings.disabled_languages
+        ]
+        window = (line - ctx.prefix.count("\n") - 1, line + ctx.suffix.count("\n") + 1)
+        chosen = self.snippet_index.collect(
+            ctx.uri,
+            around_cursor(ctx.prefix, ctx.suffix),
+            sources,
+            budget_chars=settings.context_budget_chars,
+            recent=self.recent_edits,
+            may_send=self.may_send,
+            skip_lines=window,
+        )
+        return tuple((s.path, s.text) for s in chosen)
 
 
 def create_server(engine_factory=None) -> FimServer:
@@ -363,9 +400,10 @@ def create_server(engine_factory=None) -> FimServer:
         trigger = Trigger.INVOKED if params.context and params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked else Trigger.AUTOMATIC
         suggestions = await ls.engine.complete(ctx, trigger)
         texts = [s.text for s in suggestions]
+        spans = dict(replace_after=[s.replace_after for s in suggestions], line_suffix=ctx.line_suffix, encoding=ls.encoding)
         if selected is not None and selected.range.start.line == params.position.line:
-            return convert.inline_items(texts, params.position, selected.range, selected.text)
-        return convert.inline_items(texts, params.position)
+            return convert.inline_items(texts, params.position, selected.range, selected.text, **spans)
+        return convert.inline_items(texts, params.position, **spans)
 
     @server.feature(
         types.TEXT_DOCUMENT_COMPLETION,
@@ -379,7 +417,9 @@ def create_server(engine_factory=None) -> FimServer:
         if ctx is None:
             return None
         suggestions = await ls.engine.complete(ctx, Trigger.AUTOMATIC)
-        items = convert.completion_items([s.text for s in suggestions], ctx, params.position, ls.encoding)
+        items = convert.completion_items(
+            [s.text for s in suggestions], ctx, params.position, ls.encoding, [s.replace_after for s in suggestions]
+        )
         return types.CompletionList(is_incomplete=True, items=items)
 
     @server.command(STATS_COMMAND)

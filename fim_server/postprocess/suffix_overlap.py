@@ -60,11 +60,13 @@ def _trim_repeated_lines(text: str, ctx: CursorContext) -> str:
 
 
 def _trim_line_rest(text: str, ctx: CursorContext) -> str:
-    rest = ctx.line_suffix.strip()
-    if not rest:
+    rest = ctx.line_suffix.rstrip()
+    if not rest.strip():
         return text
     lines = text.split("\n")
     last = lines[-1].rstrip()
+    if not (len(last) > len(rest) and last.endswith(rest)):
+        rest = rest.strip()  # the completion may space differently before the repeat
     repeats = (len(last) > len(rest) and last.endswith(rest)) or (len(lines) > 1 and last.strip() == rest)
     if not repeats:
         return text

@@ -15,7 +15,10 @@ class FimRequest:
     stop: tuple[str, ...] = ()
     stream: bool = True
     path: str = ""  # the file's path (templates with file context, llama.cpp)
-    extra: tuple[tuple[str, str], ...] = ()  # (path, text) of other files worth showing the model
+    # (path, text) context chunks from other files; providers with a native form use
+    # it (Qwen <|file_sep|>, llama.cpp input_extra), DeepSeek gets commented blocks
+    extra: tuple[tuple[str, str], ...] = ()
+    language_id: str = ""  # for the comment syntax of those blocks
 
 
 @dataclass

@@ -15,6 +15,8 @@ import httpx
 from .. import errors
 from ..config import Settings
 from ..http import error_message, parse_json_body, read_body, request_timeout, retry_after_seconds, sse_events
+from ..postprocess.single_line import comment_marker
+from ..snippets import commented_blocks
 from .base import Completion, FimRequest, Usage, encodable
 
 NAME = "DeepSeek"
@@ -126,7 +128,12 @@ class DeepSeekProvider:
     def body(self, request: FimRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self._model,
-            "prompt": encodable(request.prompt),
+            # snippets of other files first, as comments: the prompt's start stays stable
+            "prompt": encodable(
+                commented_blocks(request.extra, comment_marker(request.language_id)) + request.prompt
+                if request.extra
+                else request.prompt
+            ),
             "suffix": encodable(request.suffix),
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,

@@ -46,7 +46,7 @@ def test_complete_prints_the_completion_and_sends_prompt_and_suffix(source):
 
 
 def test_complete_column_counts_characters_in_cjk_lines(source):
-    with FakeDeepSeek([Reply(text="X")], api_key=API_KEY) as fake:
+    with FakeDeepSeek([Reply(text=", X")], api_key=API_KEY) as fake:
         # line 4, column 11 is right after the two CJK characters and the quote
         result = run("complete", f"{source}:4:11", "--set", f"baseUrl={fake.url}", "--set", f"apiKey={API_KEY}")
         assert result.returncode == 0, result.stderr

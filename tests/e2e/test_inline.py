@@ -83,14 +83,14 @@ async def test_utf8_negotiated_when_offered(client, fake):
 
 
 async def test_crlf_document_split_exactly(client, fake):
-    fake.push(Reply(text="return 1\nreturn 2"))
+    fake.push(Reply(text="return 1\n    return 2"))  # indented: stays in the block (scope limit)
     await start(client, fake)
     open_doc(client, URI, "def f():\r\n    \r\n\r\nx = 1\r\n")
     items = await inline(client, URI, 1, 4)
     req = fake.completion_requests()[0]
     assert req.body["prompt"] == "def f():\r\n    "
     assert req.body["suffix"] == "\r\n\r\nx = 1\r\n"
-    assert items[0].insert_text == "return 1\r\nreturn 2"
+    assert items[0].insert_text == "return 1\r\n    return 2"
 
 
 async def test_mid_line_keeps_single_line_and_sends_newline_stop(client, fake):

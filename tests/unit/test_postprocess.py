@@ -6,14 +6,20 @@ import pytest
 
 from cursor import ctx_at
 from fim_server import postprocess
-from fim_server.postprocess import blank, fim_tokens, line_endings, single_line, suffix_overlap, trailing_whitespace
+from fim_server.postprocess import auto_closed, blank, fim_tokens, line_endings, single_line, suffix_overlap, trailing_whitespace
 
 
 def test_pipeline_order():
-    assert postprocess.BEFORE_CACHE == (fim_tokens.apply,)
+    assert postprocess.BEFORE_CACHE == (("fim_tokens", fim_tokens.apply),)
+    names = [name for name, _ in postprocess.AFTER_CACHE]
     # line endings last: every other filter works on "\n"
-    assert postprocess.AFTER_CACHE[-1] is line_endings.apply
-    assert postprocess.AFTER_CACHE[0] is single_line.apply
+    assert postprocess.AFTER_CACHE[-1] == ("line_endings", line_endings.apply)
+    # single-line decided on the line as shown; then auto-closed, so the later filters
+    # see the line without the replaced closers
+    assert postprocess.AFTER_CACHE[0] == ("single_line", single_line.apply)
+    assert postprocess.AFTER_CACHE[1] == ("auto_closed", auto_closed.apply)
+    assert names.index("single_line") < names.index("suffix_overlap") < names.index("scope_limit")
+    assert names.index("trailing_whitespace") < names.index("min_length") < names.index("syntax")
 
 
 # -- fim_tokens ----------------------------------------------------------------------
@@ -172,14 +178,14 @@ def test_line_endings(raw, text, expected):
     "raw, text, shown",
     [
         ("    return a + b\n", "def add(a, b):\n█\n", "    return a + b"),
-        ("x)<|endoftext|>def other():", "print(█)\n", "x"),
+        ("x)<|endoftext|>def other():", "print(█)\n", ("x)", 1)),  # replaces the auto-closed ")"
         ("foo  \n  bar  \n\n", "x = █\r\n", "foo\r\n  bar"),
         ("   \n", "x = █\n", ""),
         ("<|fim_middle|>", "x = █\n", ""),
         ("<｜fim▁hole｜>x = 1", "x = █\n", ""),
         ("name = value\nprint(name)", "█\nprint(name)\n", "name = value"),
         ("1 + 2\nmore()", "x = █ # note\n", "1 + 2"),
-        ('"hi")\n', "print(█)\n", '"hi"'),
+        ('"hi")\n', "print(█)\n", ('"hi")', 1)),
         ("hello 中文 😀\nnext", 's = "█"\n', "hello 中文 😀"),
         ("x\r\ny  ", "f = █\n", "x\ny"),
         ("a\nc\n", "a = █\rb\r", "a\rc"),
@@ -196,4 +202,5 @@ def test_line_endings(raw, text, expected):
 )
 def test_pipeline_golden(raw, text, shown):
     ctx = ctx_at(text)
-    assert postprocess.after_cache(postprocess.before_cache(raw, ctx), ctx) == shown
+    text, replace_after = shown if isinstance(shown, tuple) else (shown, 0)
+    assert postprocess.clean(postprocess.before_cache(raw, ctx), ctx) == postprocess.Cleaned(text, replace_after)
