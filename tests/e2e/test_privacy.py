@@ -379,3 +379,4 @@ def test_ca_bundle_that_is_not_pem_falls_back_to_default_trust(tls_fake, tmp_pat
         logs = "\n".join(m["message"] for m in server.messages("window/logMessage"))
     assert "cannot be read as PEM" in logs
     assert tls_fake.completion_requests() == []
+
