@@ -59,7 +59,7 @@ def fake():
 
 def make_server(fake, encodings=None) -> RawServer:
     server = RawServer(env=server_env())
-    server.initialize({"baseUrl": fake.url, "apiKey": KEY, "debounceMs": 0}, encodings=encodings)
+    server.initialize({"baseUrl": fake.url, "apiKey": KEY, "debounceMs": 0, "syntaxCheck": False}, encodings=encodings)
     return server
 
 
