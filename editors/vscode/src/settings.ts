@@ -23,6 +23,14 @@ export const SERVER_SETTINGS = [
   "singleLineMidLine",
   "completionFallback",
   "disabledLanguages",
+  "template",
+  "excludeGlobs",
+  "caBundle",
+  "fatalRetrySeconds",
+  "disabledFilters",
+  "syntaxCheck",
+  "workspaceContext",
+  "contextBudgetChars",
 ] as const;
 
 /** The section sent to the server: only values the user set (so the server's own

@@ -31,6 +31,14 @@ M.server_settings = {
   "singleLineMidLine",
   "completionFallback",
   "disabledLanguages",
+  "template",
+  "excludeGlobs",
+  "caBundle",
+  "fatalRetrySeconds",
+  "disabledFilters",
+  "syntaxCheck",
+  "workspaceContext",
+  "contextBudgetChars",
 }
 
 local defaults = {
