@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     complete.add_argument("--demo-text", default="a + b", help="the fake's answer with --demo (default: %(default)r)")
     complete.add_argument("-v", "--verbose", action="store_true", dest="verbose_sub", help="log debug details to stderr")
+    from .replay.command import add_commands
+
+    add_commands(commands, add_settings_arguments)
     return parser
 
 
@@ -205,6 +208,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:  # the outcome is printed once below; no log lines on top of it
                 logging.getLogger("fim_server").addHandler(logging.NullHandler())
             return run_complete(args)
+        if args.command in ("replay", "trace"):
+            from .replay import command
+
+            logging.getLogger("fim_server").addHandler(logging.NullHandler())
+            if args.command == "trace":
+                return command.run_trace(args, UsageError)
+            return command.run_replay(args, load_settings, UsageError)
         return run_server(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
