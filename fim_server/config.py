@@ -35,6 +35,13 @@ class Settings:
     single_line_mid_line: bool = True
     completion_fallback: str = "auto"  # textDocument/completion: auto = only for clients without inline completion
     disabled_languages: tuple[str, ...] = field(default=())
+    # typing-replay optimisations (bench/README.md has the before/after figures)
+    adaptive_debounce: bool = True
+    stream_early_stop: bool = True
+    inflight_reuse: bool = True
+    forward_cache: bool = True
+    speculative_next: bool = True
+    prompt_anchor_lines: int = 32
 
     def resolved_api_key(self, environ: Mapping[str, str] | None = None) -> str | None:
         """The key from the settings, else from the provider's environment variable."""
@@ -145,6 +152,12 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "single_line_mid_line": _boolean,
     "completion_fallback": _choice(("auto", "always", "never")),
     "disabled_languages": _strings(1000),
+    "adaptive_debounce": _boolean,
+    "stream_early_stop": _boolean,
+    "inflight_reuse": _boolean,
+    "forward_cache": _boolean,
+    "speculative_next": _boolean,
+    "prompt_anchor_lines": _integer(1, 1024),
 }
 
 WIRE_NAMES: dict[str, str] = {_camel(f.name): f.name for f in fields(Settings)}

@@ -80,6 +80,7 @@ def build_context(
     max_suffix_chars: int,
     language_id: str = "",
     offset: int | None = None,
+    anchor: int = ANCHOR_LINES,
 ) -> CursorContext:
     """Cut the windows around (line, col), both given in code points.
 
@@ -90,7 +91,7 @@ def build_context(
     content = line_content(current)
     line_prefix = content[:col]
     line_suffix = content[col:]
-    start = prefix_start_line(lines, line, col, max_prefix_chars)
+    start = prefix_start_line(lines, line, col, max_prefix_chars, anchor)
     prefix = "".join(lines[start:line]) + line_prefix
     if len(prefix) > max_prefix_chars:
         prefix = prefix[len(prefix) - max_prefix_chars :]

@@ -15,7 +15,8 @@ def build_request(ctx: CursorContext, settings: Settings) -> FimRequest:
     saves the tokens of the lines that would be thrown away.
     """
     stop = list(settings.stop)
-    if settings.single_line_mid_line and wants_single_line(ctx):
+    single = wants_single_line(ctx)
+    if settings.single_line_mid_line and single:
         stop.append("\n")
     return FimRequest(
         prompt=ctx.prefix,
@@ -24,4 +25,5 @@ def build_request(ctx: CursorContext, settings: Settings) -> FimRequest:
         temperature=settings.temperature,
         stop=tuple(dict.fromkeys(stop)),
         stream=settings.stream,
+        first_line_only=settings.stream_early_stop and single,
     )

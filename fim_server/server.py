@@ -283,6 +283,7 @@ class FimServer(LanguageServer):
             max_prefix_chars=settings.max_prefix_chars,
             max_suffix_chars=settings.max_suffix_chars,
             language_id=doc.language_id,
+            anchor=settings.prompt_anchor_lines,
         )
 
 

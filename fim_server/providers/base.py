@@ -14,6 +14,10 @@ class FimRequest:
     temperature: float = 0.0
     stop: tuple[str, ...] = ()
     stream: bool = True
+    # single-line situation: a stream may end (and its connection close) at the first line break
+    first_line_only: bool = False
+    # the text streamed so far, appended piece by piece (for in-flight reuse); not part of equality
+    progress: list[str] | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass

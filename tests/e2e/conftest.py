@@ -50,7 +50,8 @@ def capabilities(inline: bool = True, encodings: list[str] | None = None, config
 
 
 def settings_for(fake: FakeDeepSeek, **overrides: Any) -> dict[str, Any]:
-    base = {"baseUrl": fake.url, "apiKey": API_KEY, "debounceMs": 0}
+    # speculative calls and in-flight reuse change the request counts the older tests expect
+    base = {"baseUrl": fake.url, "apiKey": API_KEY, "debounceMs": 0, "speculativeNext": False, "inflightReuse": False}
     base.update(overrides)
     return base
 
