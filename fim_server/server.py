@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 COMPLETION_TRIGGERS = [".", "(", "[", ",", ":"]
 STATS_COMMAND = "fimServer.stats"
-PROVIDER_TIMES_COMMAND = "fimServer.providerTimes"  # for bench/: drains the recent provider call durations
+PROVIDER_TIMES_COMMAND = "fimServer.providerTimes"
+STATUS_NOTIFICATION = "fimServer/status"  # editor feedback: busy / idle / error with a short reason  # for bench/: drains the recent provider call durations
 
 _MESSAGE_TYPES = {
     "error": types.MessageType.Error,
@@ -148,6 +149,7 @@ class FimServer(LanguageServer):
         self.redactor.add(settings.resolved_api_key())
         factory = engine_factory or (lambda s, notify: CompletionEngine(s, notify=notify))
         self.engine: CompletionEngine = factory(settings, self.notify)
+        self.engine.on_status = self.send_status
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
         """Serve LSP on stdio until ``exit`` or end of input; returns the exit code."""
@@ -182,6 +184,13 @@ class FimServer(LanguageServer):
         self.window_show_message(
             types.ShowMessageParams(type=_MESSAGE_TYPES.get(level, types.MessageType.Info), message=self.redactor.redact(message))
         )
+
+    def send_status(self, state: str, reason: str) -> None:
+        """``fimServer/status`` {state: busy | idle | error, reason}: sent on changes only."""
+        if (state, reason) == getattr(self, "_status", None):
+            return
+        self._status = (state, reason)
+        self.protocol.notify(STATUS_NOTIFICATION, {"state": state, "reason": self.redactor.redact(reason)})
 
     def send_log(self, levelno: int, text: str) -> None:
         kind = next((t for lvl, t in _LOG_TYPES if levelno >= lvl), types.MessageType.Log)
@@ -238,6 +247,7 @@ class FimServer(LanguageServer):
         if doc is None:
             log.warning("change for a document that is not open: %s", uri)
             return
+        self.engine.stats["changes"] += 1
         version = params.text_document.version
         if doc.version is not None and version is not None and version <= doc.version:
             log.warning("change with version %s after version %s for %s; applied anyway", version, doc.version, uri)

@@ -98,7 +98,7 @@ def metrics(r: TraceResult, prices: Prices) -> dict[str, Any]:
         "inflight_reuses": s.get("inflight_reused", 0),
         "early_stops": s.get("early_stops", 0),
         "cancelled_provider_requests": s.get("provider_cancelled", 0),
-        "cancelled_connections_closed": outcomes.get("client_closed") if r.fake else None,
+        "cancelled_connections_closed": outcomes.get("client_closed", 0) if r.fake else None,
         "prompt_tokens_reported": prompt,
         "prompt_tokens_cancelled_estimate": cancelled_tokens,
         "completion_tokens": completion,
