@@ -53,14 +53,14 @@ def row(name: str, total: dict) -> str:
         f"| {name} | {total['keystrokes']} | {total['provider_requests']} | {total['requests_per_keystroke']:.3f} | "
         f"{'-' if cov is None else f'{cov:.1%}'} | {p['p50'] if p['p50'] is not None else '-'} | {p['p95'] if p['p95'] is not None else '-'} | "
         f"{total['typing_through_hits']} | {total['cancelled_provider_requests']} | {'-' if share is None else f'{share:.1%}'} | "
-        f"{total['cache_hit_tokens']} | {total['cost_usd_per_hour']:.4f} |"
+        f"{total['cache_hit_tokens']} | {total['cost_usd_per_hour']:.4f} | {total['cost_usd_per_hour_incl_cancelled']:.4f} |"
     )
 
 
 HEADER = (
     "| configuration | keys | provider requests | requests/key | pause coverage | pause→ghost p50 ms | p95 ms | "
-    "typing-through | cancelled | prompt prefix shared | cache-hit tokens | USD/hour |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "typing-through | cancelled | prompt prefix shared | cache-hit tokens | USD/hour (reported usage) | USD/hour (+ cancelled, est.) |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -86,7 +86,17 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=300.0)
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--only", nargs="*", help="run only configurations whose name contains one of these")
+    parser.add_argument("--table", nargs="+", metavar="JSON", help="print the table of earlier runs (later files win) and exit")
     args = parser.parse_args()
+    if args.table:
+        configs: dict = {}
+        for path in args.table:
+            configs.update(json.loads(Path(path).read_text())["configs"])
+        print(HEADER)
+        for name in CONFIGS:
+            if name in configs:
+                print(row(name, configs[name]["total"]))
+        return 0
     out = asyncio.run(main_async(args))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")

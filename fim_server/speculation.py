@@ -65,22 +65,19 @@ def adaptive_delay(base_s: float, gaps: list[float], ctx: CursorContext, provide
     """Debounce from the user's own rhythm, the character typed, the cursor place and
     the provider's recent latency.
 
-    Waiting a little longer than most of this user's gaps between keys (the 75th
-    percentile) lets a burst finish without a call; after a word character the
-    next key is likely, so wait longer; at a line end after punctuation or a space
-    a pause is likely, so ask sooner; with a slow provider start sooner still.
+    Waiting a little longer than nearly all of this user's gaps between keys (the
+    90th percentile) lets a burst finish without a call; a word character or a
+    space says the burst goes on; at a line end after punctuation (``:``, ``(``,
+    ``{``, ``,``) a pause is likely, so ask sooner; with a slow provider start
+    sooner still.
     """
     wait = base_s
     if len(gaps) >= 8:
-        wait = min(max(_quantile(gaps, 0.75) * 1.1, 0.04), max(2 * base_s, 0.4))
+        wait = min(max(_quantile(gaps, 0.9) * 1.1, 0.04), max(2 * base_s, 0.4))
     last = ctx.line_prefix[-1:]
     at_line_end = not ctx.line_suffix.strip()
-    if last and (last.isalnum() or last == "_"):
-        wait *= 1.2
-    elif at_line_end:
-        wait *= 0.5
-    else:
-        wait *= 0.8
+    if at_line_end and last and not (last.isalnum() or last in "_ \t"):
+        wait *= 0.6
     if provider_s and sorted(provider_s)[len(provider_s) // 2] > 0.8:
         wait *= 0.8
     return max(0.0, min(wait, 1.0))

@@ -61,6 +61,7 @@ class TraceResult:
     fake: dict[str, Any] = field(default_factory=dict)
     memory_kib: list[tuple[int, int]] = field(default_factory=list)
     status_notifications: int = 0
+    uncovered: list[dict[str, Any]] = field(default_factory=list)  # where pauses ended without ghost text
 
 
 class _Session:
@@ -244,6 +245,12 @@ async def replay_trace(
                     if session.shown is not None and session.latest_sent >= last_action - 1e-9:
                         result.covered += 1
                         result.pause_latencies_ms.append((session.shown[1] - last_action) * 1000 * options.speed)
+                    elif len(result.uncovered) < 200:
+                        text = line_content(session.doc.lines[session.line])
+                        result.uncovered.append(
+                            {"event": i, "line": session.line, "before": text[: session.col][-60:], "after": text[session.col :][:30],
+                             "answered": bool(session.latest_future and session.latest_future.done())}
+                        )
                 since_action_ms = 0.0
                 if event.type == "dismiss":
                     result.dismisses += 1

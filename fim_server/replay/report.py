@@ -130,6 +130,7 @@ def build_report(results: list[TraceResult], prices: Prices, settings: dict, opt
         "total": total,
         "pause_latencies_ms": {r.name: [round(v, 1) for v in r.pause_latencies_ms] for r in results},
         "memory_kib": {r.name: r.memory_kib for r in results if r.memory_kib},
+        "uncovered_pauses": {r.name: r.uncovered for r in results if r.uncovered},
     }
 
 
