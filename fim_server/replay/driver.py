@@ -52,7 +52,8 @@ class TraceResult:
     inline_requests: int = 0
     editor_cancels: int = 0
     answered_cancelled: int = 0
-    pauses: int = 0
+    pauses: int = 0  # pauses of >= 500 ms at the place being typed (not ended by a cursor move)
+    pauses_before_move: int = 0
     covered: int = 0
     pause_latencies_ms: list[float] = field(default_factory=list)
     duration_s: float = 0.0
@@ -240,7 +241,11 @@ async def replay_trace(
                 if event.type == "pause":
                     continue
                 now = time.perf_counter()
-                if since_action_ms >= PAUSE_MS:
+                if since_action_ms >= PAUSE_MS and event.type == "move":
+                    # a pause that ends by moving away (the function is finished, or the
+                    # document just opened): no ghost text is waited for here
+                    result.pauses_before_move += 1
+                elif since_action_ms >= PAUSE_MS and result.inline_requests:
                     result.pauses += 1
                     if session.shown is not None and session.latest_sent >= last_action - 1e-9:
                         result.covered += 1

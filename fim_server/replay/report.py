@@ -34,7 +34,7 @@ def _merge(results: list[TraceResult]) -> TraceResult:
     total = TraceResult("all", "", "")
     for r in results:
         for name in ("keystrokes", "accepts", "accepts_refused", "dismisses", "inline_requests", "editor_cancels",
-                     "answered_cancelled", "pauses", "covered", "duration_s", "trace_duration_s", "status_notifications"):
+                     "answered_cancelled", "pauses", "pauses_before_move", "covered", "duration_s", "trace_duration_s", "status_notifications"):
             setattr(total, name, getattr(total, name) + getattr(r, name))
         total.pause_latencies_ms += r.pause_latencies_ms
         for key, value in r.server.items():
@@ -90,6 +90,7 @@ def metrics(r: TraceResult, prices: Prices) -> dict[str, Any]:
         "requests_per_keystroke": round(provider_calls / keys, 4),
         "pauses": r.pauses,
         "pauses_covered": r.covered,
+        "pauses_before_move": r.pauses_before_move,
         "pause_coverage": round(r.covered / r.pauses, 4) if r.pauses else None,
         "pause_to_ghost_ms": {"p50": _r(p50), "p95": _r(p95)},
         "typing_through_hits": s.get("typing_through", 0),
