@@ -98,7 +98,8 @@ def build_context(
 
     suffix_parts = [current[col:]]
     used = len(suffix_parts[0])
-    for nxt in lines[line + 1 :]:
+    for index in range(line + 1, len(lines)):  # no copy of the rest of a large file
+        nxt = lines[index]
         if used + len(nxt) > max_suffix_chars:
             break
         suffix_parts.append(nxt)

@@ -294,6 +294,7 @@ class FimServer(LanguageServer):
             max_suffix_chars=settings.max_suffix_chars,
             language_id=doc.language_id,
             anchor=settings.prompt_anchor_lines,
+            offset=doc.offset_of(line, col),
         )
 
 
