@@ -8,7 +8,10 @@ process on 127.0.0.1, answering at once) with a 5,000-line document, and prints:
 * round trip per typing-through answer (no provider call), p50 / p99;
 * resident memory after 1,000, 5,000 and 10,000 keystrokes, and the peak.
 
-    python bench/bench_server.py [--requests N] [--keystrokes N] [--json FILE]
+    python bench/bench_server.py [--requests N] [--keystrokes N] [--lines N] [--json FILE]
+
+``--lines 500`` and ``--lines 50000`` compare a small and a large document (the
+cursor is in the middle): a keystroke must not cost more in the large one.
 """
 
 from __future__ import annotations
@@ -66,10 +69,10 @@ def start_fake() -> tuple[subprocess.Popen, str]:
 
 
 class Session:
-    def __init__(self, client: StdioClient) -> None:
+    def __init__(self, client: StdioClient, line: int = 2500) -> None:
         self.client = client
         self.version = 1
-        self.line = 2500
+        self.line = line
         self.col = 0
 
     def type(self, text: str) -> None:
@@ -108,7 +111,7 @@ class Session:
         return time.perf_counter() - started, result or []
 
 
-async def run(requests: int, keystrokes: int) -> dict:
+async def run(requests: int, keystrokes: int, lines: int = 5000) -> dict:
     fake, url = start_fake()
     client = await StdioClient.start(env={**os.environ, "DEEPSEEK_API_KEY": "bench-key"})
     try:
@@ -117,15 +120,15 @@ async def run(requests: int, keystrokes: int) -> dict:
             {
                 "processId": os.getpid(),
                 "capabilities": {"textDocument": {"inlineCompletion": {}}},
-                "initializationOptions": {"baseUrl": url, "debounceMs": 0},
+                "initializationOptions": {"baseUrl": url, "debounceMs": 0, "speculativeNext": False, "inflightReuse": False},
             },
         )
         client.notify("initialized", {})
         client.notify(
             "textDocument/didOpen",
-            {"textDocument": {"uri": URI, "languageId": "python", "version": 1, "text": big_document()}},
+            {"textDocument": {"uri": URI, "languageId": "python", "version": 1, "text": big_document(lines)}},
         )
-        session = Session(client)
+        session = Session(client, lines // 2)
         session.type("\n")
 
         # warm-up: imports, connection, caches
@@ -175,7 +178,7 @@ async def run(requests: int, keystrokes: int) -> dict:
     ms = lambda v: round(v * 1000, 3)  # noqa: E731
     return {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "document_lines": 5000,
+        "document_lines": lines,
         "provider_call": {
             "requests": requests,
             "round_trip_ms": {"p50": ms(percentile(round_trips, 50)), "p99": ms(percentile(round_trips, 99))},
@@ -196,11 +199,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--keystrokes", type=int, default=10_000)
+    parser.add_argument("--lines", type=int, default=5000, help="lines in the document (default 5000)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args()
-    result = asyncio.run(run(args.requests, args.keystrokes))
+    result = asyncio.run(run(args.requests, args.keystrokes, args.lines))
     pc, tt, mem = result["provider_call"], result["typing_through"], result["memory_kib"]
-    print(f"fim-server benchmark ({result['machine']}), 5,000-line document, instant fake DeepSeek")
+    print(f"fim-server benchmark ({result['machine']}), {result['document_lines']:,}-line document, instant fake DeepSeek")
     print(f"inline completion with provider call ({pc['requests']} requests):")
     print(f"  round trip over stdio   p50 {pc['round_trip_ms']['p50']:.2f} ms   p99 {pc['round_trip_ms']['p99']:.2f} ms")
     print(f"  server's own time       p50 {pc['server_own_ms']['p50']:.2f} ms   p99 {pc['server_own_ms']['p99']:.2f} ms"

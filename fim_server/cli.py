@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_settings_arguments(doctor)
     doctor.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="per check (default: timeoutMs, at least 10 s)")
     add_eval_parser(commands)
+    from .replay.command import add_commands
+
+    add_commands(commands, add_settings_arguments)
     return parser
 
 
@@ -271,6 +274,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             for problem in problems:
                 print(f"warning: {problem}", file=sys.stderr)
             return evaluate.run(args, settings)
+        if args.command in ("replay", "trace"):
+            from .replay import command
+
+            logging.getLogger("fim_server").addHandler(logging.NullHandler())
+            if args.command == "trace":
+                return command.run_trace(args, UsageError)
+            return command.run_replay(args, load_settings, UsageError)
         return run_server(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -65,6 +65,14 @@ class Settings:
     workspace_context: bool = True  # snippets from other open documents and recent edits
     context_budget_chars: int = 1500  # how much of the prompt those snippets may take
 
+    # typing-replay optimisations (bench/README.md has the before/after figures)
+    adaptive_debounce: bool = True
+    stream_early_stop: bool = True
+    inflight_reuse: bool = True
+    forward_cache: bool = True
+    speculative_next: bool = True
+    prompt_anchor_lines: int = 32
+
     @property
     def defaults(self) -> ProviderDefaults:
         return PROVIDER_DEFAULTS.get(self.provider, PROVIDER_DEFAULTS["deepseek"])
@@ -217,6 +225,12 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "syntax_check": _boolean,
     "workspace_context": _boolean,
     "context_budget_chars": _integer(0, 100_000),
+    "adaptive_debounce": _boolean,
+    "stream_early_stop": _boolean,
+    "inflight_reuse": _boolean,
+    "forward_cache": _boolean,
+    "speculative_next": _boolean,
+    "prompt_anchor_lines": _integer(1, 1024),
 }
 
 WIRE_NAMES: dict[str, str] = {_camel(f.name): f.name for f in fields(Settings)}

@@ -82,6 +82,7 @@ def build_context(
     max_suffix_chars: int,
     language_id: str = "",
     offset: int | None = None,
+    anchor: int = ANCHOR_LINES,
 ) -> CursorContext:
     """Cut the windows around (line, col), both given in code points.
 
@@ -92,14 +93,15 @@ def build_context(
     content = line_content(current)
     line_prefix = content[:col]
     line_suffix = content[col:]
-    start = prefix_start_line(lines, line, col, max_prefix_chars)
+    start = prefix_start_line(lines, line, col, max_prefix_chars, anchor)
     prefix = "".join(lines[start:line]) + line_prefix
     if len(prefix) > max_prefix_chars:
         prefix = prefix[len(prefix) - max_prefix_chars :]
 
     suffix_parts = [current[col:]]
     used = len(suffix_parts[0])
-    for nxt in lines[line + 1 :]:
+    for index in range(line + 1, len(lines)):  # no copy of the rest of a large file
+        nxt = lines[index]
         if used + len(nxt) > max_suffix_chars:
             break
         suffix_parts.append(nxt)

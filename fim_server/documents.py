@@ -96,6 +96,11 @@ class Document:
     def __post_init__(self) -> None:
         self.lines = split_lines(self.text)
         del self.text
+        # running sums of line lengths: _starts[i] = code points before line i, valid
+        # for i < _valid; an edit invalidates only from its first line on, so typing
+        # in one place costs O(1) per keystroke, not O(lines)
+        self._starts: list[int] = [0]
+        self._valid = 1
 
     @property
     def source(self) -> str:
@@ -116,7 +121,22 @@ class Document:
 
     def offset_of(self, line: int, col: int) -> int:
         """Absolute code-point offset of a (line, code-point column) position."""
-        return sum(map(len, self.lines[:line])) + col
+        starts, lines = self._starts, self.lines
+        line = max(0, min(line, len(lines)))
+        valid = self._valid
+        if line >= valid:
+            total = starts[valid - 1]
+            for i in range(valid - 1, line):
+                total += len(lines[i])
+                if i + 1 < len(starts):
+                    starts[i + 1] = total
+                else:
+                    starts.append(total)
+            self._valid = line + 1
+        return starts[line] + col
+
+    def _invalidate(self, first_line: int) -> None:
+        self._valid = max(1, min(self._valid, first_line + 1))
 
     def apply_change(
         self,
@@ -128,6 +148,7 @@ class Document:
         """Apply one content change; without a range the text replaces everything."""
         if start is None or end is None:
             self.lines = split_lines(text)
+            self._invalidate(0)
             return
         sl, sc = self.to_codepoints(*start, encoding)
         el, ec = self.to_codepoints(*end, encoding)
@@ -154,6 +175,7 @@ class Document:
             # last element is not a line of its own.
             new_lines.pop()
         self.lines[sl : el + 1] = new_lines
+        self._invalidate(sl)
         if not self.lines:
             self.lines = [""]
 

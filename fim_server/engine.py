@@ -8,8 +8,8 @@ types in here; the server converts at the edges.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, deque
-from dataclasses import dataclass
+from collections import Counter, OrderedDict, deque
+from dataclasses import dataclass, replace
 import enum
 import logging
 import time
@@ -19,6 +19,7 @@ import httpx
 
 from . import postprocess
 from .cache import CompletionCache, Shown, cache_key, typed_through
+from .speculation import Call, adaptive_delay, advanced, common_prefix_len, extension
 from .config import Settings
 from .context import CursorContext
 from .debounce import Debouncer, Superseded
@@ -30,6 +31,9 @@ from .prompt import build_request
 from .providers import Provider, Usage, create_provider
 
 log = logging.getLogger(__name__)
+
+RECENT_PER_DOC = 32  # forwarding cache: suggestions kept per document
+RECENT_DOCS = 4  # ... for this many documents, the most recently completed in
 
 
 class Trigger(enum.IntEnum):
@@ -76,6 +80,20 @@ class CompletionEngine:
         self._provider: Provider | None = None
         self.cache = CompletionCache(settings.cache_size, settings.cache_ttl_seconds, clock)
         self.syntax = postprocess.SyntaxChecker()
+        # replay optimisations: recent suggestions per document (forwarding cache), the
+        # running provider calls (in-flight reuse, speculation), the typing rhythm
+        self._recent: OrderedDict[str, deque[Shown]] = OrderedDict()
+        self._inflight: dict[str, Call] = {}
+        self._speculative: dict[str, Call] = {}
+        self._running: set[Call] = set()
+        self._last_key_at: dict[str, float] = {}
+        self._gaps: deque[float] = deque(maxlen=64)
+        self._last_prompt = ""
+        # editor feedback: (state, reason) with state busy / idle / error; set by the server
+        self.on_status: Callable[[str, str], None] = lambda state, reason: None
+        # adds the workspace snippets to a context; set by the server, asked only when
+        # a request is about to be built (not for answers from typing-through)
+        self.with_snippets: Callable[[CursorContext], CursorContext] = lambda ctx: ctx
 
     # -- settings -------------------------------------------------------------
     def update_settings(self, settings: Settings) -> None:
@@ -92,6 +110,7 @@ class CompletionEngine:
         self._excluded_logged.clear()
         self._provider = None
         self._shown.clear()
+        self._recent.clear()
         self.health.reset()
         self.health.fatal_retry_s = settings.fatal_retry_seconds
 
@@ -105,6 +124,8 @@ class CompletionEngine:
 
     async def aclose(self) -> None:
         self.debouncer.cancel_all()
+        for call in list(self._running):
+            call.task.cancel()
         if self._client is not None and self._own_client:
             await self._client.aclose()
             self._client = None
@@ -112,6 +133,12 @@ class CompletionEngine:
     def forget(self, uri: str) -> None:
         """A document closed: drop what was kept for it."""
         self._shown.pop(uri, None)
+        self._recent.pop(uri, None)
+        self._last_key_at.pop(uri, None)
+        for calls in (self._inflight, self._speculative):
+            call = calls.pop(uri, None)
+            if call is not None and not call.task.done():
+                call.task.cancel()
         self.debouncer.cancel(uri)
         self._excluded_logged.discard(uri)
 
@@ -133,13 +160,25 @@ class CompletionEngine:
         if not settings.enabled or not self.may_send(ctx.uri, ctx.language_id):
             self.stats["not_sent_private"] += settings.enabled
             return []
+        if trigger == Trigger.AUTOMATIC:
+            self._note_keystroke(ctx.uri)
         # Every request, even one answered from memory, supersedes the older ones.
         ticket = self.debouncer.enter(ctx.uri)
         try:
             rest = self._typing_through(ctx)
             if rest is not None:
                 self.stats["typing_through"] += 1
+                self._speculate(ctx, rest)
                 return [Suggestion(rest.text, "typing", rest.replace_after)]
+            if settings.forward_cache:
+                rest = self._forward(ctx)
+                if rest is not None:
+                    self.stats["forward_hits"] += 1
+                    self._speculate(ctx, rest)
+                    return [Suggestion(rest.text, "cache", rest.replace_after)]
+
+            # workspace snippets: only now, when the answer is not already in memory
+            ctx = self.with_snippets(ctx)
 
             request = build_request(ctx, settings)
             key = cache_key(settings, request)
@@ -148,18 +187,24 @@ class CompletionEngine:
                 self.stats["cache_hits"] += 1
                 return self._finish(ctx, raw, "cache")
 
+            if settings.inflight_reuse:
+                reused = await self._reuse(ctx, ticket)
+                if reused is not None:
+                    return reused
+
             if not self.health.may_call():
                 self.stats["skipped_unhealthy"] += 1
                 return []
 
-            if trigger == Trigger.AUTOMATIC and settings.debounce_ms > 0:
-                await ticket.sleep(settings.debounce_ms / 1000)
+            if trigger == Trigger.AUTOMATIC:
+                delay = self._debounce_seconds(ctx)
+                if delay > 0:
+                    await ticket.sleep(delay)
 
-            raw = await self._call_provider(ticket, request, settings)
+            call = self._start_call(ctx, request, key, ticket)
+            raw = await self._await_call(call, ticket)
             if raw is None:
                 return []
-            raw = postprocess.before_cache(raw, ctx, frozenset(settings.disabled_filters))
-            self.cache.put(key, raw)
             return self._finish(ctx, raw, "provider")
         except Superseded:
             self.stats["superseded"] += 1
@@ -170,13 +215,198 @@ class CompletionEngine:
         finally:
             self.debouncer.leave(ticket)
 
-    def _clean(self, raw: str, ctx: CursorContext) -> postprocess.Cleaned:
+    # -- optimisations ----------------------------------------------------------
+    def _note_keystroke(self, uri: str) -> None:
+        now = self._clock()
+        last = self._last_key_at.get(uri)
+        self._last_key_at[uri] = now
+        if last is not None and now - last < 1.0:
+            self._gaps.append(now - last)
+
+    def _debounce_seconds(self, ctx: CursorContext) -> float:
+        settings = self.settings
+        if not settings.adaptive_debounce or settings.debounce_ms == 0:
+            return settings.debounce_ms / 1000  # 0 turns debouncing off
+        recent = list(self.provider_seconds)[-16:]
+        return adaptive_delay(settings.debounce_ms / 1000, list(self._gaps), ctx, recent)
+
+    def _forward(self, ctx: CursorContext) -> postprocess.Cleaned | None:
+        """A recent suggestion of this document that the user has since typed into
+        (also after backspacing and typing again). Each was syntax-checked in the
+        document it completes, which typing its start does not change."""
+        for shown in reversed(self._recent.get(ctx.uri, ())):
+            rest = typed_through(shown, ctx)
+            if rest is not None:
+                cleaned = self._clean(rest, ctx, syntax=False)
+                if cleaned.text:
+                    self._shown[ctx.uri] = shown
+                    return cleaned
+        return None
+
+    def _remember(self, uri: str, shown: Shown) -> None:
+        """Keep a shown suggestion for the forwarding cache: the last RECENT_PER_DOC of
+        the RECENT_DOCS documents used last (each holds its prompt windows, so the
+        total stays bounded however many documents a session opens)."""
+        kept = self._recent.get(uri)
+        if kept is None:
+            kept = self._recent[uri] = deque(maxlen=RECENT_PER_DOC)
+            while len(self._recent) > RECENT_DOCS:
+                self._recent.popitem(last=False)
+        else:
+            self._recent.move_to_end(uri)
+        kept.append(shown)
+
+    async def _reuse(self, ctx: CursorContext, ticket) -> list[Suggestion] | None:
+        """Wait for a running call whose prefix this one extends by what it has
+        produced so far, instead of starting another."""
+        for calls in (self._speculative, self._inflight):
+            call = calls.get(ctx.uri)
+            if call is None or call.task.done() or call.ctx.suffix != ctx.suffix:
+                continue
+            typed = extension(call.ctx, ctx)
+            if typed is None:
+                continue
+            so_far = "".join(call.request.progress or ())
+            if not (so_far.startswith(typed) or typed.startswith(so_far)):
+                continue
+            call.owner = ticket
+            self.stats["inflight_reused"] += 1
+            raw = await self._await_call(call, ticket)
+            if raw is None:
+                return []
+            if not typed:
+                return self._finish(ctx, raw, "provider")
+            full = self._clean(raw, call.ctx, syntax=False).text
+            shown = Shown(call.ctx.prefix, call.ctx.suffix, call.ctx.offset, full)
+            rest = typed_through(shown, ctx) if full else None
+            cleaned = self._clean(rest, ctx) if rest else None
+            if cleaned is None or not cleaned.text:
+                self.stats["inflight_mismatch"] += 1
+                return None
+            self._shown[ctx.uri] = shown
+            self._remember(ctx.uri, shown)
+            self._speculate(ctx, cleaned)
+            return [Suggestion(cleaned.text, "provider", cleaned.replace_after)]
+        return None
+
+    def _speculate(self, ctx: CursorContext, cleaned: postprocess.Cleaned) -> None:
+        """Ask now for what follows the suggestion being typed through (or just
+        shown), so the next ghost text is ready when the cursor gets there."""
+        settings = self.settings
+        text = cleaned.text
+        if not settings.speculative_next or cleaned.replace_after or "\r" in text or not self.health.may_call():
+            return
+        if len(ctx.prefix) + len(text) > settings.max_prefix_chars:
+            return  # the real window would start elsewhere
+        target = advanced(ctx, text)
+        old = self._speculative.get(ctx.uri)
+        running = old is not None and not old.task.done()
+        if running and old.ctx.offset == target.offset and old.ctx.prefix == target.prefix and old.ctx.suffix == target.suffix:
+            return  # already asked (typing through keeps the same target: no work per keystroke)
+        target = self.with_snippets(target)
+        request = build_request(target, settings)
+        key = cache_key(settings, request)
+        if self.cache.get(key) is not None:
+            return
+        if running:
+            if old.key == key:
+                return
+            if old.owner is None:
+                self._cancel_call(old)
+        self.stats["speculative_calls"] += 1
+        self._speculative[ctx.uri] = self._start_call(target, request, key, None)
+
+    # -- provider calls -----------------------------------------------------------
+    def _start_call(self, ctx: CursorContext, request, key, owner) -> Call:
+        request = replace(request, progress=[])
+        self.stats["provider_calls"] += 1
+        shared = common_prefix_len(self._last_prompt, request.prompt)
+        self.stats["prompt_chars"] += len(request.prompt)
+        self.stats["prompt_shared_chars"] += shared
+        self._last_prompt = request.prompt
+        timeout_s = self.settings.timeout_ms / 1000
+        call = Call(ctx, request, key, owner, self._clock())
+        call.task = asyncio.ensure_future(self.provider.complete(request, timeout_s))
+        if not self._running:
+            self.on_status("busy", "")
+        self._running.add(call)
+        if owner is not None:
+            self._inflight[ctx.uri] = call
+        call.task.add_done_callback(lambda task, call=call: self._call_done(call))
+        return call
+
+    def _call_done(self, call: Call) -> None:
+        self._running.discard(call)
+        for calls in (self._inflight, self._speculative):
+            if calls.get(call.ctx.uri) is call:
+                del calls[call.ctx.uri]
+        task = call.task
+        if task.cancelled():
+            pass
+        elif task.exception() is not None:
+            error = task.exception()
+            if isinstance(error, ProviderError):
+                self._failed(error)
+        else:
+            completion = task.result()
+            elapsed = self._clock() - call.started
+            self.provider_seconds.append(elapsed)
+            self.stats["provider_ms_total"] += int(elapsed * 1000)
+            self.usage.add(completion.usage)
+            if completion.finish_reason == "early_stop":
+                self.stats["early_stops"] += 1
+            if self.health.succeeded():
+                log.info("%s answers again; completions resumed", self.provider.name)
+            disabled = frozenset(self.settings.disabled_filters)
+            self.cache.put(call.key, postprocess.before_cache(completion.text, call.ctx, disabled))
+        if not self._running:
+            self.on_status("idle", "")
+
+    def _cancel_call(self, call: Call) -> None:
+        if not call.task.done():
+            call.task.cancel()
+            self.stats["provider_cancelled"] += 1
+            self.stats["cancelled_prompt_chars"] += len(call.request.prompt)
+
+    def _release(self, call: Call, ticket) -> None:
+        """The owner of a call leaves before its answer: end the call, unless a newer
+        request takes it over (in-flight reuse waits a moment for one)."""
+        if call.owner is not ticket:
+            return
+        if not self.settings.inflight_reuse:
+            self._cancel_call(call)
+            return
+
+        def later() -> None:
+            if call.owner is ticket:
+                self._cancel_call(call)
+
+        asyncio.get_running_loop().call_later(0.05, later)
+
+    async def _await_call(self, call: Call, ticket) -> str | None:
+        """The call's text cleaned for the cache, or None after a failure (reported)."""
+        timeout_s = self.settings.timeout_ms / 1000
+        remaining = max(0.001, timeout_s - (self._clock() - call.started))
+        try:
+            completion = await ticket.race(asyncio.shield(call.task), remaining)
+        except asyncio.TimeoutError:
+            self._cancel_call(call)
+            self._failed(ProviderTimeout(f"{self.provider.name} did not answer within {timeout_s:.1f} s."))
+            return None
+        except (Superseded, asyncio.CancelledError):
+            self._release(call, ticket)
+            raise
+        except ProviderError:
+            return None  # reported when the call ended
+        return postprocess.before_cache(completion.text, call.ctx, frozenset(self.settings.disabled_filters))
+
+    def _clean(self, raw: str, ctx: CursorContext, syntax: bool = True) -> postprocess.Cleaned:
         settings = self.settings
         return postprocess.clean(
             raw,
             ctx,
             disabled=frozenset(settings.disabled_filters),
-            syntax=self.syntax if settings.syntax_check else None,
+            syntax=self.syntax if syntax and settings.syntax_check else None,
         )
 
     def _typing_through(self, ctx: CursorContext) -> postprocess.Cleaned | None:
@@ -186,7 +416,9 @@ class CompletionEngine:
         rest = typed_through(shown, ctx)
         if rest is None:
             return None
-        cleaned = self._clean(rest, ctx)
+        # the whole suggestion passed the syntax check in the document it completes;
+        # typing its start leaves that document the same, so the check is not repeated
+        cleaned = self._clean(rest, ctx, syntax=False)
         return cleaned if cleaned.text else None
 
     def _finish(self, ctx: CursorContext, raw: str, source: str) -> list[Suggestion]:
@@ -194,35 +426,19 @@ class CompletionEngine:
         if not cleaned.text:
             self._shown.pop(ctx.uri, None)
             return []
-        self._shown[ctx.uri] = Shown(ctx.prefix, ctx.suffix, ctx.offset, cleaned.text)
+        shown = Shown(ctx.prefix, ctx.suffix, ctx.offset, cleaned.text)
+        self._shown[ctx.uri] = shown
+        if self.settings.forward_cache:
+            self._remember(ctx.uri, shown)
+        self._speculate(ctx, cleaned)
         return [Suggestion(cleaned.text, source, cleaned.replace_after)]
-
-    async def _call_provider(self, ticket, request, settings: Settings) -> str | None:
-        """The provider's text, or None after a failure (already reported)."""
-        timeout_s = settings.timeout_ms / 1000
-        self.stats["provider_calls"] += 1
-        started = self._clock()
-        try:
-            completion = await ticket.race(self.provider.complete(request, timeout_s), timeout_s)
-        except asyncio.TimeoutError:
-            self._failed(ProviderTimeout(f"{self.provider.name} did not answer within {timeout_s:.1f} s."))
-            return None
-        except ProviderError as error:
-            self._failed(error)
-            return None
-        elapsed = self._clock() - started
-        self.provider_seconds.append(elapsed)
-        self.stats["provider_ms_total"] += int(elapsed * 1000)
-        self.usage.add(completion.usage)
-        if self.health.succeeded():
-            log.info("%s answers again; completions resumed", self.provider.name)
-        return completion.text
 
     def _failed(self, error: ProviderError) -> None:
         kind = "fatal" if isinstance(error, FatalError) else "transient" if isinstance(error, TransientError) else "other"
         self.stats[f"errors_{kind}"] += 1
         verdict = self.health.failed(error)
         log.debug("provider call failed: %s", error.message)
+        self.on_status("error", error.message[:120])
         if verdict.notice:
             log.warning("%s", verdict.notice)
             self._notify(verdict.level, verdict.notice)

@@ -17,7 +17,8 @@ def build_request(ctx: CursorContext, settings: Settings) -> FimRequest:
     saves the tokens of the lines that would be thrown away.
     """
     stop = list(settings.stop)
-    if settings.single_line_mid_line and wants_single_line(ctx):
+    single = wants_single_line(ctx)
+    if settings.single_line_mid_line and single:
         stop.append("\n")
     return FimRequest(
         prompt=encodable(ctx.prefix),
@@ -29,6 +30,7 @@ def build_request(ctx: CursorContext, settings: Settings) -> FimRequest:
         path=_path_of(ctx.uri),
         extra=ctx.snippets,
         language_id=ctx.language_id,
+        first_line_only=settings.stream_early_stop and single,
     )
 
 

@@ -36,6 +36,7 @@ COMPLETION_TRIGGERS = [".", "(", "[", ",", ":"]
 STATS_COMMAND = "fimServer.stats"
 PROVIDER_TIMES_COMMAND = "fimServer.providerTimes"  # for bench/: drains the recent provider call durations
 DOCUMENT_TEXT_COMMAND = "fimServer.documentText"  # for tests: the server's copy of a document (null if not open)
+STATUS_NOTIFICATION = "fimServer/status"  # editor feedback: busy / idle / error with a short reason
 
 _MESSAGE_TYPES = {
     "error": types.MessageType.Error,
@@ -182,6 +183,8 @@ class FimServer(LanguageServer):
         self.redactor.add(settings.resolved_api_key())
         factory = engine_factory or (lambda s, notify: CompletionEngine(s, notify=notify))
         self.engine: CompletionEngine = factory(settings, self.notify)
+        self.engine.on_status = self.send_status
+        self.engine.with_snippets = self.with_snippets
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
         """Serve LSP on stdio until ``exit`` or end of input; returns the exit code."""
@@ -216,6 +219,13 @@ class FimServer(LanguageServer):
         self.window_show_message(
             types.ShowMessageParams(type=_MESSAGE_TYPES.get(level, types.MessageType.Info), message=self.redactor.redact(message))
         )
+
+    def send_status(self, state: str, reason: str) -> None:
+        """``fimServer/status`` {state: busy | idle | error, reason}: sent on changes only."""
+        if (state, reason) == getattr(self, "_status", None):
+            return
+        self._status = (state, reason)
+        self.protocol.notify(STATUS_NOTIFICATION, {"state": state, "reason": self.redactor.redact(reason)})
 
     def send_log(self, levelno: int, text: str) -> None:
         kind = next((t for lvl, t in _LOG_TYPES if levelno >= lvl), types.MessageType.Log)
@@ -273,6 +283,7 @@ class FimServer(LanguageServer):
         if doc is None:
             log.warning("change for a document that is not open: %s", uri)
             return
+        self.engine.stats["changes"] += 1
         version = params.text_document.version
         if doc.version is not None and version is not None and version <= doc.version:
             log.warning("change with version %s after version %s for %s; applied anyway", version, doc.version, uri)
@@ -320,10 +331,19 @@ class FimServer(LanguageServer):
             max_prefix_chars=settings.max_prefix_chars,
             max_suffix_chars=settings.max_suffix_chars,
             language_id=doc.language_id,
+            anchor=settings.prompt_anchor_lines,
+            offset=doc.offset_of(line, col),
         )
-        if settings.workspace_context and settings.context_budget_chars > 0:
-            ctx = dataclasses.replace(ctx, snippets=self.snippets_for(ctx, doc, line))
         return ctx
+
+    def with_snippets(self, ctx):
+        """The context with workspace snippets added (the engine asks for them only
+        when a request is about to be built, never for typing-through answers)."""
+        settings = self.engine.settings
+        doc = self.documents.get(ctx.uri)
+        if doc is None or not settings.workspace_context or settings.context_budget_chars <= 0:
+            return ctx
+        return dataclasses.replace(ctx, snippets=self.snippets_for(ctx, doc, ctx.line))
 
     def may_send(self, uri: str) -> bool:
         """Whether a document's text may leave the machine (privacy exclusions,

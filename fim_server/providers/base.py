@@ -19,6 +19,10 @@ class FimRequest:
     # it (Qwen <|file_sep|>, llama.cpp input_extra), DeepSeek gets commented blocks
     extra: tuple[tuple[str, str], ...] = ()
     language_id: str = ""  # for the comment syntax of those blocks
+    # single-line situation: a stream may end (and its connection close) at the first line break
+    first_line_only: bool = False
+    # the text streamed so far, appended piece by piece (for in-flight reuse); not part of equality
+    progress: list[str] | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass

@@ -166,7 +166,7 @@ class DeepSeekProvider:
                     body = await read_body(response, limit=64 * 1024)
                     raise map_status(response.status_code, body, response.headers, self._model)
                 if "text/event-stream" in response.headers.get("content-type", ""):
-                    return await self._read_stream(response)
+                    return await self._read_stream(response, request)
                 data = parse_json_body(await read_body(response))
                 text, reason = _choice_text(data)
                 return Completion(text=text, finish_reason=reason, usage=usage_from(data.get("usage")))
@@ -188,14 +188,21 @@ class DeepSeekProvider:
             # anything else: never an exception to the editor, never the request's details (the key)
             raise errors.ProviderUnavailable(f"the request to {NAME} failed ({type(exc).__name__}).") from None
 
-    async def _read_stream(self, response: httpx.Response) -> Completion:
+    async def _read_stream(self, response: httpx.Response, request: FimRequest | None = None) -> Completion:
         parts: list[str] = []
         reason: str | None = None
         usage = Usage()
+        early = request is not None and request.first_line_only
+        progress = request.progress if request is not None else None
         async for event in sse_events(response):
             text, finish = _choice_text(event)
             if text:
                 parts.append(text)
+                if progress is not None:
+                    progress.append(text)
+                if early and ("\n" in text or "\r" in text):
+                    # the first line is complete: answer now; leaving the block closes the stream
+                    return Completion(text="".join(parts), finish_reason="early_stop", usage=usage)
             if finish:
                 reason = finish
             if isinstance(event, dict) and event.get("usage"):

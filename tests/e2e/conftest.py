@@ -49,14 +49,20 @@ def capabilities(inline: bool = True, encodings: list[str] | None = None, config
     )
 
 
+# Speculative calls (one more request after each shown suggestion) and in-flight
+# reuse change the request counts that tests of one call at a time check; those
+# tests turn them off, tests/e2e/test_replay.py and the soak test them switched on.
+PLAIN = {"speculativeNext": False, "inflightReuse": False}
+
+
 def settings_for(fake: FakeDeepSeek, **overrides: Any) -> dict[str, Any]:
-    base = {"baseUrl": fake.url, "apiKey": API_KEY, "debounceMs": 0}
+    base = {"baseUrl": fake.url, "apiKey": API_KEY, "debounceMs": 0, **PLAIN}
     base.update(overrides)
     return base
 
 
 async def start(client: LanguageClient, fake: FakeDeepSeek | None, *, inline=True, encodings=None, configuration=False, **overrides):
-    options = settings_for(fake, **overrides) if fake is not None else overrides
+    options = settings_for(fake, **overrides) if fake is not None else {**PLAIN, **overrides}
     return await client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities(inline, encodings, configuration),

@@ -113,7 +113,11 @@ class RawServer:
         return answer.get("result")
 
     # -- LSP helpers ----------------------------------------------------------------
-    def initialize(self, options: Any = None, encodings: list[str] | None = None, configuration: bool = False) -> dict:
+    def initialize(self, options: Any = None, encodings: list[str] | None = None, configuration: bool = False, plain: bool = True) -> dict:
+        """``plain``: speculative calls and in-flight reuse off unless ``options`` say
+        otherwise (these tests count the calls of one request at a time)."""
+        if plain and isinstance(options, dict):
+            options = {"speculativeNext": False, "inflightReuse": False, **options}
         caps: dict[str, Any] = {
             "textDocument": {"inlineCompletion": {}, "synchronization": {}},
             "workspace": {"configuration": configuration, "didChangeConfiguration": {}},

@@ -145,6 +145,13 @@ async function start(context: vscode.ExtensionContext, readSection: () => Promis
       vscode.window.showInformationMessage(params.message);
     }
   });
+  // The server's own state (fimServer/status): busy while a provider call runs,
+  // error with a short reason when one failed, idle otherwise.
+  client.onNotification("fimServer/status", (params: { state?: string; reason?: string }) => {
+    if (params?.state === "busy") status?.busy();
+    else if (params?.state === "error") status?.error(params.reason || "the provider call failed");
+    else status?.idle();
+  });
   context.subscriptions.push({ dispose: () => void client?.stop() });
 }
 

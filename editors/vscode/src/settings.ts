@@ -31,6 +31,12 @@ export const SERVER_SETTINGS = [
   "syntaxCheck",
   "workspaceContext",
   "contextBudgetChars",
+  "adaptiveDebounce",
+  "streamEarlyStop",
+  "inflightReuse",
+  "forwardCache",
+  "speculativeNext",
+  "promptAnchorLines",
 ] as const;
 
 /** The section sent to the server: only values the user set (so the server's own

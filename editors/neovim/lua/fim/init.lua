@@ -39,6 +39,12 @@ M.server_settings = {
   "syntaxCheck",
   "workspaceContext",
   "contextBudgetChars",
+  "adaptiveDebounce",
+  "streamEarlyStop",
+  "inflightReuse",
+  "forwardCache",
+  "speculativeNext",
+  "promptAnchorLines",
 }
 
 local defaults = {
@@ -131,6 +137,12 @@ function M.attach(bufnr)
         M.last_message = result.message
       end
       return vim.lsp.handlers["window/showMessage"](err, result, ctx, cfg)
+    end,
+    -- the server's own state: busy while a provider call runs, error with a short reason
+    ["fimServer/status"] = function(_, result)
+      if type(result) == "table" then
+        M.server_state = result
+      end
     end,
   }
   return vim.lsp.start({
@@ -278,10 +290,11 @@ function M.statusline()
   if not client then
     return ""
   end
-  if M.last_message or ghost.last_error then
+  local state = M.server_state and M.server_state.state
+  if M.last_message or ghost.last_error or state == "error" then
     return "FIM !"
   end
-  return ghost.busy and "FIM…" or "FIM"
+  return (ghost.busy or state == "busy") and "FIM…" or "FIM"
 end
 
 function M.status()
@@ -296,6 +309,10 @@ function M.status()
   end
   if ghost.last_error then
     lines[#lines + 1] = "last error: " .. ghost.last_error
+  end
+  if M.server_state then
+    local reason = M.server_state.reason or ""
+    lines[#lines + 1] = "server: " .. tostring(M.server_state.state) .. (reason ~= "" and (" (" .. reason .. ")") or "")
   end
   if client then
     local result
