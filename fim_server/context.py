@@ -8,8 +8,10 @@ only serve a repeated beginning). The suffix window ends at a line boundary.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 import re
+from typing import Sequence
 
 from .documents import line_content
 
@@ -51,19 +53,28 @@ def _newline_of(lines: list[str], line: int) -> str:
     return "\n"
 
 
-def prefix_start_line(lines: list[str], line: int, col: int, budget: int, anchor: int = ANCHOR_LINES) -> int:
+def prefix_start_line(
+    lines: list[str], line: int, col: int, budget: int, anchor: int = ANCHOR_LINES, starts: Sequence[int] | None = None
+) -> int:
     """First line of the prefix window: as early as the budget allows, rounded up to
     a multiple of ``anchor`` so it moves only every ``anchor`` lines.
 
     When lines are so long that the rounding would give up more than a quarter of
     the lines that fit, the step halves (16, 8, ...): multiples of 32 are multiples
     of 16, so the window still moves rarely, and never loses much context.
+
+    ``starts`` (code points before each line, valid up to ``line``; the document
+    keeps them) finds the start by bisection instead of walking the lines.
     """
-    used = col
-    start = line
-    while start > 0 and used + len(lines[start - 1]) <= budget:
-        start -= 1
-        used += len(lines[start])
+    if starts is not None:
+        # the earliest start with starts[line] - starts[start] + col <= budget
+        start = min(line, bisect_left(starts, starts[line] + col - budget, 0, line + 1))
+    else:
+        used = col
+        start = line
+        while start > 0 and used + len(lines[start - 1]) <= budget:
+            start -= 1
+            used += len(lines[start])
     if start == 0:
         return 0
     step = anchor
@@ -83,6 +94,7 @@ def build_context(
     language_id: str = "",
     offset: int | None = None,
     anchor: int = ANCHOR_LINES,
+    line_starts: Sequence[int] | None = None,
 ) -> CursorContext:
     """Cut the windows around (line, col), both given in code points.
 
@@ -93,7 +105,7 @@ def build_context(
     content = line_content(current)
     line_prefix = content[:col]
     line_suffix = content[col:]
-    start = prefix_start_line(lines, line, col, max_prefix_chars, anchor)
+    start = prefix_start_line(lines, line, col, max_prefix_chars, anchor, line_starts)
     prefix = "".join(lines[start:line]) + line_prefix
     if len(prefix) > max_prefix_chars:
         prefix = prefix[len(prefix) - max_prefix_chars :]

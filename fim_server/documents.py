@@ -135,6 +135,12 @@ class Document:
             self._valid = line + 1
         return starts[line] + col
 
+    def line_starts(self, line: int) -> list[int]:
+        """Code points before each line, valid for indexes up to ``line`` (later
+        entries may be stale): for the prompt window's bisection."""
+        self.offset_of(line, 0)
+        return self._starts
+
     def _invalidate(self, first_line: int) -> None:
         self._valid = max(1, min(self._valid, first_line + 1))
 

@@ -91,6 +91,7 @@ class CompletionEngine:
         self._last_prompt = ""
         # editor feedback: (state, reason) with state busy / idle / error; set by the server
         self.on_status: Callable[[str, str], None] = lambda state, reason: None
+        self._in_error = False
         # adds the workspace snippets to a context; set by the server, asked only when
         # a request is about to be built (not for answers from typing-through)
         self.with_snippets: Callable[[CursorContext], CursorContext] = lambda ctx: ctx
@@ -113,6 +114,9 @@ class CompletionEngine:
         self._recent.clear()
         self.health.reset()
         self.health.fatal_retry_s = settings.fatal_retry_seconds
+        if self._in_error:  # new settings: the error they may fix is not the state any more
+            self._in_error = False
+            self.on_status("idle", "")
 
     @property
     def provider(self) -> Provider:
@@ -355,12 +359,13 @@ class CompletionEngine:
             self.usage.add(completion.usage)
             if completion.finish_reason == "early_stop":
                 self.stats["early_stops"] += 1
+            self._in_error = False
             if self.health.succeeded():
                 log.info("%s answers again; completions resumed", self.provider.name)
             disabled = frozenset(self.settings.disabled_filters)
             self.cache.put(call.key, postprocess.before_cache(completion.text, call.ctx, disabled))
-        if not self._running:
-            self.on_status("idle", "")
+        if not self._running and not self._in_error:
+            self.on_status("idle", "")  # an error stays the state until a call succeeds
 
     def _cancel_call(self, call: Call) -> None:
         if not call.task.done():
@@ -438,6 +443,7 @@ class CompletionEngine:
         self.stats[f"errors_{kind}"] += 1
         verdict = self.health.failed(error)
         log.debug("provider call failed: %s", error.message)
+        self._in_error = True
         self.on_status("error", error.message[:120])
         if verdict.notice:
             log.warning("%s", verdict.notice)

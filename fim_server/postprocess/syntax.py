@@ -84,6 +84,40 @@ def _point(text: bytes) -> tuple[int, int]:
     return row, len(text) - (text.rfind(b"\n") + 1)
 
 
+def _edited(tree, old: bytes, new: bytes):
+    """``tree`` (the parse of ``old``) told where ``new`` differs from it: one edit
+    from the first differing byte to the start of the common ending."""
+    n = min(len(old), len(new))
+    start = _common_prefix(old, new, n)
+    end = 0
+    limit = n - start
+    if limit > 0:
+        end = _common_prefix(old[::-1], new[::-1], limit)
+    tree.edit(
+        start_byte=start,
+        old_end_byte=len(old) - end,
+        new_end_byte=len(new) - end,
+        start_point=_point(old[:start]),
+        old_end_point=_point(old[: len(old) - end]),
+        new_end_point=_point(new[: len(new) - end]),
+    )
+    return tree
+
+
+def _common_prefix(a: bytes, b: bytes, n: int) -> int:
+    """Length of the common beginning of ``a`` and ``b``, at most ``n`` (C-speed compares)."""
+    if a[:n] == b[:n]:
+        return n
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 class SyntaxChecker:
     """Parsers per language, built on first use; one per engine."""
 
@@ -122,6 +156,12 @@ class SyntaxChecker:
         cursor = tree_sitter.QueryCursor(self._queries[language_id])
         return sum(len(nodes) for nodes in cursor.captures(tree.root_node).values())
 
+    @staticmethod
+    def _broken(tree) -> int:
+        """1 when the tree holds an ERROR or MISSING node, else 0: all ``apply`` needs
+        (it compares with a clean baseline), without counting the nodes."""
+        return 1 if tree.root_node.has_error else 0
+
     def errors(self, language_id: str, text: str) -> int:
         """Number of ERROR and MISSING nodes in the parse of ``text``."""
         return self._count(language_id, self.parser_for(language_id).parse(text.encode("utf-8", "surrogatepass")))
@@ -131,16 +171,23 @@ class SyntaxChecker:
         if cached is not None and cached[0] == before and cached[1] == after:
             return cached[2]
         head, tail = before.encode("utf-8", "surrogatepass"), after.encode("utf-8", "surrogatepass")
-        tree = self.parser_for(language_id).parse(head + tail)
-        count = self._count(language_id, tree)
+        text = head + tail
+        old = getattr(self, "_tree", None)
+        if old is not None and old[3] == language_id:
+            # typing changes the checked code a little at a time: an incremental
+            # reparse of the last baseline, edited where the two texts differ
+            tree = self.parser_for(language_id).parse(text, _edited(old[2], old[0] + old[1], text))
+        else:
+            tree = self.parser_for(language_id).parse(text)
+        count = self._broken(tree)
         self._baseline = (before, after, count)
-        self._tree = (head, tail, tree)
+        self._tree = (head, tail, tree, language_id)
         return count
 
     def _errors_with(self, language_id: str, middle: str) -> int:
         """Errors with ``middle`` inserted at the cursor: an incremental reparse of
         the baseline tree (only the edited part is parsed again)."""
-        head, tail, tree = self._tree
+        head, tail, tree, _ = self._tree
         body = middle.encode("utf-8", "surrogatepass")
         edited = tree.copy()
         start = _point(head)
@@ -152,7 +199,7 @@ class SyntaxChecker:
             old_end_point=start,
             new_end_point=_point(head + body),
         )
-        return self._count(language_id, self.parser_for(language_id).parse(head + body + tail, edited))
+        return self._broken(self.parser_for(language_id).parse(head + body + tail, edited))
 
     def apply(self, text: str, ctx: CursorContext) -> str:
         if not text or not self.supports(ctx.language_id):

@@ -96,7 +96,8 @@ async def test_reuse_off_cancels_and_closes_the_connection():
 
 async def test_speculative_request_makes_the_next_ghost_text_ready():
     def answer(req):
-        return Reply(text="\nb = 2" if req.prompt.endswith("a = 1") else "a = 1")
+        # slow enough that the status (sent 30 ms after a change) shows busy, then idle
+        return Reply(text="\nb = 2" if req.prompt.endswith("a = 1") else "a = 1", delay_before_headers=0.1)
 
     with FakeDeepSeek(default=answer, api_key=KEY) as fake:
         statuses: list = []
@@ -113,7 +114,8 @@ async def test_speculative_request_makes_the_next_ghost_text_ready():
             assert texts(await asyncio.wait_for(second, 5)) == ["\nb = 2"]
             counters = await stats(client)
             assert counters["speculative_calls"] >= 1 and counters["cache_hits"] == 1
-            assert {"state": "busy", "reason": ""} in statuses and {"state": "idle", "reason": ""} in statuses
+            assert await _until(lambda: statuses[-1:] == [{"state": "idle", "reason": ""}])
+            assert {"state": "busy", "reason": ""} in statuses
         finally:
             await client.close()
 

@@ -6,6 +6,7 @@ import math
 import os
 
 import pytest
+from hypothesis import given, strategies as st
 
 from cursor import CURSOR, ctx_at, locate
 from fim_server.context import ANCHOR_LINES, build_context, prefix_start_line
@@ -221,3 +222,24 @@ def test_offset_can_be_given(text):
     ctx = build_context("u", lines, line, col, max_prefix_chars=100, max_suffix_chars=100, offset=1234)
     assert ctx.offset == 1234
     assert ctx_at(text).offset == text.index(CURSOR)
+
+
+@given(
+    lengths=st.lists(st.integers(0, 120), min_size=1, max_size=80),
+    data=st.data(),
+)
+def test_prefix_start_by_the_documents_line_starts_equals_the_walk(lengths, data):
+    """The bisection over a document's running line starts (after edits, so some of
+    them are stale) picks the same first line as walking the lines."""
+    from fim_server.documents import Document
+
+    doc = Document("file:///t.py", "".join("x" * n + "\n" for n in lengths))
+    edit_line = data.draw(st.integers(0, len(doc.lines) - 1))
+    doc.offset_of(len(doc.lines) - 1, 0)  # all sums computed, then an edit makes later ones stale
+    doc.apply_change("yy\nzzz", (edit_line, 0), (edit_line, 0), "utf-32")
+    line = data.draw(st.integers(0, len(doc.lines) - 1))
+    col = data.draw(st.integers(0, len(doc.lines[line].rstrip("\n"))))
+    budget = data.draw(st.integers(0, 3000))
+    anchor = data.draw(st.sampled_from([1, 4, 32]))
+    walked = prefix_start_line(doc.lines, line, col, budget, anchor)
+    assert prefix_start_line(doc.lines, line, col, budget, anchor, doc.line_starts(line)) == walked

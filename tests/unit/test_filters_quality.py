@@ -261,3 +261,23 @@ def test_duplicate_closer(raw, text, expected):
 )
 def test_auto_closed_leaves_balanced_lines_alone(raw, text):
     assert auto_closed.apply(raw, ctx_at(text)) == raw
+
+
+def test_syntax_baseline_reparsed_incrementally_gives_the_fresh_verdicts():
+    """One checker kept across keystrokes (its baseline tree edited and reparsed)
+    judges every step as a fresh checker does, also when the window moves."""
+    from fim_server.context import build_context
+    from fim_server.documents import split_lines
+
+    body = "".join(f"def f{i}(a, b):\n    return a + b\n\n" for i in range(60))
+    typed = "def g(x):\n    if x:\n        return [x,\n"
+    answers = ["1]", "y)", " x + 1", "pass\n    else:\n        return 0", ")"]
+    kept = SyntaxChecker()
+    for n in range(len(typed) + 1):
+        text = body[:1500] + typed[:n] + "\n" + body[1500:]
+        lines = split_lines(text)
+        before = (body[:1500] + typed[:n]).split("\n")
+        line, col = len(before) - 1, len(before[-1])
+        ctx = build_context("file:///t.py", lines, line, col, max_prefix_chars=800, max_suffix_chars=300, language_id="python")
+        for answer in answers:
+            assert kept.apply(answer, ctx) == SyntaxChecker().apply(answer, ctx), (n, answer)
