@@ -241,7 +241,7 @@ class CompletionEngine:
         for shown in reversed(self._recent.get(ctx.uri, ())):
             rest = typed_through(shown, ctx)
             if rest is not None:
-                cleaned = self._clean(rest, ctx, syntax=False)
+                cleaned = self._clean_rest(rest, ctx)
                 if cleaned.text:
                     self._shown[ctx.uri] = shown
                     return cleaned
@@ -283,7 +283,7 @@ class CompletionEngine:
             full = self._clean(raw, call.ctx, syntax=False).text
             shown = Shown(call.ctx.prefix, call.ctx.suffix, call.ctx.offset, full)
             rest = typed_through(shown, ctx) if full else None
-            cleaned = self._clean(rest, ctx) if rest else None
+            cleaned = self._clean(rest, ctx, short_ok=True) if rest else None  # typed into: see _clean_rest
             if cleaned is None or not cleaned.text:
                 self.stats["inflight_mismatch"] += 1
                 return None
@@ -405,14 +405,22 @@ class CompletionEngine:
             return None  # reported when the call ended
         return postprocess.before_cache(completion.text, call.ctx, frozenset(self.settings.disabled_filters))
 
-    def _clean(self, raw: str, ctx: CursorContext, syntax: bool = True) -> postprocess.Cleaned:
+    def _clean(self, raw: str, ctx: CursorContext, syntax: bool = True, short_ok: bool = False) -> postprocess.Cleaned:
         settings = self.settings
+        disabled = frozenset(settings.disabled_filters)
         return postprocess.clean(
             raw,
             ctx,
-            disabled=frozenset(settings.disabled_filters),
+            disabled=disabled | {"min_length"} if short_ok else disabled,
             syntax=self.syntax if syntax and settings.syntax_check else None,
         )
+
+    def _clean_rest(self, rest: str, ctx: CursorContext) -> postprocess.Cleaned:
+        """The rest of a suggestion the user is typing into: cleaned again for the new
+        cursor, but neither syntax-checked (the whole passed in the document it
+        completes, which typing its start does not change) nor dropped for being
+        short (the closing ``'`` of a string being typed is worth showing)."""
+        return self._clean(rest, ctx, syntax=False, short_ok=True)
 
     def _typing_through(self, ctx: CursorContext) -> postprocess.Cleaned | None:
         shown = self._shown.get(ctx.uri)
@@ -421,9 +429,7 @@ class CompletionEngine:
         rest = typed_through(shown, ctx)
         if rest is None:
             return None
-        # the whole suggestion passed the syntax check in the document it completes;
-        # typing its start leaves that document the same, so the check is not repeated
-        cleaned = self._clean(rest, ctx, syntax=False)
+        cleaned = self._clean_rest(rest, ctx)
         return cleaned if cleaned.text else None
 
     def _finish(self, ctx: CursorContext, raw: str, source: str) -> list[Suggestion]:

@@ -8,7 +8,9 @@ blank lines before the cut go too.
 Blank lines never end a block (Python allows any number inside one). A line that
 starts with a closing bracket may go out to close a bracket still open (``)`` of a
 call spread over lines); Python's ``else:``/``elif``/``except``/``finally`` continue a
-statement the completion itself opened, so they may dedent to it. At the top level
+statement the completion itself opened, so they may dedent to it; so may the triple
+quotes that close a docstring the cursor is in (the docstring's indentation is text, not
+a block). At the top level
 (indentation 0), where indentation cannot tell blocks apart, a completion that
 begins with a line at column 0 and reaches a second top-level definition after a
 blank line is cut there (two functions for one hole is running on).
@@ -71,6 +73,8 @@ def apply(text: str, ctx: CursorContext) -> str:
                     pass  # closes a bracket still open (the ``)`` of a call over several lines)
                 elif _CONTINUATION.match(stripped) and width in compound:
                     base = width  # ``else:`` of an ``if`` before the cursor: that block goes on
+                elif stripped[:3] in ('"""', "'''") and (tail + "\n".join(lines[:i])).count(stripped[:3]) % 2 == 1:
+                    base = width  # closes a docstring open before the cursor: its text was not a block
                 else:
                     return _cut(lines, i)
             elif base == 0 and width == 0 and seen_blank and _TOP_DEF.match(stripped):

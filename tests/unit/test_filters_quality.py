@@ -147,6 +147,22 @@ def test_min_length(raw, expected):
     assert min_length.apply(raw, ctx_at("x = █\n")) == expected
 
 
+@pytest.mark.parametrize(
+    "raw, text, expected",
+    [
+        ("\n}", "func f() int {\n\treturn 1█\n", "\n}"),  # closes the open block
+        ("}", "function f() {\n\treturn 1\n█\n", "}"),
+        ("\n)", "call(a,\n     b█\n", "\n)"),
+        ("\n}", "x = {1: 2}█\n", ""),  # nothing open: a stray closer
+        ("\n]", "f(█\n", ""),  # another kind is open
+        ("\n}", "}\n}\nfunc g() {\n\treturn 2█\n", "\n}"),  # the window starts inside an earlier function
+        (")", "f(x█)\n", ""),  # not on a line of its own
+    ],
+)
+def test_min_length_keeps_a_closer_the_prefix_leaves_open(raw, text, expected):
+    assert min_length.apply(raw, ctx_at(text)) == expected
+
+
 # -- single-line decision ------------------------------------------------------------
 
 
@@ -281,3 +297,11 @@ def test_syntax_baseline_reparsed_incrementally_gives_the_fresh_verdicts():
         ctx = build_context("file:///t.py", lines, line, col, max_prefix_chars=800, max_suffix_chars=300, language_id="python")
         for answer in answers:
             assert kept.apply(answer, ctx) == SyntaxChecker().apply(answer, ctx), (n, answer)
+
+
+def test_scope_limit_lets_the_closing_quotes_of_a_docstring_dedent():
+    text = 'def f():\n    """Doc.\n\n        example()█\n'
+    assert scope_limit.apply('\n    """', ctx_at(text)) == '\n    """'
+    assert scope_limit.apply('\n    """\n    return 1', ctx_at(text)) == '\n    """\n    return 1'
+    # outside a docstring the same dedent still ends the block
+    assert scope_limit.apply('\n    """', ctx_at("def f():\n    if x:\n        y()█\n")) == ""
