@@ -19,7 +19,8 @@ import httpx
 
 from . import postprocess
 from .cache import CompletionCache, Shown, cache_key, typed_through
-from .speculation import Call, adaptive_delay, advanced, common_prefix_len, extension
+from .speculation import Call, adaptive_delay, advanced, extension
+from .textutil import common_prefix_len
 from .config import Settings
 from .context import CursorContext
 from .debounce import Debouncer, Superseded

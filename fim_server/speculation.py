@@ -1,6 +1,6 @@
 """Pure helpers of the typing optimisations: the running call record, where the
 cursor ends after a suggestion, whether a context extends an older one, the
-adaptive debounce, the common prefix of two prompts."""
+adaptive debounce."""
 
 from __future__ import annotations
 
@@ -81,18 +81,3 @@ def adaptive_delay(base_s: float, gaps: list[float], ctx: CursorContext, provide
     if provider_s and sorted(provider_s)[len(provider_s) // 2] > 0.8:
         wait *= 0.8
     return max(0.0, min(wait, 1.0))
-
-
-def common_prefix_len(a: str, b: str) -> int:
-    """Length of the longest common beginning of two strings (C-speed compares)."""
-    n = min(len(a), len(b))
-    if a[:n] == b[:n]:
-        return n
-    lo, hi = 0, n
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[:mid] == b[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo

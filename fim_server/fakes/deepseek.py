@@ -56,6 +56,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Union
 
+from ..textutil import common_prefix_len
+
 __all__ = [
     "COMPLETION_PATHS",
     "DEFAULT_MODELS",
@@ -123,14 +125,6 @@ def estimate_tokens(text: str) -> int:
     if not text:
         return 0
     return max(1, int(round(len(text) * TOKENS_PER_CHAR)))
-
-
-def _common_prefix_len(a: str, b: str) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
 
 
 def _split_text(text: str, parts: int = 3) -> list[str]:
@@ -1036,7 +1030,7 @@ class FakeDeepSeek:
             previous, self._last_prompt = self._last_prompt, prompt
         hit = 0
         if previous is not None:
-            hit = estimate_tokens(prompt[: _common_prefix_len(previous, prompt)])
+            hit = estimate_tokens(prompt[: common_prefix_len(previous, prompt)])
             hit = min(hit - hit % CACHE_BLOCK_TOKENS, prompt_tokens)
         completion_tokens = estimate_tokens(text)
         return {

@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 from ..context import CursorContext
+from ..textutil import common_prefix_len
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +89,11 @@ def _edited(tree, old: bytes, new: bytes):
     """``tree`` (the parse of ``old``) told where ``new`` differs from it: one edit
     from the first differing byte to the start of the common ending."""
     n = min(len(old), len(new))
-    start = _common_prefix(old, new, n)
+    start = common_prefix_len(old, new, n)
     end = 0
     limit = n - start
     if limit > 0:
-        end = _common_prefix(old[::-1], new[::-1], limit)
+        end = common_prefix_len(old[::-1], new[::-1], limit)
     tree.edit(
         start_byte=start,
         old_end_byte=len(old) - end,
@@ -102,20 +103,6 @@ def _edited(tree, old: bytes, new: bytes):
         new_end_point=_point(new[: len(new) - end]),
     )
     return tree
-
-
-def _common_prefix(a: bytes, b: bytes, n: int) -> int:
-    """Length of the common beginning of ``a`` and ``b``, at most ``n`` (C-speed compares)."""
-    if a[:n] == b[:n]:
-        return n
-    lo, hi = 0, n
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[:mid] == b[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 class SyntaxChecker:

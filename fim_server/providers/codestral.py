@@ -11,9 +11,8 @@ from typing import Any
 import httpx
 
 from .. import errors
-from ..http import parse_json_body, read_body, sse_events
-from .base import Completion, FimRequest, Usage
-from .common import HttpProvider, stop_list
+from .base import Completion, FimRequest
+from .common import HttpProvider, error_message_from, read_choices, stop_list
 from .openai import usage_from
 
 NAME = "Codestral"
@@ -23,6 +22,8 @@ def chat_text(data: Any) -> tuple[str, str | None]:
     """Text and finish reason of a chat-shaped answer or stream chunk."""
     if not isinstance(data, dict):
         raise errors.BadResponse("the provider's answer is not a JSON object")
+    if "error" in data:
+        raise errors.ProviderUnavailable(f"{NAME} reported an error mid-answer: {error_message_from(data)}")
     choices = data.get("choices")
     if not isinstance(choices, list):
         raise errors.BadResponse("Codestral's answer has no choices")
@@ -62,20 +63,7 @@ class CodestralProvider(HttpProvider):
         return body
 
     async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
-        return await self.post("/fim/completions", self.body(request), timeout_s, self._read)
+        async def read(response: httpx.Response) -> Completion:
+            return await read_choices(response, request, chat_text, usage_from)
 
-    async def _read(self, response: httpx.Response) -> Completion:
-        if "text/event-stream" in response.headers.get("content-type", ""):
-            parts: list[str] = []
-            reason: str | None = None
-            usage = Usage()
-            async for event in sse_events(response):
-                text, finish = chat_text(event)
-                parts.append(text)
-                reason = finish or reason
-                if isinstance(event, dict) and event.get("usage"):
-                    usage = usage_from(event["usage"])
-            return Completion("".join(parts), reason, usage)
-        data = parse_json_body(await read_body(response))
-        text, reason = chat_text(data)
-        return Completion(text, reason, usage_from(data.get("usage")))
+        return await self.post("/fim/completions", self.body(request), timeout_s, read)

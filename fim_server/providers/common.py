@@ -12,8 +12,8 @@ import httpx
 
 from .. import errors
 from ..config import Settings
-from ..http import error_message, parse_json_body, read_body, request_timeout, retry_after_seconds
-from .base import Completion
+from ..http import error_message, parse_json_body, read_body, request_timeout, retry_after_seconds, sse_events
+from .base import Completion, FimRequest, Usage
 
 # An error text that says the model name itself is wrong (not, say, "this model's
 # maximum context length is ...").
@@ -40,11 +40,81 @@ def num(data: Any, key: str) -> int:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
+def error_message_from(data: dict) -> str:
+    """The message of an ``{"error": ...}`` object in an answer or a stream chunk."""
+    err = data.get("error")
+    if isinstance(err, dict):
+        return str(err.get("message", err))[:200]
+    return str(err)[:200]
+
+
+def choice_text(data: Any, name: str) -> tuple[str, str | None]:
+    """Text and finish reason of the first choice of an OpenAI-style completion (a
+    whole answer or one stream chunk); a usage-only chunk has no choices."""
+    if not isinstance(data, dict):
+        raise errors.BadResponse("the provider's answer is not a JSON object")
+    if "error" in data:
+        raise errors.ProviderUnavailable(f"{name} reported an error mid-answer: {error_message_from(data)}")
+    choices = data.get("choices")
+    if not isinstance(choices, list):
+        raise errors.BadResponse("the provider's answer has no choices")
+    if not choices:
+        return "", None
+    first = choices[0]
+    if not isinstance(first, dict):
+        raise errors.BadResponse("the provider's answer has a malformed choice")
+    text = first.get("text")
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise errors.BadResponse("the provider's answer has a non-text completion")
+    reason = first.get("finish_reason")
+    return text, reason if isinstance(reason, str) else None
+
+
+async def read_choices(
+    response: httpx.Response,
+    request: FimRequest,
+    text_of: Callable[[Any], tuple[str, str | None]],
+    usage_from: Callable[[Any], Usage],
+) -> Completion:
+    """An OpenAI-style answer, streamed (SSE) or whole; ``text_of`` takes the text
+    and finish reason out of the answer or of one chunk (``choice_text`` for
+    completion-shaped answers, Codestral's for chat-shaped ones).
+
+    While streaming, each piece is appended to ``request.progress`` (in-flight reuse
+    watches it), and a single-line request (``first_line_only``) is answered as
+    soon as its first line is complete: returning leaves the caller's ``stream``
+    block, which closes the connection.
+    """
+    if "text/event-stream" not in response.headers.get("content-type", ""):
+        data = parse_json_body(await read_body(response))
+        text, reason = text_of(data)
+        return Completion(text, reason, usage_from(data.get("usage")))
+    parts: list[str] = []
+    reason: str | None = None
+    usage = Usage()
+    progress = request.progress
+    async for event in sse_events(response):
+        text, finish = text_of(event)
+        if text:
+            parts.append(text)
+            if progress is not None:
+                progress.append(text)
+            if request.first_line_only and ("\n" in text or "\r" in text):
+                return Completion("".join(parts), "early_stop", usage)
+        reason = finish or reason
+        if event.get("usage"):
+            usage = usage_from(event["usage"])
+    return Completion("".join(parts), reason, usage)
+
+
 class HttpProvider:
     """Base of the HTTP providers: settings resolved once, one ``post`` helper."""
 
     name = "provider"
     model_hint = "set fimServer.model to a model the server lists"
+    unreachable_hint = "start the server or check fimServer.baseUrl"  # a local server; an API says "check the network"
 
     def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
         self._settings = settings
@@ -84,11 +154,12 @@ class HttpProvider:
                     raise self.map_status(response.status_code, raw, response.headers)
                 return await read(response)
 
-    async def get_json(self, path: str, timeout_s: float) -> tuple[int, Any]:
-        """A GET for checks (doctor, health): status and decoded body (None when not JSON)."""
+    async def get_json(self, path: str, timeout_s: float, root: str | None = None) -> tuple[int, Any]:
+        """A GET for checks (doctor, health): status and decoded body (None when not JSON).
+        ``root`` replaces ``baseUrl`` in front of ``path``."""
         async with self.transport_errors(timeout_s):
             async with self._client.stream(
-                "GET", self.base_url + path, headers=self.headers(), timeout=request_timeout(timeout_s)
+                "GET", (root or self.base_url) + path, headers=self.headers(), timeout=request_timeout(timeout_s)
             ) as response:
                 raw = await read_body(response, limit=4 << 20)
                 try:
@@ -107,7 +178,7 @@ class HttpProvider:
             raise errors.ProviderTimeout(f"{self.name} did not answer within {timeout_s:.1f} s.") from None
         except httpx.ConnectError:
             raise errors.ProviderUnavailable(
-                f"cannot connect to {self.name} at {self.base_url}: start the server or check fimServer.baseUrl."
+                f"cannot connect to {self.name} at {self.base_url}: {self.unreachable_hint}."
             ) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.NetworkError):
             raise errors.ProviderUnavailable(f"the connection to {self.name} dropped mid-answer.") from None
@@ -156,9 +227,13 @@ class HttpProvider:
         )
 
     # -- checks (doctor) ---------------------------------------------------------
+    def models_root(self) -> str | None:
+        """Where ``/models`` lives when not under ``baseUrl`` (None: under it)."""
+        return None
+
     async def list_models(self, timeout_s: float) -> list[str]:
         """Model ids the server offers (OpenAI-style ``GET /models``)."""
-        _, data = await self.get_json("/models", timeout_s)
+        _, data = await self.get_json("/models", timeout_s, root=self.models_root())
         items = data.get("data") if isinstance(data, dict) else None
         if not isinstance(items, list):
             raise errors.BadResponse(f"{self.name}'s model list is not in the expected shape")

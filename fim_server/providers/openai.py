@@ -16,10 +16,9 @@ import httpx
 
 from .. import errors
 from ..config import Settings
-from ..http import parse_json_body, read_body, sse_events
 from ..templates import TEMPLATE_NAMES, FimTemplate, template_for
 from .base import Completion, FimRequest, Usage
-from .common import HttpProvider, num, stop_list
+from .common import HttpProvider, choice_text, num, read_choices, stop_list
 
 log = logging.getLogger(__name__)
 NAME = "OpenAI-compatible server"
@@ -29,26 +28,6 @@ _SUFFIX_REJECTED = re.compile(r"suffix", re.IGNORECASE)
 
 def usage_from(data: Any) -> Usage:
     return Usage(prompt_tokens=num(data, "prompt_tokens"), completion_tokens=num(data, "completion_tokens"))
-
-
-def choice_text(data: Any, name: str) -> tuple[str, str | None]:
-    if not isinstance(data, dict):
-        raise errors.BadResponse("the provider's answer is not a JSON object")
-    if "error" in data:
-        raise errors.ProviderUnavailable(f"{name} reported an error mid-answer: {str(data['error'])[:200]}")
-    choices = data.get("choices")
-    if not isinstance(choices, list):
-        raise errors.BadResponse("the provider's answer has no choices")
-    if not choices:
-        return "", None
-    first = choices[0]
-    if not isinstance(first, dict):
-        raise errors.BadResponse("the provider's answer has a malformed choice")
-    text = first.get("text") or ""
-    if not isinstance(text, str):
-        raise errors.BadResponse("the provider's answer has a non-text completion")
-    reason = first.get("finish_reason")
-    return text, reason if isinstance(reason, str) else None
 
 
 class OpenAICompatibleProvider(HttpProvider):
@@ -81,8 +60,11 @@ class OpenAICompatibleProvider(HttpProvider):
         return body
 
     async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
+        async def read(response: httpx.Response) -> Completion:
+            return await read_choices(response, request, lambda data: choice_text(data, NAME), usage_from)
+
         try:
-            return await self.post("/completions", self.body(request), timeout_s, self._read)
+            return await self.post("/completions", self.body(request), timeout_s, read)
         except errors.RequestRejected as error:
             if self.raw_mode or error.status != 400 or not _SUFFIX_REJECTED.search(error.message):
                 raise
@@ -95,20 +77,4 @@ class OpenAICompatibleProvider(HttpProvider):
             )
         self.raw_mode = True
         log.info("%s rejects `suffix`; using the %s FIM template from now on", NAME, self.template.name)
-        return await self.post("/completions", self.body(request), timeout_s, self._read)
-
-    async def _read(self, response: httpx.Response) -> Completion:
-        if "text/event-stream" in response.headers.get("content-type", ""):
-            parts: list[str] = []
-            reason: str | None = None
-            usage = Usage()
-            async for event in sse_events(response):
-                text, finish = choice_text(event, NAME)
-                parts.append(text)
-                reason = finish or reason
-                if isinstance(event, dict) and event.get("usage"):
-                    usage = usage_from(event["usage"])
-            return Completion("".join(parts), reason, usage)
-        data = parse_json_body(await read_body(response))
-        text, reason = choice_text(data, NAME)
-        return Completion(text, reason, usage_from(data.get("usage")))
+        return await self.post("/completions", self.body(request), timeout_s, read)

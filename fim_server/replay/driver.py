@@ -18,6 +18,7 @@ import time
 from typing import Any, Callable
 
 from ..documents import UTF16, Document, codepoints_to_units, line_content
+from ..textutil import common_prefix_len
 from .answers import ContinuationAnswers, FixedAnswers
 from .client import StdioClient, rss_kib
 from .trace import Trace, advance, advance_over, back
@@ -309,24 +310,10 @@ async def replay_trace(
             "outcomes": outcomes,
             "connections_opened": fake.connections_opened,
             "prompt_chars": sum(map(len, prompts)),
-            "shared_prefix_chars": sum(_common(a, b) for a, b in zip(prompts, prompts[1:])),
-            "prompt_shares": [round(_common(a, b) / len(b), 4) if b else 1.0 for a, b in zip(prompts, prompts[1:])],
+            "shared_prefix_chars": sum(common_prefix_len(a, b) for a, b in zip(prompts, prompts[1:])),
+            "prompt_shares": [round(common_prefix_len(a, b) / len(b), 4) if b else 1.0 for a, b in zip(prompts, prompts[1:])],
         }
     return result
-
-
-def _common(a: str, b: str) -> int:
-    n = min(len(a), len(b))
-    if a[:n] == b[:n]:
-        return n
-    lo, hi = 0, n
-    while lo < hi:  # binary search on the longest common prefix
-        mid = (lo + hi + 1) // 2
-        if a[:mid] == b[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 class Progress:

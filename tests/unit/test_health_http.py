@@ -11,7 +11,8 @@ from fim_server import errors
 from fim_server.health import BACKOFF_CAP_S, ProviderHealth
 from fim_server.http import MAX_RETRY_AFTER_S, error_message, parse_json_body, retry_after_seconds
 from fim_server.providers.base import Usage
-from fim_server.providers.deepseek import map_status, usage_from
+from fim_server.config import Settings
+from fim_server.providers.deepseek import DeepSeekProvider, usage_from
 
 KEY = "sk-test-SECRET-1234"
 
@@ -208,6 +209,10 @@ def test_error_message(body, message):
 
 
 # -- map_status -------------------------------------------------------------------------------
+
+
+def map_status(status, body, headers, model):
+    return DeepSeekProvider(Settings(model=model), None).map_status(status, body, headers)  # type: ignore[arg-type]
 
 MODEL_BODY = b'{"error": {"message": "Model Not Exist", "type": "invalid_request_error"}}'
 

@@ -6,7 +6,8 @@ import pytest
 
 from fim_server.context import build_context
 from fim_server.documents import split_lines
-from fim_server.speculation import adaptive_delay, advanced, common_prefix_len, extension
+from fim_server.speculation import adaptive_delay, advanced, extension
+from fim_server.textutil import common_prefix_len
 
 
 def ctx_at(text: str, line: int, col: int, budget: int = 8000):
