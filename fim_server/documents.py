@@ -95,6 +95,7 @@ class Document:
 
     def __post_init__(self) -> None:
         self.lines = split_lines(self.text)
+        self.size = len(self.text)  # code points, kept up to date by apply_change
         del self.text
         # running sums of line lengths: _starts[i] = code points before line i, valid
         # for i < _valid; an edit invalidates only from its first line on, so typing
@@ -154,6 +155,7 @@ class Document:
         """Apply one content change; without a range the text replaces everything."""
         if start is None or end is None:
             self.lines = split_lines(text)
+            self.size = len(text)
             self._invalidate(0)
             return
         sl, sc = self.to_codepoints(*start, encoding)
@@ -180,6 +182,7 @@ class Document:
             # The segment ended with a terminator and more lines follow: the empty
             # last element is not a line of its own.
             new_lines.pop()
+        self.size += sum(map(len, new_lines)) - sum(map(len, self.lines[sl : el + 1]))
         self.lines[sl : el + 1] = new_lines
         self._invalidate(sl)
         if not self.lines:

@@ -39,6 +39,8 @@ PROVIDER_TIMES_COMMAND = "fimServer.providerTimes"  # for bench/: drains the rec
 DOCUMENT_TEXT_COMMAND = "fimServer.documentText"  # for tests: the server's copy of a document (null if not open)
 STATUS_NOTIFICATION = "fimServer/status"  # editor feedback: busy / idle / error with a short reason
 STATUS_DELAY_S = 0.03
+MAX_DOCUMENT_CHARS = 5_000_000  # larger documents get no completions (a log line says so)
+MAX_LINE_CHARS = 50_000  # nor does a cursor line longer than this
 
 _MESSAGE_TYPES = {
     "error": types.MessageType.Error,
@@ -195,6 +197,7 @@ class FimServer(LanguageServer):
         self._section: Any = None
         self._last_problems: tuple[str, ...] = ()
         self._client_has_inline = False
+        self._refusals: dict[str, str] = {}  # uri -> why it gets no completions (logged once)
         self._client_has_configuration = False
         settings = Settings()
         self.redactor.add(settings.resolved_api_key())
@@ -345,6 +348,8 @@ class FimServer(LanguageServer):
             log.info("completion asked at %s:%s, outside the document (%s lines)", position.line, position.character, len(doc.lines))
             return None
         line, col = doc.to_codepoints(position.line, position.character, self.encoding)
+        if self._refused(uri, _too_big(doc.size, len(doc.lines[line]))):
+            return None
         lines = doc.lines
         settings = self.engine.settings
         if selected is not None and selected.range.start.line == position.line == selected.range.end.line:
@@ -368,7 +373,21 @@ class FimServer(LanguageServer):
             offset=doc.offset_of(line, col),
             line_starts=None if lines is not doc.lines else doc.line_starts(line),
         )
+        if self._refused(uri, "it holds NUL characters (binary data)" if "\x00" in ctx.prefix or "\x00" in ctx.suffix else None):
+            return None
         return ctx
+
+    def _refused(self, uri: str, reason: str | None) -> bool:
+        """No completion where ``reason`` says why: one log line per document and
+        reason (not one per keystroke)."""
+        if reason is None:
+            return False
+        if self._refusals.get(uri) != reason:
+            self._refusals[uri] = reason
+            if len(self._refusals) > 256:
+                self._refusals.pop(next(iter(self._refusals)))
+            log.info("no completions in %s: %s", uri, reason)
+        return True
 
     def with_snippets(self, ctx):
         """The context with workspace snippets added (the engine asks for them only
@@ -404,6 +423,17 @@ class FimServer(LanguageServer):
             skip_lines=window,
         )
         return tuple((s.path, s.text) for s in chosen)
+
+
+def _too_big(doc_chars: int, line_chars: int) -> str | None:
+    """Why a document is not completed at all, or None: beyond these sizes it is
+    generated or minified text (or a log), and building windows in it costs more
+    than a keystroke may."""
+    if doc_chars > MAX_DOCUMENT_CHARS:
+        return f"it has {doc_chars:,} characters (more than {MAX_DOCUMENT_CHARS:,})"
+    if line_chars > MAX_LINE_CHARS:
+        return f"the cursor's line has {line_chars:,} characters (more than {MAX_LINE_CHARS:,}: minified or generated)"
+    return None
 
 
 def create_server(engine_factory=None) -> FimServer:

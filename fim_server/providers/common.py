@@ -72,6 +72,19 @@ def choice_text(data: Any, name: str) -> tuple[str, str | None]:
     return text, reason if isinstance(reason, str) else None
 
 
+def take_piece(request: FimRequest, parts: list[str], text: str) -> bool:
+    """Keep one streamed piece (also in ``request.progress``, which in-flight reuse
+    watches); True when a single-line request (``first_line_only``) now has its
+    first line: the reader answers at once, and leaving the caller's ``stream``
+    block closes the connection."""
+    if not text:
+        return False
+    parts.append(text)
+    if request.progress is not None:
+        request.progress.append(text)
+    return request.first_line_only and ("\n" in text or "\r" in text)
+
+
 async def read_choices(
     response: httpx.Response,
     request: FimRequest,
@@ -82,10 +95,7 @@ async def read_choices(
     and finish reason out of the answer or of one chunk (``choice_text`` for
     completion-shaped answers, Codestral's for chat-shaped ones).
 
-    While streaming, each piece is appended to ``request.progress`` (in-flight reuse
-    watches it), and a single-line request (``first_line_only``) is answered as
-    soon as its first line is complete: returning leaves the caller's ``stream``
-    block, which closes the connection.
+    Streamed pieces go through ``take_piece`` (progress, early stop).
     """
     if "text/event-stream" not in response.headers.get("content-type", ""):
         data = parse_json_body(await read_body(response))
@@ -94,15 +104,10 @@ async def read_choices(
     parts: list[str] = []
     reason: str | None = None
     usage = Usage()
-    progress = request.progress
     async for event in sse_events(response):
         text, finish = text_of(event)
-        if text:
-            parts.append(text)
-            if progress is not None:
-                progress.append(text)
-            if request.first_line_only and ("\n" in text or "\r" in text):
-                return Completion("".join(parts), "early_stop", usage)
+        if take_piece(request, parts, text):
+            return Completion("".join(parts), "early_stop", usage)
         reason = finish or reason
         if event.get("usage"):
             usage = usage_from(event["usage"])

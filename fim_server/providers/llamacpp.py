@@ -18,7 +18,7 @@ from .. import errors
 from ..config import Settings
 from ..http import error_message, parse_json_body, read_body, sse_events
 from .base import Completion, FimRequest, Usage
-from .common import HttpProvider, num, stop_list
+from .common import HttpProvider, num, stop_list, take_piece
 
 NAME = "llama.cpp"
 LOADING_RETRY_S = 1.0
@@ -90,15 +90,16 @@ class LlamaCppProvider(HttpProvider):
     async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
         if not self.ready:
             await self.health(timeout_s)
-        return await self.post("/infill", self.body(request, timeout_s), timeout_s, self._read)
+        return await self.post("/infill", self.body(request, timeout_s), timeout_s, lambda r: self._read(r, request))
 
-    async def _read(self, response: httpx.Response) -> Completion:
+    async def _read(self, response: httpx.Response, request: FimRequest) -> Completion:
         if "text/event-stream" in response.headers.get("content-type", ""):
             parts: list[str] = []
             last: Any = None
             async for event in sse_events(response, done_marker=False):
                 text, stop = _piece(event)
-                parts.append(text)
+                if take_piece(request, parts, text):
+                    return Completion("".join(parts), "early_stop", Usage())
                 if stop:
                     last = event
             if last is None:  # llama.cpp ends every stream with a "stop": true event

@@ -19,7 +19,7 @@ from ..config import Settings
 from ..http import error_message, ndjson_objects, parse_json_body, read_body
 from ..templates import template_for
 from .base import Completion, FimRequest, Usage
-from .common import HttpProvider, num, stop_list
+from .common import HttpProvider, num, stop_list, take_piece
 
 NAME = "Ollama"
 KEEP_ALIVE = "30m"  # keep the model in memory while the user types
@@ -83,16 +83,17 @@ class OllamaProvider(HttpProvider):
         return super().map_status(status, body, headers)
 
     async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
-        return await self.post("/api/generate", self.body(request), timeout_s, self._read)
+        return await self.post("/api/generate", self.body(request), timeout_s, lambda r: self._read(r, request))
 
-    async def _read(self, response: httpx.Response) -> Completion:
+    async def _read(self, response: httpx.Response, request: FimRequest) -> Completion:
         content_type = response.headers.get("content-type", "")
         if "ndjson" in content_type:
             parts: list[str] = []
             last: Any = None
             async for obj in ndjson_objects(response):
                 text, done = _piece(obj)
-                parts.append(text)
+                if take_piece(request, parts, text):
+                    return Completion("".join(parts), "early_stop", Usage())
                 if done:
                     last = obj
             if last is None:

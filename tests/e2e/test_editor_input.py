@@ -156,21 +156,35 @@ def test_huge_documents_and_lines(one, fake):
     big = "x = 1\n" * 500_000  # 3 MB, half a million lines
     one.open("file:///big/many_lines.py", big)
     assert one.inline("file:///big/many_lines.py", 250_000, 5, timeout=20) == ["ok()"]
-    line = "y" * 2_000_000  # one 2 MB line
-    one.open("file:///big/one_line.py", line)
-    assert one.inline("file:///big/one_line.py", 0, 1_000_000, timeout=20) in ([], ["ok()"])
-    one.change("file:///big/one_line.py", 2, (0, 1_000_000), (0, 1_000_000), "\n")
-    assert one.text_of("file:///big/one_line.py", ) == line[:1_000_000] + "\n" + line[1_000_000:]
     # what went to the provider stayed inside the window sizes
     last = fake.completion_requests()[-1]
     assert len(last.prompt) <= 8000 + 200 and len(last.suffix) <= 2000 + 200
+    sent = len(fake.completion_requests())
+
+    line = "y" * 2_000_000  # one 2 MB line: minified or generated, no completion there
+    one.open("file:///big/one_line.py", line)
+    assert one.inline("file:///big/one_line.py", 0, 1_000_000, timeout=20) == []
+    assert one.inline("file:///big/one_line.py", 0, 1_000_001, timeout=20) == []
+    assert logs(one).count("no completions in file:///big/one_line.py") == 1  # one line, not one per request
+    assert "minified or generated" in logs(one)
+    one.change("file:///big/one_line.py", 2, (0, 1_000_000), (0, 1_000_000), "\n")
+    assert one.text_of("file:///big/one_line.py", ) == line[:1_000_000] + "\n" + line[1_000_000:]
+
+    huge = "x = 1\n" * 900_000  # 5.4 million characters: past the document limit
+    one.open("file:///big/huge.py", huge)
+    assert one.inline("file:///big/huge.py", 450_000, 5, timeout=20) == []
+    assert "5,400,000 characters" in logs(one)
+    assert len(fake.completion_requests()) == sent  # neither reached the provider
 
 
 def test_binary_junk_in_documents(one, fake):
     junk = "".join(chr(c) for c in range(0, 256)) + "\x00\x00\ufeff\ufffe\uffff\U0010ffff\x7f" * 10
     one.open("file:///bin/junk.py", junk)
     assert one.text_of("file:///bin/junk.py") == junk
-    assert isinstance(one.inline("file:///bin/junk.py", 0, 3), list)
+    sent = len(fake.completion_requests())
+    assert one.inline("file:///bin/junk.py", 0, 3) == []
+    assert "NUL characters (binary data)" in logs(one)
+    assert len(fake.completion_requests()) == sent
     # a lone surrogate can travel in JSON as an escape; it must not reach httpx's encoder raw
     body = b'{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":{"uri":"file:///bin/sur.py","languageId":"python","version":1,"text":"a\\ud800b\\udfffc\\n"}}}'
     one.write_raw(b"Content-Length: %d\r\n\r\n" % len(body) + body)

@@ -238,5 +238,6 @@ def test_incremental_edits_track_the_client(encoding, data):
         client = client[:a] + new + client[b:]
         doc.apply_change(new, start, end, encoding)
         assert "".join(doc.lines) == client
+        assert doc.size == len(client)  # kept up to date, not recounted
         # and the lines are cut where the client cuts them, so later positions agree
         assert doc.lines == split_lines(client)

@@ -6,8 +6,14 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
-from fim_server.config import Settings
+from fim_server.config import Settings, parse_settings
+from fim_server.fakes.codestral import FakeCodestral
+from fim_server.fakes.llamacpp import FakeLlamaCpp
+from fim_server.fakes.ollama import FakeOllama
+from fim_server.fakes.openai import FakeOpenAI
+from fim_server.providers import create_provider
 from fim_server.fakes.deepseek import FakeDeepSeek, Reply
 from fim_server.providers.base import FimRequest
 from fim_server.providers.deepseek import DeepSeekProvider
@@ -42,3 +48,26 @@ async def test_without_early_stop_the_whole_stream_is_read():
     assert completion.text == "value + 1\nnext_line() + more"
     assert completion.finish_reason == "stop"
     assert "".join(progress) == completion.text
+
+
+@pytest.mark.parametrize("name", ["openai", "ollama", "llamacpp", "codestral"])
+async def test_every_streaming_provider_stops_early_and_reports_progress(name):
+    """The other providers' streams (SSE or NDJSON) stop at the first line break of a
+    single-line request too, and fill ``progress`` for in-flight reuse."""
+    fakes = {"openai": (FakeOpenAI, {"accepts_suffix": True}), "ollama": (FakeOllama, {}),
+             "llamacpp": (FakeLlamaCpp, {}), "codestral": (FakeCodestral, {})}
+    cls, extra = fakes[name]
+    reply = Reply(chunks=["value", " + 1\nnext", "_line()", " + more"], chunk_delay=0.4)
+    with cls(default=reply, **extra) as fake:
+        settings, problems = parse_settings({"provider": name, "baseUrl": fake.base_url, "apiKey": "k"})
+        assert problems == []
+        async with httpx.AsyncClient() as client:
+            provider = create_provider(settings, client)
+            progress: list[str] = []
+            request = FimRequest("x = ", "\ny = 2\n", 64, first_line_only=True, progress=progress)
+            started = time.monotonic()
+            completion = await provider.complete(request, 10)
+            elapsed = time.monotonic() - started
+    assert completion.text == "value + 1\nnext" and completion.finish_reason == "early_stop"
+    assert progress == ["value", " + 1\nnext"]
+    assert elapsed < 1.0
