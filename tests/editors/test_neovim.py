@@ -88,7 +88,10 @@ def nvim(tmp_path):
         try:
             nv.exec_lua(
                 "local dir, cmd, url, key = ...; vim.opt.rtp:prepend(dir); vim.o.expandtab = true; vim.o.shiftwidth = 4;"
-                "require('fim').setup({cmd = {cmd}, baseUrl = url, apiKey = key, debounceMs = 0})",
+                # one provider call per request (these tests read the fake's last request):
+                # speculative calls and in-flight reuse off, as in tests/e2e
+                "require('fim').setup({cmd = {cmd}, baseUrl = url, apiKey = key, debounceMs = 0,"
+                " speculativeNext = false, inflightReuse = false})",
                 str(NEOVIM_DIR), str(wrapper), fake.url, API_KEY,
             )
             yield Nvim(nv, fake)
@@ -265,8 +268,12 @@ def test_statusline_reports_a_provider_error_until_suggestions_come_back(nvim, t
     nvim.nv.input("a<Space>")
     nvim.wait("the error mark", lambda: nvim.lua("return require('fim').statusline()") == "FIM !")
     assert "401" in nvim.lua("return require('fim').last_message")
+    # the server's own fimServer/status notification reached the plugin too
+    state = nvim.wait("the server's error state", lambda: (st := nvim.lua("return require('fim').server_state")) and st.get("state") == "error" and st)
+    assert "401" in state["reason"] and API_KEY not in state["reason"]
     nvim.nv.command("FimToggle")  # off and on: new settings lift the server's block
     nvim.nv.command("FimToggle")
     nvim.nv.input("<BS><Space>")
     nvim.wait_ghost()
     assert nvim.lua("return require('fim').statusline()") == "FIM"
+    nvim.wait("the server's idle state", lambda: nvim.lua("return require('fim').server_state.state") == "idle")
