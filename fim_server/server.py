@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, Callable
 
 import attrs
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest
 from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
@@ -102,10 +102,17 @@ class FimProtocol(LanguageServerProtocol):
     def handle_message(self, message):
         """pygls tells requests from notifications with isinstance checks against
         runtime-checkable Protocols, about 0.1 ms a message on Python 3.11: for
-        those two (nearly every message) the same test by attributes. Answers from
-        the client, a wrong jsonrpc version and messages after shutdown go the
-        usual way."""
+        those two (nearly every message) the same test by attributes. A request
+        with another jsonrpc version gets an error answer; answers from the client,
+        notifications with another version and messages after shutdown go the usual
+        way."""
         method = getattr(message, "method", None)
+        if method is not None and message.jsonrpc != self.VERSION and hasattr(message, "id") and not self._shutdown:
+            # pygls drops it unanswered, and the client would wait forever: an error answer
+            log.info("request %r with jsonrpc %r answered with an error", method, message.jsonrpc)
+            error = JsonRpcInvalidRequest(f'"jsonrpc" must be "2.0", not {message.jsonrpc!r}')
+            self._send_response(message.id, None, error.to_response_error())
+            return None
         if method is None or message.jsonrpc != self.VERSION or self._shutdown:
             return super().handle_message(message)
         context = contextvars.copy_context()

@@ -224,8 +224,9 @@ def test_malformed_json_rpc_on_stdin_does_not_kill_the_server(one):
         assert isinstance(one.stats(), dict), f"no answer after {junk[:60]!r}"
         assert one.proc.poll() is None
     # requests with an id got an answer (an error), none was left waiting
-    answered = {msg_id: one.wait_answer(msg_id, 5) for msg_id in ("junk-1", "junk-2", "junk-3", "junk-5")}
+    answered = {msg_id: one.wait_answer(msg_id, 5) for msg_id in ("junk-1", "junk-2", "junk-3", "junk-4", "junk-5")}
     assert all("error" in a for a in answered.values()), answered
+    assert "2.0" in answered["junk-4"]["error"]["message"]  # a "jsonrpc": "1.0" shutdown: refused, not obeyed
     assert "Unable to handle message" in logs(one) or "internal error" in logs(one)
     one.open("file:///after/junk.py", "x = \n")
     assert one.inline("file:///after/junk.py", 0, 4) == ["ok()"]
