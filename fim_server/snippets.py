@@ -64,8 +64,9 @@ def display_path(uri: str) -> str:
 
 
 def around_cursor(prefix: str, suffix: str, lines: int = AROUND_LINES) -> str:
-    before = prefix.split("\n")[-lines:]
-    after = suffix.split("\n")[: lines // 3]
+    # rsplit/split with a limit: only the lines used are cut out of the windows
+    before = prefix.rsplit("\n", lines)[-lines:]
+    after = suffix.split("\n", lines // 3)[: lines // 3]
     return "\n".join(before + after)
 
 

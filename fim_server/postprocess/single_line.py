@@ -9,6 +9,8 @@ on a blank line.
 
 from __future__ import annotations
 
+import re
+
 from ..context import CursorContext
 from ._text import QUOTES
 
@@ -28,28 +30,44 @@ def comment_marker(language_id: str) -> str | None:
     return None
 
 
+def _openers(marker: str | None) -> re.Pattern[str]:
+    pattern = _OPENERS.get(marker)
+    if pattern is None:
+        alternatives = ['"""', "\'\'\'", "[" + re.escape(QUOTES) + "]"] + ([re.escape(marker)] if marker else [])
+        pattern = _OPENERS[marker] = re.compile("|".join(alternatives))
+    return pattern
+
+
+_OPENERS: dict[str | None, re.Pattern[str]] = {}
+
+
 def in_comment_or_string(line_prefix: str, language_id: str) -> bool:
-    """Whether the cursor at the end of ``line_prefix`` is in a line comment or an open string."""
+    """Whether the cursor at the end of ``line_prefix`` is in a line comment or an open
+    (single-quoted) string. The scan jumps from quote to quote with ``re``/``find``
+    (a minified line can be thousands of characters long); a backslash escapes the
+    character after it inside a string."""
     marker = comment_marker(language_id) or ("#" if not language_id else None)
-    quote = ""
-    i = 0
-    while i < len(line_prefix):
-        ch = line_prefix[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif line_prefix.startswith(quote, i):
-                i += len(quote) - 1
-                quote = ""
-        elif line_prefix.startswith(('"""', "'''"), i):
-            quote = line_prefix[i : i + 3]
-            i += 2
-        elif ch in QUOTES:
-            quote = ch
-        elif marker and line_prefix.startswith(marker, i):
+    openers = _openers(marker)
+    pos = 0
+    while True:
+        found = openers.search(line_prefix, pos)
+        if found is None:
+            return False
+        token = found.group()
+        if token == marker:
             return True
-        i += 1
-    return bool(quote) and len(quote) == 1
+        quote, pos = token, found.end()
+        while True:  # find the closing quote, skipping escaped ones
+            end = line_prefix.find(quote, pos)
+            if end < 0:
+                return len(quote) == 1  # open to the end of the line (a triple quote may span lines)
+            slashes = end
+            while slashes > pos and line_prefix[slashes - 1] == "\\":
+                slashes -= 1
+            if (end - slashes) % 2 == 0:
+                pos = end + len(quote)
+                break
+            pos = end + 1
 
 
 def wants_single_line(ctx: CursorContext) -> bool:

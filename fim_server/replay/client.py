@@ -20,9 +20,14 @@ class StdioClient:
         self._reader = asyncio.ensure_future(self._read_loop())
 
     @classmethod
-    async def start(cls, args: Sequence[str] = (), env: dict | None = None, stderr=None, **kwargs) -> "StdioClient":
+    async def start(
+        cls, args: Sequence[str] = (), env: dict | None = None, stderr=None, python_args: Sequence[str] = (), **kwargs
+    ) -> "StdioClient":
+        """Start ``python [python_args] -m fim_server [args]`` (``python_args``: say,
+        ``-m cProfile -o FILE`` to profile the server)."""
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
+            *python_args,
             "-m",
             "fim_server",
             *args,

@@ -4,6 +4,7 @@ single-line decision, syntax) and golden cases for the whole pipeline with them.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from cursor import ctx_at
 from fim_server import postprocess
@@ -305,3 +306,35 @@ def test_scope_limit_lets_the_closing_quotes_of_a_docstring_dedent():
     assert scope_limit.apply('\n    """\n    return 1', ctx_at(text)) == '\n    """\n    return 1'
     # outside a docstring the same dedent still ends the block
     assert scope_limit.apply('\n    """', ctx_at("def f():\n    if x:\n        y()█\n")) == ""
+
+
+def _in_comment_or_string_reference(line_prefix: str, language_id: str) -> bool:
+    """The plain character-by-character scan the fast one must agree with."""
+    marker = single_line.comment_marker(language_id) or ("#" if not language_id else None)
+    quote = ""
+    i = 0
+    while i < len(line_prefix):
+        if quote:
+            if line_prefix[i] == "\\":
+                i += 1
+            elif line_prefix.startswith(quote, i):
+                i += len(quote) - 1
+                quote = ""
+        elif line_prefix.startswith(('"""', "'''"), i):
+            quote = line_prefix[i : i + 3]
+            i += 2
+        elif line_prefix[i] in "\"'`":
+            quote = line_prefix[i]
+        elif marker and line_prefix.startswith(marker, i):
+            return True
+        i += 1
+    return bool(quote) and len(quote) == 1
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.lists(st.sampled_from(["a", " ", "\\", '"', "'", "`", '"""', "'''", "#", "//", "-", ";", "x = "]), max_size=24).map("".join),
+    language=st.sampled_from(["python", "typescript", "sql", "lisp", "", "plaintext"]),
+)
+def test_in_comment_or_string_agrees_with_a_plain_scan(text, language):
+    assert single_line.in_comment_or_string(text, language) == _in_comment_or_string_reference(text, language)
