@@ -10,38 +10,26 @@ from typing import Any
 
 import httpx
 
-from .. import errors
 from .base import Completion, FimRequest
-from .common import HttpProvider, error_message_from, read_choices, stop_list
+from .common import HttpProvider, choice_text, read_choices, stop_list
 from .openai import usage_from
 
 NAME = "Codestral"
 
 
-def chat_text(data: Any) -> tuple[str, str | None]:
-    """Text and finish reason of a chat-shaped answer or stream chunk."""
-    if not isinstance(data, dict):
-        raise errors.BadResponse("the provider's answer is not a JSON object")
-    if "error" in data:
-        raise errors.ProviderUnavailable(f"{NAME} reported an error mid-answer: {error_message_from(data)}")
-    choices = data.get("choices")
-    if not isinstance(choices, list):
-        raise errors.BadResponse("Codestral's answer has no choices")
-    if not choices:
-        return "", None
-    first = choices[0]
-    if not isinstance(first, dict):
-        raise errors.BadResponse("Codestral's answer has a malformed choice")
-    part = first.get("delta") if isinstance(first.get("delta"), dict) else first.get("message")
+def _chat_content(choice: dict) -> Any:
+    """The text of a chat-shaped choice: the stream delta's or the message's content,
+    joined when it comes as content chunks."""
+    part = choice.get("delta") if isinstance(choice.get("delta"), dict) else choice.get("message")
     text = part.get("content") if isinstance(part, dict) else None
-    if text is None:
-        text = ""
     if isinstance(text, list):  # content chunks: [{"type": "text", "text": ...}]
         text = "".join(c.get("text", "") for c in text if isinstance(c, dict))
-    if not isinstance(text, str):
-        raise errors.BadResponse("Codestral's answer has a non-text completion")
-    reason = first.get("finish_reason")
-    return text, reason if isinstance(reason, str) else None
+    return text
+
+
+def chat_text(data: Any) -> tuple[str, str | None]:
+    """Text and finish reason of a chat-shaped answer or stream chunk."""
+    return choice_text(data, NAME, _chat_content)
 
 
 class CodestralProvider(HttpProvider):

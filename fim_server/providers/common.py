@@ -48,9 +48,15 @@ def error_message_from(data: dict) -> str:
     return str(err)[:200]
 
 
-def choice_text(data: Any, name: str) -> tuple[str, str | None]:
-    """Text and finish reason of the first choice of an OpenAI-style completion (a
-    whole answer or one stream chunk); a usage-only chunk has no choices."""
+def _completion_text(choice: dict) -> Any:
+    return choice.get("text")
+
+
+def choice_text(data: Any, name: str, text_of: Callable[[dict], Any] = _completion_text) -> tuple[str, str | None]:
+    """Text and finish reason of the first choice of an OpenAI-style answer (a whole
+    answer or one stream chunk); a usage-only chunk has no choices. ``text_of`` finds
+    the text in the choice: ``choice["text"]`` for completions, the message or delta
+    content for chat-shaped answers (Codestral)."""
     if not isinstance(data, dict):
         raise errors.BadResponse("the provider's answer is not a JSON object")
     if "error" in data:
@@ -63,7 +69,7 @@ def choice_text(data: Any, name: str) -> tuple[str, str | None]:
     first = choices[0]
     if not isinstance(first, dict):
         raise errors.BadResponse("the provider's answer has a malformed choice")
-    text = first.get("text")
+    text = text_of(first)
     if text is None:
         text = ""
     if not isinstance(text, str):
