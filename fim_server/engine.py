@@ -363,8 +363,7 @@ class CompletionEngine:
             self._in_error = False
             if self.health.succeeded():
                 log.info("%s answers again; completions resumed", self.provider.name)
-            disabled = frozenset(self.settings.disabled_filters)
-            self.cache.put(call.key, postprocess.before_cache(completion.text, call.ctx, disabled))
+            self.cache.put(call.key, self._raw(call, completion.text))
         if not self._running and not self._in_error:
             self.on_status("idle", "")  # an error stays the state until a call succeeds
 
@@ -404,7 +403,14 @@ class CompletionEngine:
             raise
         except ProviderError:
             return None  # reported when the call ended
-        return postprocess.before_cache(completion.text, call.ctx, frozenset(self.settings.disabled_filters))
+        return self._raw(call, completion.text)
+
+    def _raw(self, call: Call, text: str) -> str:
+        """The call's answer cleaned for the cache, once (the cache and the waiting
+        request both want it)."""
+        if call.raw is None:
+            call.raw = postprocess.before_cache(text, call.ctx, frozenset(self.settings.disabled_filters))
+        return call.raw
 
     def _clean(self, raw: str, ctx: CursorContext, syntax: bool = True, short_ok: bool = False) -> postprocess.Cleaned:
         settings = self.settings

@@ -204,8 +204,11 @@ class FimServer(LanguageServer):
         self._section: Any = None
         self._last_problems: tuple[str, ...] = ()
         self._client_has_inline = False
-        self._refusals: dict[str, str] = {}  # uri -> why it gets no completions (logged once)
         self._client_has_configuration = False
+        self._refusals: dict[str, str] = {}  # uri -> why it gets no completions (logged once)
+        self._status = ("idle", "")  # the last fimServer/status sent
+        self._status_wanted = self._status
+        self._status_flush: asyncio.TimerHandle | None = None
         settings = Settings()
         self.redactor.add(settings.resolved_api_key())
         factory = engine_factory or (lambda s, notify: CompletionEngine(s, notify=notify))
@@ -253,7 +256,7 @@ class FimServer(LanguageServer):
         time (a provider answering in a few milliseconds) costs no message and no
         flicker, and the message is never written ahead of a request or an answer."""
         self._status_wanted = (state, reason)
-        if getattr(self, "_status_flush", None) is not None:
+        if self._status_flush is not None:
             return
         try:
             loop = asyncio.get_running_loop()
@@ -265,7 +268,7 @@ class FimServer(LanguageServer):
     def _flush_status(self) -> None:
         self._status_flush = None
         wanted = self._status_wanted
-        if wanted == getattr(self, "_status", ("idle", "")):
+        if wanted == self._status:
             return
         self._status = wanted
         self.protocol.notify(STATUS_NOTIFICATION, {"state": wanted[0], "reason": self.redactor.redact(wanted[1])})
@@ -400,10 +403,9 @@ class FimServer(LanguageServer):
         """The context with workspace snippets added (the engine asks for them only
         when a request is about to be built, never for typing-through answers)."""
         settings = self.engine.settings
-        doc = self.documents.get(ctx.uri)
-        if doc is None or not settings.workspace_context or settings.context_budget_chars <= 0:
+        if self.documents.get(ctx.uri) is None or not settings.workspace_context or settings.context_budget_chars <= 0:
             return ctx
-        return dataclasses.replace(ctx, snippets=self.snippets_for(ctx, doc, ctx.line))
+        return dataclasses.replace(ctx, snippets=self.snippets_for(ctx))
 
     def may_send(self, uri: str) -> bool:
         """Whether a document's text may leave the machine (privacy exclusions,
@@ -411,7 +413,7 @@ class FimServer(LanguageServer):
         doc = self.documents.get(uri)
         return self.engine.may_send(uri, doc.language_id if doc is not None else "")
 
-    def snippets_for(self, ctx, doc, line: int) -> tuple[tuple[str, str], ...]:
+    def snippets_for(self, ctx) -> tuple[tuple[str, str], ...]:
         """Snippets of other open documents and recent edits (never of excluded files)."""
         settings = self.engine.settings
         sources = [
@@ -419,7 +421,7 @@ class FimServer(LanguageServer):
             for other in self.documents
             if other.language_id not in settings.disabled_languages
         ]
-        window = (line - ctx.prefix.count("\n") - 1, line + ctx.suffix.count("\n") + 1)
+        window = (ctx.line - ctx.prefix.count("\n") - 1, ctx.line + ctx.suffix.count("\n") + 1)
         chosen = self.snippet_index.collect(
             ctx.uri,
             around_cursor(ctx.prefix, ctx.suffix),

@@ -14,7 +14,8 @@ from .context import CursorContext
 @dataclass(eq=False)
 class Call:
     """One provider call in flight: the context it was made for, its request and cache
-    key, the request (ticket) answering with it (None: speculative), its task."""
+    key, the request (ticket) answering with it (None: speculative), its task, and
+    its answer cleaned for the cache once it came (``raw``)."""
 
     ctx: CursorContext
     request: Any
@@ -22,6 +23,7 @@ class Call:
     owner: Any
     started: float
     task: asyncio.Future = field(init=False)
+    raw: str | None = None
 
 
 def advanced(ctx: CursorContext, text: str) -> CursorContext:

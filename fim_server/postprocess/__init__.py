@@ -94,7 +94,3 @@ def clean(
             return Cleaned("")
     return Cleaned(text, replace_after)
 
-
-def after_cache(text: str, ctx: CursorContext, disabled: frozenset[str] = frozenset()) -> str:
-    """The cleaned text alone (no syntax check)."""
-    return clean(text, ctx, disabled=disabled).text
