@@ -9,24 +9,20 @@ function's last statement is exactly what the user types next.
 from __future__ import annotations
 
 from ..context import CursorContext
+from ._text import PAIRS, indent_of
 
 MIN_CHARS = 2
-_OPENER = {")": "(", "]": "[", "}": "{"}
 SCAN_CHARS = 4000  # how far back the opener of a lone closer is looked for
 
 
 def apply(text: str, ctx: CursorContext) -> str:
     visible = "".join(text.split())
     if len(visible) < MIN_CHARS and not any(ch.isalnum() for ch in visible):
-        opener = _OPENER.get(visible)
+        opener = PAIRS.get(visible)
         if opener is not None and _closes_open_line(ctx.prefix[-SCAN_CHARS:] + text, visible, opener):
             return text
         return ""
     return text
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
 
 
 def _closes_open_line(code: str, closer: str, opener: str) -> bool:
@@ -36,8 +32,8 @@ def _closes_open_line(code: str, closer: str, opener: str) -> bool:
     head, _, last = code.rpartition("\n")
     if last.strip() != closer:
         return False
-    width = _indent(last)
+    width = indent_of(last)
     for line in reversed(head.split("\n")):
-        if line.strip() and _indent(line) <= width:
+        if line.strip() and indent_of(line) <= width:
             return line.count(opener) > line.count(closer)
     return False
