@@ -20,11 +20,11 @@ import time
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fim_server import postprocess  # noqa: E402
-from fim_server.context import build_context  # noqa: E402
-from fim_server.documents import split_lines  # noqa: E402
-from fim_server.postprocess.syntax import SyntaxChecker  # noqa: E402
-from fim_server.snippets import RecentEdits, SnippetIndex, Source, around_cursor  # noqa: E402
+from fim_server.core import postprocess  # noqa: E402
+from fim_server.core.context import build_context  # noqa: E402
+from fim_server.core.documents import split_lines  # noqa: E402
+from fim_server.core.postprocess.syntax import SyntaxChecker  # noqa: E402
+from fim_server.core.snippets import RecentEdits, SnippetIndex, Source, around_cursor  # noqa: E402
 
 LINES = 5000
 

@@ -3,7 +3,7 @@ typical model faults, and does it leave clean completions alone? No model needed
 
 Holes are punched in real code the project did not write (the Python standard
 library of the interpreter running this), the removed span is the ground truth, and
-each fault of ``fim_server.holes.FAULTS`` is simulated on it. For every hole:
+each fault of ``fim_server.tools.eval.holes.FAULTS`` is simulated on it. For every hole:
 
 * clean: the truth itself goes through the pipeline; *damage* = the accepted file
   differs from the original;
@@ -29,11 +29,11 @@ import time
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fim_server import postprocess  # noqa: E402
-from fim_server.context import build_context  # noqa: E402
-from fim_server.documents import split_lines  # noqa: E402
-from fim_server.holes import FAULTS, applicable, applied, inject, sample  # noqa: E402
-from fim_server.postprocess.syntax import SyntaxChecker  # noqa: E402
+from fim_server.core import postprocess  # noqa: E402
+from fim_server.core.context import build_context  # noqa: E402
+from fim_server.core.documents import split_lines  # noqa: E402
+from fim_server.tools.eval.holes import FAULTS, applicable, applied, inject, sample  # noqa: E402
+from fim_server.core.postprocess.syntax import SyntaxChecker  # noqa: E402
 
 
 def stdlib_files(limit: int, rng: random.Random) -> list[Path]:

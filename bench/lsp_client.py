@@ -1,5 +1,5 @@
 """The benchmarks' stdio client: the replay's raw JSON-RPC client
-(``fim_server/replay/client.py``: frames, requests, responses, nothing a test
+(``fim_server/tools/replay/client.py``: frames, requests, responses, nothing a test
 framework adds, so the time measured is the server's and the pipe's), with
 ``FIM_BENCH_PROFILE=FILE`` running the server under cProfile (FILE written at exit).
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from fim_server.replay.client import StdioClient as ReplayClient, rss_kib
+from fim_server.tools.replay.client import StdioClient as ReplayClient, rss_kib
 
 __all__ = ["StdioClient", "rss_kib"]
 

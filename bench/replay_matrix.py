@@ -21,9 +21,9 @@ from pathlib import Path
 import sys
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from fim_server.replay.driver import ReplayOptions, replay_all  # noqa: E402
-from fim_server.replay.report import Prices, build_report  # noqa: E402
-from fim_server.replay.trace import load_trace  # noqa: E402
+from fim_server.tools.replay.driver import ReplayOptions, replay_all  # noqa: E402
+from fim_server.tools.replay.report import Prices, build_report  # noqa: E402
+from fim_server.tools.replay.trace import load_trace  # noqa: E402
 
 OFF = {
     "adaptiveDebounce": False,

@@ -1,3 +1,3 @@
-from .cli import main
+from fim_server.cli import main
 
 raise SystemExit(main())

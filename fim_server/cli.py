@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import __version__
-from .config import SECTION, Settings, parse_settings
+from fim_server import __version__
+from fim_server.settings import SECTION, Settings, parse_settings
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_settings_arguments(doctor)
     doctor.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="per check (default: timeoutMs, at least 10 s)")
     add_eval_parser(commands)
-    from .replay.command import add_commands
+    from fim_server.tools.replay.command import add_commands
 
     add_commands(commands, add_settings_arguments)
     return parser
@@ -140,15 +140,15 @@ def parse_position(spec: str) -> tuple[Path, int, int | None]:
 
 def language_of(path: Path) -> str:
     """The LSP language id for a file (so the syntax check and comment rules apply)."""
-    from .evaluate import LANGUAGES
+    from fim_server.tools.eval.run import LANGUAGES
 
     return LANGUAGES.get(path.suffix, path.suffix.lstrip("."))
 
 
 def run_complete(args: argparse.Namespace) -> int:
-    from .context import build_context
-    from .documents import Document, line_content
-    from .engine import CompletionEngine, Trigger
+    from fim_server.core.context import build_context
+    from fim_server.core.documents import Document, line_content
+    from fim_server.core.engine import CompletionEngine, Trigger
 
     path, line, col = parse_position(args.position)
     try:
@@ -175,7 +175,7 @@ def run_complete(args: argparse.Namespace) -> int:
         max_suffix_chars=settings.max_suffix_chars,
         language_id=language_of(path),
     )
-    from .privacy import exclusion_reason, transport_warning
+    from fim_server.core.privacy import exclusion_reason, transport_warning
 
     reason = exclusion_reason(ctx.uri, ctx.language_id, settings)
     if reason is not None:
@@ -188,7 +188,7 @@ def run_complete(args: argparse.Namespace) -> int:
     if args.demo:
         from dataclasses import replace
 
-        from .fakes.deepseek import FakeDeepSeek, Reply
+        from fim_server.fakes.deepseek import FakeDeepSeek, Reply
 
         fake = FakeDeepSeek(default=Reply(text=args.demo_text)).start()
         settings = replace(settings, base_url=fake.url, api_key="demo-key")
@@ -231,7 +231,7 @@ def run_complete(args: argparse.Namespace) -> int:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
-    from .doctor import diagnose, report
+    from fim_server.tools.doctor import diagnose, report
 
     logging.getLogger("fim_server").addHandler(logging.NullHandler())
     settings, problems = load_settings(args)
@@ -241,8 +241,8 @@ def run_doctor(args: argparse.Namespace) -> int:
 
 
 def run_server(args: argparse.Namespace) -> int:
-    from .log import configure
-    from .server import attach_client_log, create_server
+    from fim_server.lsp.log import configure
+    from fim_server.lsp.server import attach_client_log, create_server
 
     server = create_server()
     configure(args.verbose, args.log_file, server.redactor)
@@ -267,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "doctor":
             return run_doctor(args)
         if args.command == "eval":
-            from . import evaluate
+            from fim_server.tools.eval import run as evaluate
 
             logging.getLogger("fim_server").addHandler(logging.NullHandler())
             settings, problems = load_settings(args)
@@ -275,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"warning: {problem}", file=sys.stderr)
             return evaluate.run(args, settings)
         if args.command in ("replay", "trace"):
-            from .replay import command
+            from fim_server.tools.replay import command
 
             logging.getLogger("fim_server").addHandler(logging.NullHandler())
             if args.command == "trace":
@@ -288,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a crash: readable, and never with the API key in it
-        from .log import Redactor, crash_report
+        from fim_server.lsp.log import Redactor, crash_report
 
         redactor = Redactor()
         redactor.add(os.environ.get("DEEPSEEK_API_KEY"))

@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Any
 
-from .common import FakeProvider, RecordedRequest, Reply, sse
+from fim_server.fakes.common import FakeProvider, RecordedRequest, Reply, sse
 
 
 class FakeCodestral(FakeProvider):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Iterable
 
-from .deepseek import _LAST_CHUNK, FakeDeepSeek, RecordedRequest, Reply, ReplySource, _chunk, _Conn, _head, estimate_tokens
+from fim_server.fakes.deepseek import _LAST_CHUNK, FakeDeepSeek, RecordedRequest, Reply, ReplySource, _chunk, _Conn, _head, estimate_tokens
 
 __all__ = ["FakeProvider", "Reply", "RecordedRequest", "estimate_tokens"]
 

@@ -56,7 +56,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Union
 
-from ..textutil import common_prefix_len
+from fim_server.core.text import common_prefix_len
 
 __all__ = [
     "COMPLETION_PATHS",

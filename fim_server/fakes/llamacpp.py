@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .common import FakeProvider, RecordedRequest, Reply, sse
+from fim_server.fakes.common import FakeProvider, RecordedRequest, Reply, sse
 
 MODEL_PATH = "/models/qwen2.5-coder-1.5b-q8_0.gguf"
 

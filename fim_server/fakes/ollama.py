@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 import json
 from typing import Any, Iterable
 
-from .common import FakeProvider, RecordedRequest, Reply
+from fim_server.fakes.common import FakeProvider, RecordedRequest, Reply
 
 
 def _line(obj: Any) -> bytes:

@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import Any, Iterable
 
-from .common import FakeProvider, RecordedRequest, Reply, sse
+from fim_server.fakes.common import FakeProvider, RecordedRequest, Reply, sse
 
 SUFFIX_ERROR = "suffix is not currently supported"
 

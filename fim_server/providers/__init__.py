@@ -1,30 +1,21 @@
-"""FIM providers behind one interface; ``create_provider`` picks one from the settings."""
+"""FIM providers behind one interface: one module per API, plus http, templates and errors.
+
+The names below load on first use, so that ``fim_server.settings`` can import
+``providers.templates`` without pulling every provider (and itself) in first.
+"""
 
 from __future__ import annotations
 
-import httpx
+from typing import Any
 
-from ..config import Settings
-from .base import Completion, FimRequest, Provider, Usage
-from .codestral import CodestralProvider
-from .deepseek import DeepSeekProvider
-from .llamacpp import LlamaCppProvider
-from .ollama import OllamaProvider
-from .openai import OpenAICompatibleProvider
-
-PROVIDER_CLASSES = {
-    "deepseek": DeepSeekProvider,
-    "openai": OpenAICompatibleProvider,
-    "ollama": OllamaProvider,
-    "llamacpp": LlamaCppProvider,
-    "codestral": CodestralProvider,
-}
-
-__all__ = ["Completion", "FimRequest", "Provider", "Usage", "create_provider"]
+__all__ = ["Completion", "FimRequest", "Provider", "Usage", "create_provider", "PROVIDER_CLASSES"]
 
 
-def create_provider(settings: Settings, client: httpx.AsyncClient) -> Provider:
-    cls = PROVIDER_CLASSES.get(settings.provider)
-    if cls is not None:
-        return cls(settings, client)
-    raise ValueError(f"unknown provider {settings.provider!r}")
+def __getattr__(name: str) -> Any:
+    if name in ("Completion", "FimRequest", "Provider", "Usage"):
+        from fim_server.providers import base
+        return getattr(base, name)
+    if name in ("create_provider", "PROVIDER_CLASSES"):
+        from fim_server.providers import registry
+        return getattr(registry, name)
+    raise AttributeError(f"module 'fim_server.providers' has no attribute {name!r}")

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
-from .base import Completion, FimRequest
-from .common import HttpProvider, choice_text, read_choices, stop_list
-from .openai import usage_from
+from fim_server.providers.base import Completion, FimRequest
+from fim_server.providers.common import HttpProvider, choice_text, read_choices, stop_list
+from fim_server.providers.openai import usage_from
 
 NAME = "Codestral"
 

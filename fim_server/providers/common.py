@@ -10,10 +10,10 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 import httpx
 
-from .. import errors
-from ..config import Settings
-from ..http import error_message, parse_json_body, read_body, request_timeout, retry_after_seconds, sse_events
-from .base import Completion, FimRequest, Usage
+from fim_server.providers import errors
+from fim_server.settings import Settings
+from fim_server.providers.http import error_message, parse_json_body, read_body, request_timeout, retry_after_seconds, sse_events
+from fim_server.providers.base import Completion, FimRequest, Usage
 
 # An error text that says the model name itself is wrong (not, say, "this model's
 # maximum context length is ...").

@@ -15,10 +15,10 @@ from typing import Any
 
 import httpx
 
-from ..postprocess.single_line import comment_marker
-from ..snippets import commented_blocks
-from .base import Completion, FimRequest, Usage, encodable
-from .common import HttpProvider, choice_text, num, read_choices, stop_list
+from fim_server.core.postprocess.single_line import comment_marker
+from fim_server.core.snippets import commented_blocks
+from fim_server.providers.base import Completion, FimRequest, Usage, encodable
+from fim_server.providers.common import HttpProvider, choice_text, num, read_choices, stop_list
 
 NAME = "DeepSeek"
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 
-from .. import errors
-from ..config import Settings
-from ..http import error_message, parse_json_body, read_body, sse_events
-from .base import Completion, FimRequest, Usage
-from .common import HttpProvider, num, stop_list, take_piece
+from fim_server.providers import errors
+from fim_server.settings import Settings
+from fim_server.providers.http import error_message, parse_json_body, read_body, sse_events
+from fim_server.providers.base import Completion, FimRequest, Usage
+from fim_server.providers.common import HttpProvider, num, stop_list, take_piece
 
 NAME = "llama.cpp"
 LOADING_RETRY_S = 1.0

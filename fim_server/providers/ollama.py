@@ -14,12 +14,12 @@ from typing import Any
 
 import httpx
 
-from .. import errors
-from ..config import Settings
-from ..http import error_message, ndjson_objects, parse_json_body, read_body
-from ..templates import template_for
-from .base import Completion, FimRequest, Usage
-from .common import HttpProvider, num, stop_list, take_piece
+from fim_server.providers import errors
+from fim_server.settings import Settings
+from fim_server.providers.http import error_message, ndjson_objects, parse_json_body, read_body
+from fim_server.providers.templates import template_for
+from fim_server.providers.base import Completion, FimRequest, Usage
+from fim_server.providers.common import HttpProvider, num, stop_list, take_piece
 
 NAME = "Ollama"
 KEEP_ALIVE = "30m"  # keep the model in memory while the user types

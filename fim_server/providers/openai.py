@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 
-from .. import errors
-from ..config import Settings
-from ..templates import TEMPLATE_NAMES, FimTemplate, template_for
-from .base import Completion, FimRequest, Usage
-from .common import HttpProvider, choice_text, num, read_choices, stop_list
+from fim_server.providers import errors
+from fim_server.settings import Settings
+from fim_server.providers.templates import TEMPLATE_NAMES, FimTemplate, template_for
+from fim_server.providers.base import Completion, FimRequest, Usage
+from fim_server.providers.common import HttpProvider, choice_text, num, read_choices, stop_list
 
 log = logging.getLogger(__name__)
 NAME = "OpenAI-compatible server"

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from fim_server.fakes.deepseek import FakeDeepSeek, Reply
-from fim_server.replay.client import StdioClient
+from fim_server.tools.replay.client import StdioClient
 
 KEY = "sk-replay-test-key"
 URI = "file:///work/r.py"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from fim_server.config import WIRE_NAMES, Settings, describe
+from fim_server.settings import WIRE_NAMES, Settings, describe
 
 from .tools import NEOVIM_DIR, VSCODE_DIR
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fim_server.context import CursorContext, build_context
-from fim_server.documents import split_lines
+from fim_server.core.context import CursorContext, build_context
+from fim_server.core.documents import split_lines
 
 CURSOR = "█"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fim_server.config import Settings, describe, mask, parse_settings
+from fim_server.settings import Settings, describe, mask, parse_settings
 
 KEY = "sk-test-SECRET-1234"
 

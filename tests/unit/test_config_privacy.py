@@ -3,7 +3,7 @@ fatalRetrySeconds (bad value: one problem and the default)."""
 
 from __future__ import annotations
 
-from fim_server.config import Settings, parse_settings
+from fim_server.settings import Settings, parse_settings
 
 
 def test_exclude_globs():

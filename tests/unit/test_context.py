@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from cursor import CURSOR, ctx_at, locate
-from fim_server.context import ANCHOR_LINES, build_context, prefix_start_line
+from fim_server.core.context import ANCHOR_LINES, build_context, prefix_start_line
 
 # 100 numbered lines of 11 code points each: "L000 xxxxx\n" ...
 NUMBERED = "".join(f"L{i:03d} xxxxx\n" for i in range(100))
@@ -231,7 +231,7 @@ def test_offset_can_be_given(text):
 def test_prefix_start_by_the_documents_line_starts_equals_the_walk(lengths, data):
     """The bisection over a document's running line starts (after edits, so some of
     them are stale) picks the same first line as walking the lines."""
-    from fim_server.documents import Document
+    from fim_server.core.documents import Document
 
     doc = Document("file:///t.py", "".join("x" * n + "\n" for n in lengths))
     edit_line = data.draw(st.integers(0, len(doc.lines) - 1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lsprotocol import types
 
 from cursor import ctx_at
-from fim_server import convert
+from fim_server.lsp import convert
 
 
 def pos(line: int, character: int) -> types.Position:

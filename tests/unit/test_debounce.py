@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from fim_server.debounce import Debouncer, Superseded, Ticket
+from fim_server.core.debounce import Debouncer, Superseded, Ticket
 
 
 class Work:

@@ -7,7 +7,7 @@ import bisect
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from fim_server.documents import (
+from fim_server.core.documents import (
     UTF8,
     UTF16,
     UTF32,

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from fim_server.config import Settings, parse_settings
+from fim_server.settings import Settings, parse_settings
 from fim_server.fakes.codestral import FakeCodestral
 from fim_server.fakes.llamacpp import FakeLlamaCpp
 from fim_server.fakes.ollama import FakeOllama

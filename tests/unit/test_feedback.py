@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fim_server.feedback import ACCEPT_COMMAND, accept_command, accepted_length
+from fim_server.lsp.feedback import ACCEPT_COMMAND, accept_command, accepted_length
 
 
 @pytest.mark.parametrize(

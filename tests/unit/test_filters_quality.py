@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from cursor import ctx_at
-from fim_server import postprocess
-from fim_server.postprocess import (
+from fim_server.core import postprocess
+from fim_server.core.postprocess import (
     auto_closed,
     min_length,
     repeated_lines,
@@ -16,7 +16,7 @@ from fim_server.postprocess import (
     scope_limit,
     single_line,
 )
-from fim_server.postprocess.syntax import SyntaxChecker
+from fim_server.core.postprocess.syntax import SyntaxChecker
 
 # -- auto_closed ---------------------------------------------------------------------
 
@@ -264,7 +264,7 @@ def test_disabled_filters_are_skipped():
     ],
 )
 def test_duplicate_closer(raw, text, expected):
-    from fim_server.postprocess import duplicate_closer
+    from fim_server.core.postprocess import duplicate_closer
 
     assert duplicate_closer.apply(raw, ctx_at(text)) == expected
 
@@ -283,8 +283,8 @@ def test_auto_closed_leaves_balanced_lines_alone(raw, text):
 def test_syntax_baseline_reparsed_incrementally_gives_the_fresh_verdicts():
     """One checker kept across keystrokes (its baseline tree edited and reparsed)
     judges every step as a fresh checker does, also when the window moves."""
-    from fim_server.context import build_context
-    from fim_server.documents import split_lines
+    from fim_server.core.context import build_context
+    from fim_server.core.documents import split_lines
 
     body = "".join(f"def f{i}(a, b):\n    return a + b\n\n" for i in range(60))
     typed = "def g(x):\n    if x:\n        return [x,\n"

@@ -7,11 +7,11 @@ import calendar
 import httpx
 import pytest
 
-from fim_server import errors
-from fim_server.health import BACKOFF_CAP_S, ProviderHealth
-from fim_server.http import MAX_RETRY_AFTER_S, error_message, parse_json_body, retry_after_seconds
+from fim_server.providers import errors
+from fim_server.core.health import BACKOFF_CAP_S, ProviderHealth
+from fim_server.providers.http import MAX_RETRY_AFTER_S, error_message, parse_json_body, retry_after_seconds
 from fim_server.providers.base import Usage
-from fim_server.config import Settings
+from fim_server.settings import Settings
 from fim_server.providers.deepseek import DeepSeekProvider, usage_from
 
 KEY = "sk-test-SECRET-1234"

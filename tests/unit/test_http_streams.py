@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from fim_server import errors
-from fim_server.http import sse_events
+from fim_server.providers import errors
+from fim_server.providers.http import sse_events
 
 
 class Chunks(httpx.AsyncByteStream):

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from fim_server.documents import Document
+from fim_server.core.documents import Document
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cursor import ctx_at
-from fim_server import postprocess
-from fim_server.postprocess import auto_closed, blank, fim_tokens, line_endings, single_line, suffix_overlap, trailing_whitespace
+from fim_server.core import postprocess
+from fim_server.core.postprocess import auto_closed, blank, fim_tokens, line_endings, single_line, suffix_overlap, trailing_whitespace
 
 
 def test_pipeline_order():

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from fim_server.config import Settings
-from fim_server.health import ProviderHealth
-from fim_server import errors
-from fim_server.privacy import DEFAULT_EXCLUDE_GLOBS, exclusion_reason, matching_glob, may_send, transport_warning
+from fim_server.settings import Settings
+from fim_server.core.health import ProviderHealth
+from fim_server.providers import errors
+from fim_server.core.privacy import DEFAULT_EXCLUDE_GLOBS, exclusion_reason, matching_glob, may_send, transport_warning
 
 NEVER_SENT = [
     "file:///p/.env",

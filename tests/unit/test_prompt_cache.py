@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 
 from cursor import ctx_at
-from fim_server.cache import CompletionCache, Shown, cache_key, typed_through
-from fim_server.config import Settings
-from fim_server.prompt import build_request
+from fim_server.core.memory import CompletionCache, Shown, cache_key, typed_through
+from fim_server.settings import Settings
+from fim_server.core.prompt import build_request
 from fim_server.providers.base import FimRequest
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from fim_server import errors
-from fim_server.config import parse_settings
+from fim_server.providers import errors
+from fim_server.settings import parse_settings
 from fim_server.providers import PROVIDER_CLASSES, FimRequest, create_provider
 
 REQ = FimRequest(prompt="x = ", suffix="\nprint(x)\n", max_tokens=32, temperature=0.2, stop=("\n",), stream=True, path="p/m.py")

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from fim_server.replay.answers import continuation
-from fim_server.replay.generate import blocks, generate
-from fim_server.replay.report import Prices, build_report, cdf_svg, html_page, percentile, table
-from fim_server.replay.driver import TraceResult, _upcoming_keys
-from fim_server.replay.trace import Event, TraceError, parse_trace
+from fim_server.tools.replay.answers import continuation
+from fim_server.tools.replay.generate import blocks, generate
+from fim_server.tools.replay.report import Prices, build_report, cdf_svg, html_page, percentile, table
+from fim_server.tools.replay.driver import TraceResult, _upcoming_keys
+from fim_server.tools.replay.trace import Event, TraceError, parse_trace
 
 SOURCE = '''"""A module."""
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from cursor import ctx_at
-from fim_server.config import Settings
-from fim_server.documents import split_lines
-from fim_server.prompt import build_request
-from fim_server.snippets import RecentEdits, SnippetIndex, Source, commented_blocks, display_path, similarity, words
+from fim_server.settings import Settings
+from fim_server.core.documents import split_lines
+from fim_server.core.prompt import build_request
+from fim_server.core.snippets import RecentEdits, SnippetIndex, Source, commented_blocks, display_path, similarity, words
 
 HELPERS = "def parse_header(raw_bytes):\n    fields = raw_bytes.split(b':')\n    return fields\n"
 UNRELATED = "class Colour:\n    red = 1\n    green = 2\n"

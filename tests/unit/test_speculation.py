@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from fim_server.context import build_context
-from fim_server.documents import split_lines
-from fim_server.speculation import adaptive_delay, advanced, extension
-from fim_server.textutil import common_prefix_len
+from fim_server.core.context import build_context
+from fim_server.core.documents import split_lines
+from fim_server.core.calls import adaptive_delay, advanced, extension
+from fim_server.core.text import common_prefix_len
 
 
 def ctx_at(text: str, line: int, col: int, budget: int = 8000):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from fim_server.server import STATUS_DELAY_S, STATUS_NOTIFICATION, create_server
+from fim_server.lsp.server import STATUS_DELAY_S, STATUS_NOTIFICATION, create_server
 
 
 def _recording_server():

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from fim_server.postprocess import fim_tokens
-from fim_server.templates import TEMPLATES, guess_family, template_for
+from fim_server.core.postprocess import fim_tokens
+from fim_server.providers.templates import TEMPLATES, guess_family, template_for
 
 P, S = "def add(a, b):\n    return ", "\n\nprint(add(1, 2))\n"
 

@@ -1,5 +1,5 @@
 // The fimServer.* settings that go to the server, by their wire names (the same
-// camelCase names as fim_server/config.py). serverPath, serverArgs belong to the
+// camelCase names as fim_server/settings.py). serverPath, serverArgs belong to the
 // extension only; the API key comes from secret storage.
 import type * as vscode from "vscode";
 

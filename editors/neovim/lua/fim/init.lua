@@ -11,7 +11,7 @@ local M = {}
 
 M.name = "fim-server"
 
--- The server's settings (fim_server/config.py): passed through 1:1.
+-- The server's settings (fim_server/settings.py): passed through 1:1.
 M.server_settings = {
   "enabled",
   "provider",

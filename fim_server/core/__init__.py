@@ -1,0 +1,1 @@
+"""The completion pipeline: pure stages over plain data, no LSP types."""

@@ -1,0 +1,22 @@
+"""A closing bracket written twice: the completion ends with the closer that starts
+the text right of the cursor, and the line balances better without it
+(``lstrip()`` typed before ``)``, where the document already has that ``)``).
+
+Trimmed only when the line's brackets get closer to balanced, so ``f(g()`` typed
+before ``)`` keeps its own ``)``.
+"""
+
+from __future__ import annotations
+
+from fim_server.core.context import CursorContext
+from fim_server.core.postprocess._text import CLOSERS
+from fim_server.core.postprocess.suffix_overlap import _balance
+
+
+def apply(text: str, ctx: CursorContext) -> str:
+    first = ctx.line_suffix[:1]
+    if not first or first not in CLOSERS or not text.endswith(first) or "\n" in text:
+        return text
+    line = ctx.line_prefix + text + ctx.line_suffix
+    trimmed = ctx.line_prefix + text[:-1] + ctx.line_suffix
+    return text[:-1] if _balance(trimmed) < _balance(line) else text

@@ -1,0 +1,214 @@
+"""Syntax check with tree-sitter: the document with the completion applied must not
+gain parse errors.
+
+The text checked is the prefix window + completion + suffix window (so the cost does
+not grow with the file). A completion that adds errors is trimmed back to its last
+line that parses without errors; if no line does, it is dropped. Where the code
+around the cursor does not parse without the completion either (the user is in the
+middle of an edit), there is no verdict and the completion passes. Languages without an installed grammar package pass unchecked, as does
+everything when ``tree_sitter`` is not installed.
+
+Grammars come from packages that bundle them (``tree-sitter-python``, ...); nothing
+is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+from typing import Any
+
+from fim_server.core.context import CursorContext
+from fim_server.core.text import common_prefix_len
+
+log = logging.getLogger(__name__)
+
+# languageId -> (module, function returning the language pointer)
+GRAMMARS: dict[str, tuple[str, str]] = {
+    "python": ("tree_sitter_python", "language"),
+    "javascript": ("tree_sitter_javascript", "language"),
+    "javascriptreact": ("tree_sitter_javascript", "language"),
+    "typescript": ("tree_sitter_typescript", "language_typescript"),
+    "typescriptreact": ("tree_sitter_typescript", "language_tsx"),
+    "go": ("tree_sitter_go", "language"),
+    "rust": ("tree_sitter_rust", "language"),
+    "c": ("tree_sitter_c", "language"),
+    "cpp": ("tree_sitter_cpp", "language"),
+    "java": ("tree_sitter_java", "language"),
+    "json": ("tree_sitter_json", "language"),
+    "bash": ("tree_sitter_bash", "language"),
+    "shellscript": ("tree_sitter_bash", "language"),
+}
+MAX_TRIES = 4  # parses per completion at most
+# The check parses only the code nearest the cursor, cut where a top-level statement
+# starts (a line at column 0 that begins with a word or ``@``), so its cost is
+# bounded whatever the file and a cut does not fall inside a string or a literal.
+CHECK_BEFORE_CHARS = 1000
+CHECK_AFTER_CHARS = 400
+MAX_BEFORE_CHARS = 3000
+MAX_AFTER_CHARS = 1200
+_TOP = re.compile(r"^(?=[A-Za-z_@#])", re.M)
+
+
+def _near(ctx: CursorContext) -> tuple[str, str] | None:
+    """The code checked: from a top-level line start 1,000 to 3,000 characters before
+    the cursor to one 400 to 1,200 after it (else a line end at 400). None where no
+    top-level line starts before the cursor (inside a long literal or docstring: the
+    cut code would not parse anyway, and broken code is the slowest to parse)."""
+    before = ctx.prefix
+    whole = ctx.prefix.count("\n") == ctx.line  # the prefix starts the file
+    if len(before) > CHECK_BEFORE_CHARS or not whole:
+        lo = max(0, len(before) - MAX_BEFORE_CHARS)
+        tops = [m.start() for m in _TOP.finditer(before, lo, max(lo, len(before) - CHECK_BEFORE_CHARS))]
+        if not tops:
+            tops = [m.start() for m in _TOP.finditer(before, max(lo, len(before) - CHECK_BEFORE_CHARS), len(before) - len(ctx.line_prefix))]
+            tops = tops[:1]
+        if tops:
+            before = before[tops[-1] :]
+        elif not whole or len(before) > MAX_BEFORE_CHARS:
+            return None
+    after = ctx.suffix
+    if len(after) > CHECK_AFTER_CHARS:
+        top = _TOP.search(after, CHECK_AFTER_CHARS, MAX_AFTER_CHARS)
+        if top is not None:
+            after = after[: top.start()]
+        else:
+            cut = after.rfind("\n", 0, CHECK_AFTER_CHARS)
+            after = after[: cut + 1] if cut > 0 else after[:CHECK_AFTER_CHARS]
+    return before, after
+
+
+def _point(text: bytes) -> tuple[int, int]:
+    """(row, byte column) of the end of ``text``."""
+    row = text.count(b"\n")
+    return row, len(text) - (text.rfind(b"\n") + 1)
+
+
+def _edited(tree, old: bytes, new: bytes):
+    """``tree`` (the parse of ``old``) told where ``new`` differs from it: one edit
+    from the first differing byte to the start of the common ending."""
+    n = min(len(old), len(new))
+    start = common_prefix_len(old, new, n)
+    end = 0
+    limit = n - start
+    if limit > 0:
+        end = common_prefix_len(old[::-1], new[::-1], limit)
+    tree.edit(
+        start_byte=start,
+        old_end_byte=len(old) - end,
+        new_end_byte=len(new) - end,
+        start_point=_point(old[:start]),
+        old_end_point=_point(old[: len(old) - end]),
+        new_end_point=_point(new[: len(new) - end]),
+    )
+    return tree
+
+
+class SyntaxChecker:
+    """Parsers per language, built on first use; one per engine."""
+
+    def __init__(self) -> None:
+        self._parsers: dict[str, Any] = {}
+        self._queries: dict[str, Any] = {}
+        self._baseline: tuple[str, str, int] | None = None
+
+    def parser_for(self, language_id: str):
+        if language_id in self._parsers:
+            return self._parsers[language_id]
+        parser = None
+        spec = GRAMMARS.get(language_id)
+        if spec is not None:
+            try:
+                import tree_sitter
+
+                module = importlib.import_module(spec[0])
+                language = tree_sitter.Language(getattr(module, spec[1])())
+                parser = tree_sitter.Parser(language)
+                self._queries[language_id] = tree_sitter.Query(language, "(ERROR) @e (MISSING) @m")
+            except Exception as exc:  # no grammar package: the check is skipped
+                log.debug("no syntax check for %s: %s", language_id, exc)
+                parser = None
+        self._parsers[language_id] = parser
+        return parser
+
+    def supports(self, language_id: str) -> bool:
+        return self.parser_for(language_id) is not None
+
+    def _count(self, language_id: str, tree) -> int:
+        import tree_sitter
+
+        if not tree.root_node.has_error:
+            return 0
+        cursor = tree_sitter.QueryCursor(self._queries[language_id])
+        return sum(len(nodes) for nodes in cursor.captures(tree.root_node).values())
+
+    @staticmethod
+    def _broken(tree) -> int:
+        """1 when the tree holds an ERROR or MISSING node, else 0: all ``apply`` needs
+        (it compares with a clean baseline), without counting the nodes."""
+        return 1 if tree.root_node.has_error else 0
+
+    def errors(self, language_id: str, text: str) -> int:
+        """Number of ERROR and MISSING nodes in the parse of ``text``."""
+        return self._count(language_id, self.parser_for(language_id).parse(text.encode("utf-8", "surrogatepass")))
+
+    def _baseline_errors(self, language_id: str, before: str, after: str) -> int:
+        cached = self._baseline
+        if cached is not None and cached[0] == before and cached[1] == after:
+            return cached[2]
+        head, tail = before.encode("utf-8", "surrogatepass"), after.encode("utf-8", "surrogatepass")
+        text = head + tail
+        old = getattr(self, "_tree", None)
+        if old is not None and old[3] == language_id:
+            # typing changes the checked code a little at a time: an incremental
+            # reparse of the last baseline, edited where the two texts differ
+            tree = self.parser_for(language_id).parse(text, _edited(old[2], old[0] + old[1], text))
+        else:
+            tree = self.parser_for(language_id).parse(text)
+        count = self._broken(tree)
+        self._baseline = (before, after, count)
+        self._tree = (head, tail, tree, language_id)
+        return count
+
+    def _errors_with(self, language_id: str, middle: str) -> int:
+        """Errors with ``middle`` inserted at the cursor: an incremental reparse of
+        the baseline tree (only the edited part is parsed again)."""
+        head, tail, tree, _ = self._tree
+        body = middle.encode("utf-8", "surrogatepass")
+        edited = tree.copy()
+        start = _point(head)
+        edited.edit(
+            start_byte=len(head),
+            old_end_byte=len(head),
+            new_end_byte=len(head) + len(body),
+            start_point=start,
+            old_end_point=start,
+            new_end_point=_point(head + body),
+        )
+        return self._broken(self.parser_for(language_id).parse(head + body + tail, edited))
+
+    def apply(self, text: str, ctx: CursorContext) -> str:
+        if not text or not self.supports(ctx.language_id):
+            return text
+        near = _near(ctx)
+        if near is None:
+            return text
+        before, after = near
+        base = self._baseline_errors(ctx.language_id, before, after)
+        if base:
+            return text  # the code around is broken already: no verdict on the completion
+        if self._errors_with(ctx.language_id, text) <= base:
+            return text
+        lines = text.split("\n")
+        tries = 1
+        for keep in range(len(lines) - 1, 0, -1):
+            if tries >= MAX_TRIES:
+                break
+            candidate = "\n".join(lines[:keep])
+            if not candidate.strip():
+                continue
+            tries += 1
+            if self._errors_with(ctx.language_id, candidate) <= base:
+                return candidate
+        return ""

@@ -1,0 +1,40 @@
+"""From a cursor context and the settings to the request a provider receives (pure)."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from fim_server.settings import Settings
+from fim_server.core.context import CursorContext
+from fim_server.core.postprocess.single_line import wants_single_line
+from fim_server.providers.base import FimRequest, encodable
+
+
+def build_request(ctx: CursorContext, settings: Settings) -> FimRequest:
+    """Prompt = the prefix window, suffix = the suffix window.
+
+    Mid-line (code follows the cursor) only one line is shown, so a newline stop
+    saves the tokens of the lines that would be thrown away.
+    """
+    stop = list(settings.stop)
+    single = wants_single_line(ctx)
+    if settings.single_line_mid_line and single:
+        stop.append("\n")
+    return FimRequest(
+        prompt=encodable(ctx.prefix),
+        suffix=encodable(ctx.suffix),
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        stop=tuple(dict.fromkeys(stop)),
+        stream=settings.stream,
+        path=_path_of(ctx.uri),
+        extra=ctx.snippets,
+        language_id=ctx.language_id,
+        first_line_only=settings.stream_early_stop and single,
+    )
+
+
+def _path_of(uri: str) -> str:
+    """A short path for the model: the last two parts of the URI's path."""
+    path = unquote(urlsplit(uri).path) or uri
+    return "/".join(path.rstrip("/").split("/")[-2:])

@@ -1,0 +1,1 @@
+"""The LSP edge: the only importers of pygls and lsprotocol."""

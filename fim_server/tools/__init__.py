@@ -1,0 +1,1 @@
+"""Headless tools: doctor, eval, replay."""

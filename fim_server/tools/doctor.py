@@ -1,0 +1,141 @@
+"""``fim-server doctor``: check a setup the way the editor would use it, in plain words.
+
+Steps, each reported as ``ok``, ``FAIL`` or ``skip`` with one sentence:
+settings valid, API key present (masked), provider reachable, the model
+available (``GET /models`` or the provider's equivalent), one tiny FIM request
+with its latency and usage. The exit code is 0 only when nothing failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import os
+import time
+from typing import Mapping
+
+import httpx
+
+from fim_server.providers import errors
+from fim_server.settings import Settings, mask
+from fim_server.providers.http import make_client
+from fim_server.providers import FimRequest, create_provider
+
+PROBE_PREFIX = "def add(a, b):\n    return "
+PROBE_SUFFIX = "\n\nprint(add(1, 2))\n"
+PROBE_TOKENS = 16
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # "ok", "FAIL", "skip" or "warn"
+    detail: str
+
+    def line(self) -> str:
+        return f"  {self.status:<5} {self.name}: {self.detail}"
+
+
+async def diagnose(
+    settings: Settings,
+    problems: list[str],
+    *,
+    client: httpx.AsyncClient | None = None,
+    environ: Mapping[str, str] | None = None,
+    timeout_s: float | None = None,
+) -> list[Check]:
+    env = os.environ if environ is None else environ
+    timeout = timeout_s if timeout_s is not None else max(settings.timeout_ms / 1000, 10.0)
+    checks: list[Check] = []
+    model, base_url = settings.resolved_model(), settings.resolved_base_url()
+
+    if problems:
+        checks.append(Check("settings", "FAIL", "; ".join(problems)))
+    else:
+        checks.append(Check("settings", "ok", f"valid: provider {settings.provider}, baseUrl {base_url}, "
+                                               f"model {model}, template {settings.template}"))
+
+    key = settings.resolved_api_key(env)
+    defaults = settings.defaults
+    if key:
+        source = "fimServer.apiKey" if settings.api_key else f"${defaults.key_env}"
+        checks.append(Check("API key", "ok", f"{mask(key)} from {source}"))
+    elif defaults.key_required:
+        checks.append(Check("API key", "FAIL", f"none: {settings.key_hint()}"))
+        checks.append(Check("reachable", "skip", "no key to ask with"))
+        return checks
+    else:
+        checks.append(Check("API key", "ok", f"none set; {settings.provider} servers usually need none "
+                                             f"({settings.key_hint()} if yours does)"))
+
+    own = client is None
+    client = client or make_client()
+    try:
+        provider = create_provider(settings, client)
+        checks += await _reach_and_model(provider, settings, timeout)
+        if any(c.status == "FAIL" and c.name in ("reachable", "API key accepted") for c in checks):
+            checks.append(Check("FIM request", "skip", "not sent: fix the problem above first"))
+            return checks
+        checks.append(await _probe(provider, settings, timeout))
+    finally:
+        if own:
+            await client.aclose()
+    return checks
+
+
+async def _reach_and_model(provider, settings: Settings, timeout: float) -> list[Check]:
+    model = settings.resolved_model()
+    started = time.perf_counter()
+    try:
+        if settings.provider == "llamacpp":
+            await provider.health(timeout)
+        models = await provider.list_models(timeout)
+    except errors.AuthenticationFailed as error:
+        return [Check("reachable", "ok", f"{provider.base_url} answers"), Check("API key accepted", "FAIL", error.message)]
+    except (errors.ProviderUnavailable, errors.ProviderTimeout) as error:
+        return [Check("reachable", "FAIL", error.message)]
+    except errors.ProviderError as error:
+        return [Check("reachable", "ok", f"{provider.base_url} answers"),
+                Check("model", "warn", f"cannot list the models ({error.message}); the FIM request below decides")]
+    elapsed = (time.perf_counter() - started) * 1000
+    out = [Check("reachable", "ok", f"{provider.base_url} answered in {elapsed:.0f} ms")]
+    if settings.provider == "llamacpp":
+        out.append(Check("model", "ok", f"llama.cpp serves {', '.join(models) or 'one model'} (ready)"))
+    elif model in models:
+        out.append(Check("model", "ok", f"{model} is available"))
+    else:
+        offered = ", ".join(models[:12]) + (" ..." if len(models) > 12 else "") if models else "nothing"
+        out.append(Check("model", "FAIL", f"{model!r} is not offered; the server lists {offered}: set fimServer.model"))
+    return out
+
+
+async def _probe(provider, settings: Settings, timeout: float) -> Check:
+    request = FimRequest(prompt=PROBE_PREFIX, suffix=PROBE_SUFFIX, max_tokens=PROBE_TOKENS,
+                         temperature=settings.temperature, stop=settings.stop, stream=settings.stream, path="doctor.py")
+    started = time.perf_counter()
+    try:
+        completion = await provider.complete(request, timeout)
+    except errors.ProviderError as error:
+        return Check("FIM request", "FAIL", error.message)
+    elapsed = (time.perf_counter() - started) * 1000
+    usage = completion.usage
+    template = getattr(provider, "template", None)
+    note = f"; the server rejects `suffix`, so raw prompts use the {template.name} template" if getattr(
+        provider, "raw_mode", False) and template else ""
+    return Check(
+        "FIM request",
+        "ok",
+        f"answered in {elapsed:.0f} ms with {completion.text[:60]!r} (finish {completion.finish_reason or '-'}; "
+        f"tokens: prompt {usage.prompt_tokens}, completion {usage.completion_tokens}, "
+        f"cache hit {usage.cache_hit_tokens}){note}",
+    )
+
+
+def report(settings: Settings, checks: list[Check]) -> tuple[str, int]:
+    """The printed report and the exit code (0 only when nothing failed)."""
+    failed = [c for c in checks if c.status == "FAIL"]
+    lines = [f"fim-server doctor: provider {settings.provider}", *(c.line() for c in checks)]
+    if failed:
+        lines.append(f"{len(failed)} problem{'s' if len(failed) > 1 else ''}: completions will not work until fixed.")
+    else:
+        lines.append("All checks passed: completions should work with these settings.")
+    return "\n".join(lines), 1 if failed else 0

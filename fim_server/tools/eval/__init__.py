@@ -1,0 +1,1 @@
+"""Completion-quality evaluation: holes, run, report."""

@@ -1,0 +1,405 @@
+"""``fim-server eval REPO``: hole-punching evaluation over a real repository.
+
+Seeded sampling of cursor positions (line ends, mid-line, block starts, multi-line
+bodies; ``holes.py``), the removed span as ground truth, the full engine pipeline
+(prompt, provider, cache off, cleaning) against the configured provider, or with
+``--fake`` against an oracle that answers the ground truth with injected faults.
+Reports exact match, edit similarity, the share of completions that keep the file
+parseable, latency, tokens and cost: a terminal table, JSON, and a Markdown and an
+HTML report with SVG plots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import asdict, dataclass, replace
+import html
+import json
+import math
+import os
+from pathlib import Path
+import random
+import statistics
+import sys
+import time
+from typing import Any, Callable, TextIO
+
+from fim_server.settings import Settings
+from fim_server.core.context import build_context
+from fim_server.core.documents import split_lines
+from fim_server.core.engine import CompletionEngine, Trigger
+from fim_server.tools.eval.holes import FAULTS, KINDS, Hole, applicable, applied, edit_similarity, inject, sample
+from fim_server.core.postprocess.syntax import SyntaxChecker
+from fim_server.providers.base import Completion, FimRequest, Usage
+
+LANGUAGES = {
+    ".py": "python", ".js": "javascript", ".jsx": "javascriptreact", ".ts": "typescript", ".tsx": "typescriptreact",
+    ".go": "go", ".rs": "rust", ".c": "c", ".h": "c", ".cpp": "cpp", ".cc": "cpp", ".java": "java", ".rb": "ruby",
+    ".lua": "lua", ".sh": "shellscript",
+}
+SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", "build", "dist", ".tox", "target", ".mypy_cache"}
+MAX_FILE_BYTES = 300_000
+
+
+@dataclass
+class Row:
+    path: str
+    kind: str
+    line: int
+    truth: str
+    completion: str
+    replace_after: int
+    exact: bool
+    similarity: float
+    parseable: bool | None
+    latency_ms: float
+    prompt_tokens: int
+    completion_tokens: int
+    cache_hit_tokens: int
+    fault: str | None = None
+    error: str | None = None
+
+
+def repository_files(root: Path, extensions: set[str]) -> list[Path]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if path.suffix in extensions:
+                try:
+                    if 0 < path.stat().st_size <= MAX_FILE_BYTES:
+                        out.append(path)
+                except OSError:
+                    pass
+    return out
+
+
+class OracleProvider:
+    """The fake for ``--fake``: answers each hole's ground truth, with a fault of
+    ``holes.FAULTS`` injected into a share of the answers (what a model gets wrong)."""
+
+    name = "oracle"
+
+    def __init__(self, fault_rate: float, rng: random.Random) -> None:
+        self.fault_rate = fault_rate
+        self._rng = rng
+        self._holes: dict[tuple[str, str], tuple[Hole, str]] = {}
+        self.faults: dict[tuple[str, str], str] = {}
+
+    def expect(self, request_key: tuple[str, str], hole: Hole, source: str) -> None:
+        self._holes[request_key] = (hole, source)
+
+    async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
+        key = (request.prompt, request.suffix)
+        hole, source = self._holes[key]
+        text = hole.truth
+        if self._rng.random() < self.fault_rate:
+            faults = [f for f in FAULTS if applicable(f, hole, source)]
+            if faults:
+                fault = self._rng.choice(faults)
+                self.faults[key] = fault
+                text = inject(fault, hole, source, self._rng)
+        usage = Usage(prompt_tokens=(len(request.prompt) + len(request.suffix)) // 4, completion_tokens=max(1, len(text) // 4))
+        usage.cache_miss_tokens = usage.prompt_tokens
+        return Completion(text, "stop", usage)
+
+
+class ProviderStopped(Exception):
+    def __init__(self, message: str, rows: list[Row]) -> None:
+        super().__init__(message)
+        self.rows = rows
+
+
+class Progress:
+    def __init__(self, total: int, stream: TextIO, enabled: bool) -> None:
+        self.total, self.stream, self.enabled = total, stream, enabled
+        self.started = time.perf_counter()
+
+    def update(self, done: int, exact: int) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * done / max(1, self.total))
+        rate = (time.perf_counter() - self.started) / max(1, done)
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} exact {exact / max(1, done):.0%} "
+            f"{rate:.2f} s/hole eta {rate * (self.total - done):.0f} s "
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else 0.0
+
+
+async def evaluate(
+    repo: Path,
+    settings: Settings,
+    *,
+    samples: int,
+    seed: int,
+    kinds: tuple[str, ...] = KINDS,
+    fake: bool = False,
+    fault_rate: float = 0.3,
+    progress: Progress | None = None,
+    provider_factory: Callable | None = None,
+) -> list[Row]:
+    rng = random.Random(seed)
+    files = repository_files(repo, set(LANGUAGES))
+    if not files:
+        raise ValueError(f"no source files ({', '.join(sorted(LANGUAGES))}) under {repo}")
+    settings = replace(settings, cache_size=0, debounce_ms=0)
+    oracle = OracleProvider(fault_rate, random.Random(seed + 1)) if fake else None
+    factory = provider_factory or ((lambda s, c: oracle) if oracle else None)
+    engine = CompletionEngine(settings, **({"provider_factory": factory} if factory else {}))
+    checker = SyntaxChecker()
+    rows: list[Row] = []
+    attempts = 0
+    try:
+        while len(rows) < samples and attempts < samples * 20:
+            attempts += 1
+            path = rng.choice(files)
+            kind = kinds[len(rows) % len(kinds)]
+            try:
+                source = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+            except (UnicodeDecodeError, OSError):
+                continue
+            found = sample(str(path), source, rng, 1, (kind,))
+            if not found:
+                continue
+            hole = found[0]
+            language = LANGUAGES[path.suffix]
+            ctx = build_context(
+                path.resolve().as_uri(), split_lines(hole.document(source)), hole.line, hole.column,
+                max_prefix_chars=settings.max_prefix_chars, max_suffix_chars=settings.max_suffix_chars, language_id=language,
+            )
+            if oracle is not None:
+                oracle.expect((ctx.prefix, ctx.suffix), hole, source)
+            wait = engine.health.retry_at - time.monotonic()
+            if wait > 0:  # backing off after a 429/503: wait instead of counting empty answers
+                await asyncio.sleep(min(wait, 60.0))
+            before = asdict(engine.usage)
+            errors_before = engine.stats.get("errors_fatal", 0) + engine.stats.get("errors_transient", 0) + engine.stats.get("errors_other", 0)
+            started = time.perf_counter()
+            suggestions = await engine.complete(ctx, Trigger.INVOKED)
+            latency = (time.perf_counter() - started) * 1000
+            after = asdict(engine.usage)
+            errors_after = engine.stats.get("errors_fatal", 0) + engine.stats.get("errors_transient", 0) + engine.stats.get("errors_other", 0)
+            text = suggestions[0].text if suggestions else ""
+            replace_after = suggestions[0].replace_after if suggestions else 0
+            result = applied(source, hole, text, replace_after)
+            rest = hole.document(source)[hole.offset : hole.offset + replace_after]
+            parseable = None
+            if checker.supports(language):
+                parseable = checker.errors(language, result) <= checker.errors(language, source)
+            rows.append(
+                Row(
+                    path=str(path.relative_to(repo)), kind=kind, line=hole.line + 1, truth=hole.truth, completion=text,
+                    replace_after=replace_after, exact=result == source,
+                    similarity=edit_similarity(text, hole.truth + rest),
+                    parseable=parseable, latency_ms=latency,
+                    prompt_tokens=after["prompt_tokens"] - before["prompt_tokens"],
+                    completion_tokens=after["completion_tokens"] - before["completion_tokens"],
+                    cache_hit_tokens=after["cache_hit_tokens"] - before["cache_hit_tokens"],
+                    fault=oracle.faults.get((ctx.prefix, ctx.suffix)) if oracle else None,
+                    error="provider error" if errors_after > errors_before else None,
+                )
+            )
+            if progress:
+                progress.update(len(rows), sum(r.exact for r in rows))
+            if getattr(engine.health, "blocked_by", None):
+                # a rejected key, an empty balance, an unknown model: no point going on
+                raise ProviderStopped(engine.health.blocked_by, rows)
+    finally:
+        await engine.aclose()
+        if progress:
+            progress.close()
+    return rows
+
+
+def summarize(rows: list[Row], prices: dict[str, float] | None) -> dict[str, Any]:
+    def group(selected: list[Row]) -> dict[str, Any]:
+        parse = [r.parseable for r in selected if r.parseable is not None]
+        lat = [r.latency_ms for r in selected]
+        prompt = sum(r.prompt_tokens for r in selected)
+        hit = sum(r.cache_hit_tokens for r in selected)
+        out = sum(r.completion_tokens for r in selected)
+        cost = None
+        if prices:
+            cost = ((prompt - hit) * prices["input_miss"] + hit * prices["input_hit"] + out * prices["output"]) / 1e6
+        return {
+            "n": len(selected),
+            "exact_match": sum(r.exact for r in selected) / max(1, len(selected)),
+            "edit_similarity": statistics.fmean(r.similarity for r in selected) if selected else 0.0,
+            "parseable": sum(parse) / len(parse) if parse else None,
+            "empty": sum(not r.completion for r in selected) / max(1, len(selected)),
+            "errors": sum(r.error is not None for r in selected),
+            "latency_p50_ms": percentile(lat, 0.5),
+            "latency_p95_ms": percentile(lat, 0.95),
+            "prompt_tokens": prompt,
+            "completion_tokens": out,
+            "cache_hit_tokens": hit,
+            "cost_usd": cost,
+        }
+
+    kinds = defaultdict(list)
+    for r in rows:
+        kinds[r.kind].append(r)
+    return {"all": group(rows), "by_kind": {k: group(v) for k, v in sorted(kinds.items())}}
+
+
+def table(summary: dict[str, Any]) -> str:
+    head = f"{'kind':12} {'n':>5} {'exact':>7} {'edit sim':>8} {'parse':>7} {'p50 ms':>8} {'p95 ms':>8} {'tokens in/out':>15} {'cost $':>9}"
+    lines = [head, "-" * len(head)]
+    for name, g in list(summary["by_kind"].items()) + [("all", summary["all"])]:
+        parse = "n/a" if g["parseable"] is None else f"{g['parseable']:.1%}"
+        cost = "n/a" if g["cost_usd"] is None else f"{g['cost_usd']:.4f}"
+        lines.append(
+            f"{name:12} {g['n']:>5} {g['exact_match']:>7.1%} {g['edit_similarity']:>8.3f} {parse:>7} "
+            f"{g['latency_p50_ms']:>8.1f} {g['latency_p95_ms']:>8.1f} {str(g['prompt_tokens']) + '/' + str(g['completion_tokens']):>15} {cost:>9}"
+        )
+    return "\n".join(lines)
+
+
+# -- plots (SVG, no plotting library) ---------------------------------------------------
+
+
+def svg_bars(title: str, labels: list[str], values: list[float], unit: str = "", vmax: float | None = None) -> str:
+    width, height, left, bottom = 480, 240, 40, 40
+    vmax = vmax or max(values + [1e-9])
+    bar = (width - left - 10) / max(1, len(values))
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">',
+        f'<text x="{width / 2}" y="14" text-anchor="middle" font-size="13">{html.escape(title)}</text>',
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 5}" y2="{height - bottom}" stroke="#333"/>',
+    ]
+    for i, (label, value) in enumerate(zip(labels, values)):
+        h = (height - bottom - 30) * (value / vmax if vmax else 0)
+        x = left + i * bar + 2
+        parts.append(f'<rect x="{x:.1f}" y="{height - bottom - h:.1f}" width="{bar - 4:.1f}" height="{h:.1f}" fill="#4a7bd0"/>')
+        parts.append(f'<text x="{x + (bar - 4) / 2:.1f}" y="{height - bottom - h - 3:.1f}" text-anchor="middle">{value:.3g}{unit}</text>')
+        parts.append(f'<text x="{x + (bar - 4) / 2:.1f}" y="{height - bottom + 14}" text-anchor="middle">{html.escape(label)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def histogram(values: list[float], bins: int, lo: float, hi: float) -> tuple[list[str], list[float]]:
+    counts = [0] * bins
+    span = (hi - lo) or 1.0
+    for v in values:
+        counts[min(bins - 1, max(0, int((v - lo) / span * bins)))] += 1
+    step = span / bins
+    return [f"{lo + i * step:.3g}" for i in range(bins)], [float(c) for c in counts]
+
+
+def plots(rows: list[Row], summary: dict[str, Any]) -> dict[str, str]:
+    kinds = list(summary["by_kind"])
+    lat = [r.latency_ms for r in rows]
+    hi = max(lat + [1.0])
+    return {
+        "exact_by_kind.svg": svg_bars("exact match by kind (%)", kinds, [100 * summary["by_kind"][k]["exact_match"] for k in kinds], "", 100),
+        "edit_similarity.svg": svg_bars("edit similarity (completions per bin)", *histogram([r.similarity for r in rows], 10, 0.0, 1.0)),
+        "latency.svg": svg_bars("latency ms (completions per bin)", *histogram(lat, 10, 0.0, hi * 1.0001)),
+    }
+
+
+def markdown(summary: dict[str, Any], meta: dict[str, Any], images: list[str]) -> str:
+    out = [f"# fim-server eval: {meta['repo']}", "", f"{meta['samples']} holes, seed {meta['seed']}, provider {meta['provider']}, model {meta['model']}", ""]
+    out += ["| kind | n | exact | edit sim | parseable | p50 ms | p95 ms | tokens in | tokens out | cost $ |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, g in list(summary["by_kind"].items()) + [("**all**", summary["all"])]:
+        parse = "n/a" if g["parseable"] is None else f"{g['parseable']:.1%}"
+        cost = "n/a" if g["cost_usd"] is None else f"{g['cost_usd']:.4f}"
+        out.append(
+            f"| {name} | {g['n']} | {g['exact_match']:.1%} | {g['edit_similarity']:.3f} | {parse} | {g['latency_p50_ms']:.1f} | "
+            f"{g['latency_p95_ms']:.1f} | {g['prompt_tokens']} | {g['completion_tokens']} | {cost} |"
+        )
+    out.append("")
+    out += [f"![{name}]({name})" for name in images]
+    return "\n".join(out) + "\n"
+
+
+def html_report(summary: dict[str, Any], meta: dict[str, Any], svgs: dict[str, str]) -> str:
+    md = markdown(summary, meta, [])
+    rows = [line for line in md.splitlines() if line.startswith("|") and not line.startswith("|---")]
+    cells = lambda line, tag: "".join(f"<{tag}>{html.escape(c.strip().strip('*'))}</{tag}>" for c in line.strip("|").split("|"))  # noqa: E731
+    table_html = "<table border=1 cellpadding=4><tr>" + cells(rows[0], "th") + "</tr>" + "".join(f"<tr>{cells(r, 'td')}</tr>" for r in rows[1:]) + "</table>"
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>fim-server eval</title></head><body>"
+        f"<h1>fim-server eval: {html.escape(meta['repo'])}</h1><p>{meta['samples']} holes, seed {meta['seed']}, "
+        f"provider {html.escape(meta['provider'])}, model {html.escape(meta['model'])}</p>{table_html}"
+        + "".join(f"<div>{svg}</div>" for svg in svgs.values())
+        + "</body></html>\n"
+    )
+
+
+def write_reports(out_dir: Path, rows: list[Row], summary: dict[str, Any], meta: dict[str, Any]) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    svgs = plots(rows, summary)
+    written = []
+    for name, svg in svgs.items():
+        (out_dir / name).write_text(svg, encoding="utf-8")
+        written.append(out_dir / name)
+    (out_dir / "eval.json").write_text(json.dumps({"meta": meta, "summary": summary, "rows": [asdict(r) for r in rows]}, indent=1, ensure_ascii=False), encoding="utf-8")
+    (out_dir / "report.md").write_text(markdown(summary, meta, list(svgs)), encoding="utf-8")
+    (out_dir / "report.html").write_text(html_report(summary, meta, svgs), encoding="utf-8")
+    return written + [out_dir / "eval.json", out_dir / "report.md", out_dir / "report.html"]
+
+
+def run(args, settings: Settings) -> int:
+    repo = Path(args.repo)
+    if not repo.is_dir():
+        print(f"error: {repo} is not a directory", file=sys.stderr)
+        return 2
+    kinds = tuple(args.kinds.split(",")) if args.kinds else KINDS
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        print(f"error: unknown kinds {', '.join(bad)}; known: {', '.join(KINDS)}", file=sys.stderr)
+        return 2
+    if not args.fake and not settings.resolved_api_key():
+        print("error: no API key for the configured provider (set DEEPSEEK_API_KEY, or use --fake)", file=sys.stderr)
+        return 2
+    prices = None
+    if args.price is not None:
+        try:
+            miss, hit, out = (float(x) for x in args.price.split(","))
+        except ValueError:
+            print("error: --price needs INPUT_MISS,INPUT_HIT,OUTPUT in USD per million tokens", file=sys.stderr)
+            return 2
+        prices = {"input_miss": miss, "input_hit": hit, "output": out}
+    progress = Progress(args.samples, sys.stderr, not args.no_progress)
+    stopped = False
+    try:
+        rows = asyncio.run(
+            evaluate(repo, settings, samples=args.samples, seed=args.seed, kinds=kinds, fake=args.fake, fault_rate=args.fault_rate, progress=progress)
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ProviderStopped as exc:
+        print(f"error: the provider refused: {exc}", file=sys.stderr)
+        if not exc.rows:
+            return 1
+        rows = exc.rows
+        stopped = True
+    summary = summarize(rows, prices)
+    meta = {
+        "repo": str(repo), "samples": len(rows), "seed": args.seed, "kinds": list(kinds),
+        "provider": "oracle (fake, fault rate %.2f)" % args.fault_rate if args.fake else settings.provider,
+        "model": "ground truth" if args.fake else settings.model, "prices_usd_per_million": prices,
+    }
+    if args.json:
+        print(json.dumps({"meta": meta, "summary": summary}, indent=1, ensure_ascii=False))
+    else:
+        print(table(summary))
+    if args.out:
+        for path in write_reports(Path(args.out), rows, summary, meta):
+            print(f"wrote {path}", file=sys.stderr)
+    return 0 if rows and not stopped else 1
