@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import random
 
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -241,3 +242,32 @@ def test_incremental_edits_track_the_client(encoding, data):
         assert doc.size == len(client)  # kept up to date, not recounted
         # and the lines are cut where the client cuts them, so later positions agree
         assert doc.lines == split_lines(client)
+
+
+# -- offsets from running sums kept across edits equal the plain sum of line lengths --
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_cached_offsets_match_the_plain_sum_after_random_edits(seed):
+    rng = random.Random(seed)
+    doc = Document("file:///a", "ab\ncd\r\nef\n" * 40)
+    for _ in range(1500):
+        n = len(doc.lines)
+        line = rng.randrange(n)
+        col = rng.randrange(len(doc.lines[line].rstrip("\r\n")) + 1)
+        op = rng.random()
+        if op < 0.5:
+            doc.apply_change(rng.choice(["x", "\n", "yy\n z", "\r", "\r\n"]), (line, col), (line, col), "utf-32")
+        elif op < 0.85:
+            end = min(n - 1, line + rng.randrange(3))
+            doc.apply_change("", (line, col), (end, 0) if end > line else (line, col), "utf-32")
+        else:
+            doc.apply_change("q\nw" * rng.randrange(3))
+        for _ in range(2):
+            at = rng.randrange(len(doc.lines))
+            assert doc.offset_of(at, 2) == sum(map(len, doc.lines[:at])) + 2
+
+
+def test_offset_past_the_end_clamps():
+    doc = Document("file:///a", "ab\ncd")
+    assert doc.offset_of(99, 0) == 5

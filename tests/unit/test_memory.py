@@ -1,4 +1,4 @@
-"""The request built from a cursor context, the cache key, the cache, typing-through."""
+"""The cache key, the cache, typing-through."""
 
 from __future__ import annotations
 
@@ -9,46 +9,7 @@ import pytest
 from cursor import ctx_at
 from fim_server.core.memory import CompletionCache, Shown, cache_key, typed_through
 from fim_server.settings import Settings
-from fim_server.core.prompt import build_request
 from fim_server.providers.base import FimRequest
-
-
-# -- build_request -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "text, settings, stop",
-    [
-        ("x = █\n", Settings(), ()),
-        ("f(█)\n", Settings(), ("\n",)),  # mid-line: one line only
-        ("x = █   \n", Settings(), ()),  # only whitespace after the cursor
-        ("f(█)\n", Settings(stop=("\n",)), ("\n",)),  # no duplicate
-        ("f(█)\n", Settings(stop=("###", "\n\n")), ("###", "\n\n", "\n")),  # user stops kept, first
-        ("x = █\n", Settings(stop=("###",)), ("###",)),
-        ("x = █\n", Settings(stop=("a", "b", "a")), ("a", "b")),
-        ("f(█)\n", Settings(single_line_mid_line=False), ()),
-        ("f(█)\n", Settings(single_line_mid_line=False, stop=("x",)), ("x",)),
-    ],
-)
-def test_build_request_stops(text, settings, stop):
-    assert build_request(ctx_at(text), settings).stop == stop
-
-
-@pytest.mark.parametrize(
-    "text, budgets, prompt, suffix",
-    [
-        ("def f():\n    █pass\nx = 1\n", {}, "def f():\n    ", "pass\nx = 1\n"),
-        ("a\r\nb█c\r\nd", {}, "a\r\nb", "c\r\nd"),
-        ("中文😀█𝄞", {}, "中文😀", "𝄞"),
-        ("ab\ncd\nef█gh\nij\nkl\n", {"max_prefix_chars": 5, "max_suffix_chars": 6}, "cd\nef", "gh\nij\n"),
-    ],
-)
-def test_build_request_windows(text, budgets, prompt, suffix):
-    settings = Settings(max_tokens=77, temperature=0.3, stream=False)
-    request = build_request(ctx_at(text, **budgets), settings)
-    assert request.prompt == prompt
-    assert request.suffix == suffix
-    assert (request.max_tokens, request.temperature, request.stream) == (77, 0.3, False)
 
 
 # -- cache_key -----------------------------------------------------------------------------

@@ -9,6 +9,9 @@ import pytest
 from fim_server.providers import errors
 from fim_server.settings import parse_settings
 from fim_server.providers import PROVIDER_CLASSES, FimRequest, create_provider
+from fim_server.providers.base import Usage
+from fim_server.providers.deepseek import DeepSeekProvider, usage_from
+from fim_server.settings import Settings
 
 REQ = FimRequest(prompt="x = ", suffix="\nprint(x)\n", max_tokens=32, temperature=0.2, stop=("\n",), stream=True, path="p/m.py")
 CLIENT = httpx.AsyncClient()
@@ -110,3 +113,88 @@ def test_missing_key_only_where_required(monkeypatch):
     assert provider(provider="ollama").headers() == {}
     monkeypatch.setenv("OPENAI_API_KEY", "tok")
     assert provider(provider="openai").headers() == {"Authorization": "Bearer tok"}
+
+
+KEY = "sk-test-SECRET-1234"
+
+
+# -- map_status -------------------------------------------------------------------------------
+
+
+def map_status(status, body, headers, model):
+    return DeepSeekProvider(Settings(model=model), None).map_status(status, body, headers)  # type: ignore[arg-type]
+
+MODEL_BODY = b'{"error": {"message": "Model Not Exist", "type": "invalid_request_error"}}'
+
+
+@pytest.mark.parametrize(
+    "status, body, headers, kind, words, retry_after",
+    [
+        (400, MODEL_BODY, {}, errors.ModelRejected, ["deepseek-nope", "Model Not Exist", "fimServer.model"], None),
+        (422, b'{"error": {"message": "unknown model"}}', {}, errors.ModelRejected, ["422", "fimServer.model"], None),
+        (404, b'{"error": {"message": "model not found"}}', {}, errors.ModelRejected, ["fimServer.model"], None),
+        (
+            400, b'{"error": {"message": "max_tokens too large"}}', {}, errors.RequestRejected,
+            ["max_tokens too large", "fimServer.maxTokens", "400"], None,
+        ),
+        (422, b"Unprocessable", {}, errors.RequestRejected, ["422", "Unprocessable"], None),
+        (
+            401, b'{"error": {"message": "Authentication Fails, your api key ' + KEY.encode() + b' is invalid"}}',
+            {}, errors.AuthenticationFailed, ["401", "DEEPSEEK_API_KEY", "fimServer.apiKey"], None,
+        ),
+        (402, b'{"error": {"message": "Insufficient Balance"}}', {}, errors.InsufficientBalance, ["402", "top up"], None),
+        (429, b"slow down", {"Retry-After": "7"}, errors.RateLimited, ["429", "rate limit", "resume"], 7.0),
+        (429, b"slow down", {}, errors.RateLimited, ["429"], None),
+        (500, b'{"error": {"message": "internal"}}', {}, errors.ProviderUnavailable, ["500", "internal", "resume"], None),
+        (503, b"Service Unavailable", {"Retry-After": "12"}, errors.ProviderUnavailable, ["503", "resume"], 12.0),
+    ],
+)
+def test_map_status(status, body, headers, kind, words, retry_after):
+    error = map_status(status, body, httpx.Headers(headers), "deepseek-nope")
+    assert type(error) is kind
+    assert error.status == status
+    for word in words:
+        assert word in error.message
+    assert KEY not in error.message and "SECRET" not in error.message
+    if issubclass(kind, errors.TransientError):
+        assert error.retry_after == retry_after
+    assert isinstance(error, errors.FatalError) == (status in (400, 401, 402, 404, 422))
+
+
+def test_map_status_context_length_is_not_a_model_problem():
+    body = (
+        b'{"error": {"message": "This model\'s maximum context length is 131072 tokens. However, you '
+        b'requested 140000 tokens (139744 in the messages, 256 in the completion). Please reduce the '
+        b'length of the messages or completion.", "type": "invalid_request_error"}}'
+    )
+    error = map_status(400, body, httpx.Headers({}), "deepseek-v4-flash")
+    assert type(error) is errors.RequestRejected
+    assert "fimServer.model" not in error.message
+
+
+# -- usage_from --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data, usage",
+    [
+        (
+            {"prompt_tokens": 100, "completion_tokens": 20, "prompt_cache_hit_tokens": 64, "prompt_cache_miss_tokens": 36},
+            Usage(100, 20, 64, 36),
+        ),
+        ({"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6}, Usage(5, 1, 0, 0)),
+        ({"prompt_tokens": 5.0, "prompt_cache_hit_tokens": True, "completion_tokens": "3"}, Usage(5, 0, 0, 0)),
+        (None, Usage()),
+        ([1, 2], Usage()),
+        ({}, Usage()),
+    ],
+)
+def test_usage_from(data, usage):
+    assert usage_from(data) == usage
+
+
+def test_usage_add():
+    total = Usage()
+    total.add(Usage(100, 20, 64, 36))
+    total.add(Usage(10, 2, 6, 4))
+    assert total == Usage(110, 22, 70, 40)
