@@ -474,6 +474,8 @@ class CompletionEngine:
             "completion_tokens": self.usage.completion_tokens,
             "cache_hit_tokens": self.usage.cache_hit_tokens,
             "cache_miss_tokens": self.usage.cache_miss_tokens,
+            "prompt_eval_ms": round(self.usage.prompt_ms, 1),
+            "generation_ms": round(self.usage.generation_ms, 1),
             "cached_answers": len(self.cache),
         }
 

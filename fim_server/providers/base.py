@@ -31,12 +31,17 @@ class Usage:
     completion_tokens: int = 0
     cache_hit_tokens: int = 0
     cache_miss_tokens: int = 0
+    # where the server says it spent the time (llama.cpp's timings): prompt evaluation, generation
+    prompt_ms: float = 0.0
+    generation_ms: float = 0.0
 
     def add(self, other: "Usage") -> None:
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.cache_hit_tokens += other.cache_hit_tokens
         self.cache_miss_tokens += other.cache_miss_tokens
+        self.prompt_ms += other.prompt_ms
+        self.generation_ms += other.generation_ms
 
 
 @dataclass

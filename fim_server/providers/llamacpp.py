@@ -26,7 +26,21 @@ FIM_MODELS = "qwen2.5-coder, deepseek-coder, starcoder2, codellama or codegemma 
 
 
 def usage_from(data: Any) -> Usage:
-    return Usage(prompt_tokens=num(data, "tokens_evaluated"), completion_tokens=num(data, "tokens_predicted"))
+    """Tokens from the final answer; ``timings`` splits the prompt into the tokens the
+    server evaluated (``prompt_n``) and those it took from its KV cache (``cache_n``)."""
+    usage = Usage(prompt_tokens=num(data, "tokens_evaluated"), completion_tokens=num(data, "tokens_predicted"))
+    timings = data.get("timings") if isinstance(data, dict) else None
+    if isinstance(timings, dict):
+        usage.cache_hit_tokens = num(timings, "cache_n")
+        usage.cache_miss_tokens = num(timings, "prompt_n")
+        usage.prompt_ms = fnum(timings, "prompt_ms")
+        usage.generation_ms = fnum(timings, "predicted_ms")
+    return usage
+
+
+def fnum(data: dict, key: str) -> float:
+    value = data.get(key)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
 
 def _piece(data: Any) -> tuple[str, bool]:
@@ -120,6 +134,6 @@ class LlamaCppProvider(HttpProvider):
 def _reason(data: Any) -> str | None:
     if not isinstance(data, dict):
         return None
-    if data.get("stopped_limit"):
+    if data.get("stopped_limit") or data.get("stop_type") == "limit":  # older, newer servers
         return "length"
     return "stop" if data.get("stop") else None

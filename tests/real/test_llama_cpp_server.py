@@ -1,146 +1,47 @@
-"""One provider against a REAL inference server, not our own fake: llama-cpp-python's
-OpenAI-compatible server (``python -m llama_cpp.server``) loading a tiny GGUF model
-that this test writes itself with the ``gguf`` package, driven through the real
-``fim-server`` process (provider ``openai``, ``suffix`` sent as-is).
+"""Providers against a REAL inference server, not our own fake: llama.cpp's own HTTP
+server, prebuilt in the ``xllamacpp`` wheel (the extra ``real``), loading a tiny GGUF
+model that ``tiny_llama.write_tiny_model`` writes here. The model answers ``ab`` at
+every position whatever the prompt (see tiny_llama.py), so the answers are known in
+advance; the server's own ``timings`` say how much of each prompt it evaluated.
 
-The model is built so that greedy decoding is known in advance: every embedding
-is the all-ones vector, attention and feed-forward weights are zero (the residual
-stream stays all-ones), and only the output row of the token ``ab`` is non-zero,
-so the model answers ``ab`` for every position whatever the prompt. The test is
-skipped when llama-cpp-python (with its ``[server]`` extra) or gguf is missing.
+Covered: provider ``llamacpp`` on the native API (``/health``, ``/infill``, ``timings``
+and the KV-cache reuse they report), the real ``fim-server`` process with provider
+``llamacpp`` and with provider ``openai`` on ``/v1/completions``. Skipped only when the
+wheel, ``gguf`` or ``numpy`` is not installed (CI installs them with the extra).
 """
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
-np = pytest.importorskip("numpy")
-gguf = pytest.importorskip("gguf")
-pytest.importorskip("llama_cpp")
-pytest.importorskip("llama_cpp.server.app")  # the [server] extra (fastapi, uvicorn)
+pytest.importorskip("numpy")
+pytest.importorskip("gguf")
+pytest.importorskip("xllamacpp", reason="the extra 'real' (pip install -e '.[real]') brings llama.cpp's server")
 
 import httpx  # noqa: E402
 import pytest_lsp  # noqa: E402
 from lsprotocol import types  # noqa: E402
 from pytest_lsp import ClientServerConfig, LanguageClient  # noqa: E402
 
+from fim_server.providers.base import FimRequest  # noqa: E402
+from fim_server.providers.llamacpp import LlamaCppProvider  # noqa: E402
+from fim_server.settings import Settings  # noqa: E402
 from tests.e2e.conftest import SERVER_ENV, inline, open_doc, start, stop  # noqa: E402
+from tests.real.tiny_llama import ANSWER_TOKEN, running_server, write_tiny_model  # noqa: E402
 
-N_EMBD, N_HEAD, N_FF, N_CTX = 32, 2, 64, 2048
 MAX_TOKENS = 6
-ANSWER_TOKEN = "ab"
-
-
-def write_tiny_model(path: Path) -> None:
-    """A 1-layer llama-architecture GGUF with an SPM vocabulary that has FIM tokens."""
-    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
-    types_ = [2, 3, 3] + [6] * 256  # UNKNOWN, CONTROL, CONTROL, BYTE...
-    fim = {"<PRE>": None, "<SUF>": None, "<MID>": None, "<EOT>": None}
-    for name in fim:
-        fim[name] = len(tokens)
-        tokens.append(name)
-        types_.append(3)
-    words = ["▁", ANSWER_TOKEN, "▁def", "▁return", "▁print", "add", "(", ")", ":", ",", "a", "b"]
-    tokens += words
-    types_ += [1] * len(words)
-    scores = [0.0] * len(tokens)
-    n_vocab = len(tokens)
-
-    writer = gguf.GGUFWriter(str(path), "llama")
-    writer.add_name("tiny-fim")
-    writer.add_context_length(N_CTX)
-    writer.add_embedding_length(N_EMBD)
-    writer.add_block_count(1)
-    writer.add_feed_forward_length(N_FF)
-    writer.add_head_count(N_HEAD)
-    writer.add_head_count_kv(N_HEAD)
-    writer.add_layer_norm_rms_eps(1e-5)
-    writer.add_rope_dimension_count(N_EMBD // N_HEAD)
-    writer.add_file_type(0)  # all F32
-    writer.add_tokenizer_model("llama")
-    writer.add_token_list(tokens)
-    writer.add_token_scores(scores)
-    writer.add_token_types(types_)
-    writer.add_bos_token_id(1)
-    writer.add_eos_token_id(2)
-    writer.add_unk_token_id(0)
-    writer.add_add_bos_token(False)
-    # FIM token ids under the current and the older key names
-    for new, old, name in (("fim_pre", "prefix", "<PRE>"), ("fim_suf", "suffix", "<SUF>"), ("fim_mid", "middle", "<MID>")):
-        writer.add_uint32(f"tokenizer.ggml.{new}_token_id", fim[name])
-        writer.add_uint32(f"tokenizer.ggml.{old}_token_id", fim[name])
-    writer.add_uint32("tokenizer.ggml.eot_token_id", fim["<EOT>"])
-
-    f32 = np.float32
-    output = np.zeros((n_vocab, N_EMBD), dtype=f32)
-    output[tokens.index(ANSWER_TOKEN)] = 1.0
-    tensors = {
-        "token_embd.weight": np.ones((n_vocab, N_EMBD), dtype=f32),
-        "output_norm.weight": np.ones(N_EMBD, dtype=f32),
-        "output.weight": output,
-        "blk.0.attn_norm.weight": np.ones(N_EMBD, dtype=f32),
-        "blk.0.attn_q.weight": np.zeros((N_EMBD, N_EMBD), dtype=f32),
-        "blk.0.attn_k.weight": np.zeros((N_EMBD, N_EMBD), dtype=f32),
-        "blk.0.attn_v.weight": np.zeros((N_EMBD, N_EMBD), dtype=f32),
-        "blk.0.attn_output.weight": np.zeros((N_EMBD, N_EMBD), dtype=f32),
-        "blk.0.ffn_norm.weight": np.ones(N_EMBD, dtype=f32),
-        "blk.0.ffn_gate.weight": np.zeros((N_FF, N_EMBD), dtype=f32),
-        "blk.0.ffn_up.weight": np.zeros((N_FF, N_EMBD), dtype=f32),
-        "blk.0.ffn_down.weight": np.zeros((N_EMBD, N_FF), dtype=f32),
-    }
-    for name, array in tensors.items():
-        writer.add_tensor(name, array)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+SOURCE = "def add(a, b):\n    return \n\nprint(add(1, 2))\n"
 
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
-    model = tmp_path_factory.mktemp("gguf") / "tiny-fim.gguf"
-    write_tiny_model(model)
-    port = free_port()
-    log = (model.parent / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", "tiny-fim",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(N_CTX), "--n_threads", "1"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail("llama_cpp.server exited: " + (model.parent / "server.log").read_text()[-2000:])
-            try:
-                if httpx.get(url + "/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama_cpp.server did not start within 120 s")
-            time.sleep(0.3)
+    folder = tmp_path_factory.mktemp("gguf")
+    model = folder / "tiny-fim.gguf"
+    write_tiny_model(model, n_ctx=4096)
+    with running_server(model, folder / "server.log", ctx=4096, cache_reuse=16) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "fim_server"], server_env=SERVER_ENV))
@@ -149,25 +50,79 @@ async def lsp(lsp_client: LanguageClient):
     await stop(lsp_client)
 
 
-def test_the_tiny_model_answers_as_designed(llama_server):
-    answer = httpx.post(llama_server + "/completions", timeout=60, json={
-        "model": "tiny-fim", "prompt": "def add(a, b):\n    return ", "suffix": "\n", "max_tokens": MAX_TOKENS,
-        "temperature": 0})
+def infill(url: str, prefix: str, suffix: str, **extra) -> dict:
+    answer = httpx.post(url + "/infill", timeout=60, json={
+        "input_prefix": prefix, "input_suffix": suffix, "n_predict": MAX_TOKENS, "temperature": 0,
+        "cache_prompt": True, **extra})
     assert answer.status_code == 200, answer.text
-    assert answer.json()["choices"][0]["text"] == ANSWER_TOKEN * MAX_TOKENS
+    return answer.json()
+
+
+def test_the_native_server_answers_health_and_infill_with_timings(llama_server):
+    assert httpx.get(llama_server + "/health", timeout=10).json() == {"status": "ok"}
+    prefix = "import os\n" * 20 + "def add(a, b):\n    return "
+    first = infill(llama_server, prefix, "\n", id_slot=0)
+    assert first["content"] == ANSWER_TOKEN * MAX_TOKENS
+    assert first["prompt"].startswith("<PRE>") and first["prompt"].endswith("<MID>")
+    timings = first["timings"]
+    assert timings["predicted_n"] == MAX_TOKENS and timings["prompt_ms"] >= 0 and timings["predicted_ms"] >= 0
+    # the same prompt again: the slot's KV cache holds all of it but the last token
+    again = infill(llama_server, prefix, "\n", id_slot=0)["timings"]
+    assert again["cache_n"] + again["prompt_n"] == timings["cache_n"] + timings["prompt_n"]
+    assert again["prompt_n"] <= 2 and again["cache_n"] > 200
+    # one character typed at the end of the prefix: the text before it is reused (the
+    # last few tokens of the old prefix may tokenize differently with it)
+    typed = infill(llama_server, prefix + "a", "\n", id_slot=0)["timings"]
+    assert typed["cache_n"] >= again["cache_n"] - 5 and typed["prompt_n"] < 10
 
 
 @pytest.mark.parametrize("stream", [True, False])
-async def test_fim_server_completes_against_a_real_llama_cpp_server(lsp, llama_server, stream):
-    await start(lsp, None, provider="openai", baseUrl=llama_server, model="tiny-fim", maxTokens=MAX_TOKENS,
-                debounceMs=0, timeoutMs=60000, stream=stream)
+async def test_the_llamacpp_provider_reads_answer_usage_and_timings(llama_server, stream):
+    settings = Settings(provider="llamacpp", base_url=llama_server)
+    async with httpx.AsyncClient() as client:
+        provider = LlamaCppProvider(settings, client)
+        request = FimRequest(prompt="def add(a, b):\n    return ", suffix="\n", max_tokens=MAX_TOKENS, stream=stream,
+                             extra=(("util.py", "def sub(a, b):\n    return a - b\n"),), path="calc.py")
+        first = await provider.complete(request, timeout_s=30)
+        assert provider.ready  # /health answered 200 first
+        assert first.text == ANSWER_TOKEN * MAX_TOKENS
+        assert first.finish_reason == "length"
+        assert first.usage.completion_tokens == MAX_TOKENS
+        assert first.usage.prompt_tokens > 10
+        second = await provider.complete(request, timeout_s=30)
+        assert second.text == first.text
+        # the server reused its cache for the repeated prompt, and says so
+        assert second.usage.prompt_tokens == first.usage.prompt_tokens
+        assert second.usage.cache_hit_tokens >= second.usage.prompt_tokens - 2
+        assert second.usage.cache_miss_tokens + second.usage.cache_hit_tokens == second.usage.prompt_tokens
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_fim_server_completes_against_the_native_llama_cpp_server(lsp, llama_server, stream):
+    await start(lsp, None, provider="llamacpp", baseUrl=llama_server, maxTokens=MAX_TOKENS,
+                debounceMs=0, timeoutMs=30000, stream=stream)
     uri = "file:///work/real/calc.py"
-    open_doc(lsp, uri, "def add(a, b):\n    return \n\nprint(add(1, 2))\n")
+    open_doc(lsp, uri, SOURCE)
     items = await inline(lsp, uri, 1, 11)
     assert [i.insert_text for i in items] == [ANSWER_TOKEN * MAX_TOKENS]
     assert [m.message for m in lsp.messages] == []
     stats = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="fimServer.stats"))
     assert stats["provider_calls"] == 1
-    if not stream:  # llama-cpp-python sends no usage chunk in streams (stream_options is ignored)
-        assert stats["completion_tokens"] == MAX_TOKENS  # usage reported by the real server
-        assert stats["prompt_tokens"] > 0
+    assert stats["completion_tokens"] == MAX_TOKENS  # usage reported by the real server
+    assert stats["prompt_tokens"] > 0
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_fim_server_completes_against_the_openai_compatible_path(lsp, llama_server, stream):
+    """Provider ``openai`` on llama.cpp's ``/v1/completions``."""
+    await start(lsp, None, provider="openai", baseUrl=llama_server + "/v1", model="tiny-fim", maxTokens=MAX_TOKENS,
+                debounceMs=0, timeoutMs=30000, stream=stream)
+    uri = "file:///work/real/calc.py"
+    open_doc(lsp, uri, SOURCE)
+    items = await inline(lsp, uri, 1, 11)
+    assert [i.insert_text for i in items] == [ANSWER_TOKEN * MAX_TOKENS]
+    assert [m.message for m in lsp.messages] == []
+    stats = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="fimServer.stats"))
+    assert stats["provider_calls"] == 1
+    assert stats["completion_tokens"] == MAX_TOKENS
+    assert stats["prompt_tokens"] > 0

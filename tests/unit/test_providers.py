@@ -198,3 +198,23 @@ def test_usage_add():
     total.add(Usage(100, 20, 64, 36))
     total.add(Usage(10, 2, 6, 4))
     assert total == Usage(110, 22, 70, 40)
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        # a current server: the prompt split into evaluated (prompt_n) and cached (cache_n) tokens
+        ({"tokens_evaluated": 40, "tokens_predicted": 6, "stop": True, "stop_type": "limit",
+          "timings": {"prompt_n": 3, "cache_n": 37, "prompt_ms": 2.5, "predicted_ms": 7.25}},
+         (40, 6, 37, 3, 2.5, 7.25, "length")),
+        # an older server: stopped_limit, no timings
+        ({"tokens_evaluated": 9, "tokens_predicted": 2, "stop": True, "stopped_limit": True}, (9, 2, 0, 0, 0.0, 0.0, "length")),
+        ({"tokens_evaluated": 9, "tokens_predicted": 2, "stop": True, "stop_type": "eos",
+          "timings": {"prompt_n": "x", "cache_n": None}}, (9, 2, 0, 0, 0.0, 0.0, "stop")),
+    ],
+)
+def test_llamacpp_usage_and_finish_reason_from_the_final_answer(answer, expected):
+    from fim_server.providers.llamacpp import _reason, usage_from
+
+    usage = usage_from(answer)
+    got = (usage.prompt_tokens, usage.completion_tokens, usage.cache_hit_tokens, usage.cache_miss_tokens,
+           usage.prompt_ms, usage.generation_ms, _reason(answer))
+    assert got == expected
