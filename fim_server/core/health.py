@@ -4,6 +4,7 @@ a block after fatal ones, and one notice per episode."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 import random
 import time
 from typing import Callable
@@ -78,6 +79,13 @@ class ProviderHealth:
         self.retry_at = 0.0
         self.blocked_by = None
         return was
+
+    def describe(self) -> dict:
+        """For the editor's status: ``kind`` fatal (needs the user) or transient, and
+        for transient failures ``retryIn``, whole seconds until calls resume."""
+        if self.blocked_by is not None:
+            return {"kind": "fatal"}
+        return {"kind": "transient", "retryIn": max(0, math.ceil(self.retry_at - self._clock()))}
 
     def reset(self) -> None:
         """Settings changed: forget the block and the backoff."""

@@ -23,7 +23,7 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from fim_server import __version__
 from fim_server.lsp import convert
-from fim_server.lsp import feedback
+from fim_server.lsp import feedback, keycheck
 from fim_server.settings import SECTION, Settings, describe, parse_settings
 from fim_server.core.context import build_context
 from fim_server.core.documents import UTF8, UTF16, DocumentStore, line_content
@@ -273,7 +273,11 @@ class FimServer(LanguageServer):
         if wanted == self._status:
             return
         self._status = wanted
-        self.protocol.notify(STATUS_NOTIFICATION, {"state": wanted[0], "reason": self.redactor.redact(wanted[1])})
+        params = {"state": wanted[0], "reason": self.redactor.redact(wanted[1])}
+        health = getattr(self.engine, "health", None)
+        if wanted[0] == "error" and health is not None:  # fatal (needs the user) or transient, seconds to the retry
+            params.update(health.describe())
+        self.protocol.notify(STATUS_NOTIFICATION, params)
 
     def send_log(self, levelno: int, text: str) -> None:
         kind = next((t for lvl, t in _LOG_TYPES if levelno >= lvl), types.MessageType.Log)
@@ -539,6 +543,7 @@ def create_server(engine_factory=None) -> FimServer:
         return times
 
     feedback.register(server)  # didShowCompletion, didPartiallyAcceptCompletion, the accept command
+    keycheck.register(server)  # fimServer.checkKey: one request after an editor stored a key
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: FimServer, *args) -> None:

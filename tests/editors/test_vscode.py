@@ -9,13 +9,16 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+import fim_server
 from fim_server.fakes.deepseek import FakeDeepSeek, Reply
+from fim_server.settings import PROVIDER_DEFAULTS
 
 from .tools import CODE_SERVER, PLAYWRIGHT, ROOT, VSCODE_DIR, free_port, need, server_wrapper, which
 
@@ -23,6 +26,31 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOT = ROOT / "docs" / "ghost-text.png"
 API_KEY = "sk-vscode-e2e-SECRET-7788"
 ANSWER = "a + b"
+
+
+def test_the_extension_has_the_servers_version():
+    """One version: fim_server.__version__ (pyproject reads it); the release command
+    copies it into package.json and its lock file and checks that they agree."""
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "release.py"), "--check"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    package = json.loads((VSCODE_DIR / "package.json").read_text())
+    assert package["version"] == fim_server.__version__
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in pyproject and 'attr = "fim_server.__version__"' in pyproject
+    cli = subprocess.run([sys.executable, "-m", "fim_server", "--version"], capture_output=True, text=True, cwd=ROOT)
+    assert cli.stdout.strip() == f"fim-server {fim_server.__version__}"
+
+
+def test_the_extension_knows_each_providers_address_and_key_variable():
+    """providers.ts repeats PROVIDER_DEFAULTS (the extension decides where a key may
+    go before the server runs): the two tables agree."""
+    source = (VSCODE_DIR / "src" / "providers.ts").read_text()
+    for name, defaults in PROVIDER_DEFAULTS.items():
+        line = re.search(rf"^\s+{name}: \{{(.*)\}},$", source, re.M)
+        assert line, name
+        assert f'baseUrl: "{defaults.base_url}"' in line.group(1), name
+        assert f'keyEnv: "{defaults.key_env}"' in line.group(1), name
+        assert f"keyRequired: {str(defaults.key_required).lower()}" in line.group(1), name
 
 
 def build_vsix(out: Path) -> Path:
@@ -59,7 +87,7 @@ def tools():
 def test_ghost_text_in_code_server_and_tab_accepts(tools, tmp_path):
     vsix = build_vsix(tmp_path)
     user_data, extensions, workspace = tmp_path / "user", tmp_path / "ext", tmp_path / "ws"
-    for d in (user_data / "User", extensions, workspace):
+    for d in (user_data / "User", user_data / "Machine", extensions, workspace):
         d.mkdir(parents=True)
     source = workspace / "add.py"
     source.write_text("def add(a, b):\n    return")
@@ -71,8 +99,9 @@ def test_ghost_text_in_code_server_and_tab_accepts(tools, tmp_path):
     )
     with FakeDeepSeek(api_key=API_KEY) as fake:
         fake.push(*[Reply(text=ANSWER) for _ in range(20)])
+        # serverPath is machine scope: code-server reads it from the remote machine's settings
+        (user_data / "Machine" / "settings.json").write_text(json.dumps({"fimServer.serverPath": str(server_wrapper(tmp_path))}))
         settings = {
-            "fimServer.serverPath": str(server_wrapper(tmp_path)),
             "fimServer.baseUrl": fake.url,
             "fimServer.debounceMs": 50,
             "workbench.startupEditor": "none",
@@ -118,14 +147,18 @@ def test_ghost_text_in_code_server_and_tab_accepts(tools, tmp_path):
         requests = fake.completion_requests()
     # the ghost text is the provider's answer, the key came from secret storage
     assert seen["shown"].replace("\u00a0", " ").strip() == ANSWER
-    assert not [n for n in seen["notifications"] if "fim-server" in n], seen["notifications"]
+    # no fim-server error or warning (the first-run notice and the key check's answer are expected)
+    expected_notes = ("needs an API key", "accepted the key")
+    assert not [n for n in seen["notifications"] if "fim-server" in n and not any(e in n for e in expected_notes)], seen["notifications"]
     # Tab ran the item's accept command: the server counted it
     assert re.search(r"\b1 accepted\b", seen["stats"]), seen["stats"]
+    # the extension reports the suggestions it shows (textDocument/didShowCompletion)
+    assert re.search(r"\b[1-9]\d* shown\b", seen["stats"]), seen["stats"]
     assert requests and requests[-1].headers["authorization"] == f"Bearer {API_KEY}"
     assert source.read_text() == "def add(a, b):\n    return " + ANSWER
     # with the key cleared from secret storage the server has none: the status bar
     # shows the error with the server's reason
-    assert "No DeepSeek API key" in seen["errorTooltip"], seen["errorTooltip"]
+    assert "no API key for DeepSeek" in seen["errorTooltip"], seen["errorTooltip"]
     # the key never lands in a settings file
     assert API_KEY not in (user_data / "User" / "settings.json").read_text()
     if os.environ.get("FIM_UPDATE_SCREENSHOT") == "1":

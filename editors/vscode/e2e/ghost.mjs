@@ -80,7 +80,7 @@ try {
   await page.keyboard.type("fim-server: Show stats");
   await page.waitForSelector('.quick-input-list .monaco-list-row:has-text("Show stats")');
   await page.keyboard.press("Enter");
-  const statsToast = page.locator('.notification-toast:has-text("accepted")');
+  const statsToast = page.locator('.notification-toast:has-text("provider calls")');
   await statsToast.first().waitFor({ state: "visible", timeout: 30_000 });
   const stats = await statsToast.first().innerText();
   await page.keyboard.press("Escape");
@@ -97,7 +97,7 @@ try {
     await editor.click();
     await page.keyboard.press("Control+End");
     await page.keyboard.type("\n", { delay: 40 });
-    const errorItem = page.locator('.statusbar-item:has-text("FIM"):has(.codicon-error)');
+    const errorItem = page.locator('.statusbar-item:has-text("FIM"):has(.codicon-error), .statusbar-item:has-text("no key")');
     await errorItem.first().waitFor({ state: "visible", timeout: 60_000 });
     errorTooltip = await errorItem.first().evaluate((el) =>
       [el, ...el.querySelectorAll("[aria-label]")].map((e) => e.getAttribute("aria-label") || "").join(" "),
