@@ -113,14 +113,15 @@ class Session:
 
 async def run(requests: int, keystrokes: int, lines: int = 5000) -> dict:
     fake, url = start_fake()
-    client = await StdioClient.start(env={**os.environ, "DEEPSEEK_API_KEY": "bench-key"})
+    client = await StdioClient.start(env=dict(os.environ))
     try:
         await client.request(
             "initialize",
             {
                 "processId": os.getpid(),
                 "capabilities": {"textDocument": {"inlineCompletion": {}}},
-                "initializationOptions": {"baseUrl": url, "debounceMs": 0, "speculativeNext": False, "inflightReuse": False},
+                "initializationOptions": {"baseUrl": url, "apiKey": "bench-key", "debounceMs": 0, "speculativeNext": False,
+                                          "inflightReuse": False},
             },
         )
         client.notify("initialized", {})

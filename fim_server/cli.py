@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -290,7 +289,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a crash: readable, and never with the API key in it
         from fim_server.lsp.log import Redactor, crash_report
 
-        redactor = Redactor()
-        redactor.add(os.environ.get("DEEPSEEK_API_KEY"))
+        redactor = Redactor()  # knows every provider's key variable
         print(crash_report(exc, redactor), file=sys.stderr)
         return 1

@@ -1,7 +1,13 @@
-"""Typed settings with defaults; camelCase names on the wire (section ``fimServer``).
+"""Every fim-server setting, declared once: name, type, default, range or choices,
+description, VS Code scope and the clients that show it (section ``fimServer``,
+camelCase names on the wire).
+
+Validation, ``describe``, the VS Code ``contributes.configuration``, the Neovim
+plugin's list and the README table all come from the declarations below; after
+adding or changing one run ``python -m fim_server.tools.gen_settings``.
 
 ``parse_settings`` never raises: a value of the wrong type or out of range is
-reported in plain words and replaced by the default, and the rest still applies.
+reported in plain words and replaced by its default, and the rest still applies.
 """
 
 from __future__ import annotations
@@ -10,72 +16,136 @@ from dataclasses import dataclass, field, fields, replace
 import math
 import os
 from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
 
+from fim_server.providers.catalog import PROVIDER_DEFAULTS, PROVIDERS, ProviderDefaults, defaults_for
+from fim_server.providers.catalog import key_hint as _key_hint, resolve_api_key
 from fim_server.providers.templates import TEMPLATE_NAMES
 
+__all__ = [
+    "SECTION", "PROVIDERS", "PROVIDER_DEFAULTS", "ProviderDefaults", "Spec", "Settings", "SPECS",
+    "CLIENT_SPECS", "DISPLAY_ORDER", "WIRE_NAMES", "SECRET_NAMES", "parse_settings", "describe", "mask",
+]
+
 SECTION = "fimServer"
-PROVIDERS = ("deepseek", "openai", "ollama", "llamacpp", "codestral")
+SCOPES = ("application", "machine", "machine-overridable", "window", "resource", "language-overridable")
+CLIENTS = ("vscode", "neovim")
+FIRST = ("provider", "model", "baseUrl", "enabled")  # shown first in VS Code's settings UI
+
+
+def _filter_names() -> tuple[str, ...]:
+    from fim_server.core.postprocess import OPTIONAL  # lazily: postprocess is below settings' callers
+
+    return tuple(OPTIONAL)
 
 
 @dataclass(frozen=True)
-class ProviderDefaults:
-    """What a provider uses when the user did not say: address, model, key variable."""
+class Spec:
+    """One setting. ``kind`` is derived from the field's type unless given:
+    boolean, integer, number, text, optional_text, url, file, choice, strings."""
 
-    base_url: str
-    model: str
-    key_env: str | None  # the environment variable read when apiKey is not set
-    key_required: bool  # hosted APIs need a key; local servers usually do not
+    description: str
+    kind: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()  # for choice, or the items of strings
+    choice_descriptions: tuple[str, ...] = ()
+    max_items: int | None = None
+    scope: str = "window"
+    clients: tuple[str, ...] = CLIENTS
+    shown_default: str | None = None  # the README's default column, where the default depends on the provider
+    secret: bool = False  # never shown in messages
+    name: str = ""  # the wire name (camelCase)
+    attr: str = ""  # the Settings field ("" for settings only a client reads)
+    default: Any = None
+
+    def options(self) -> tuple[str, ...]:
+        return self.choices() if callable(self.choices) else self.choices
 
 
-PROVIDER_DEFAULTS: dict[str, ProviderDefaults] = {
-    "deepseek": ProviderDefaults("https://api.deepseek.com/beta", "deepseek-v4-flash", "DEEPSEEK_API_KEY", True),
-    "openai": ProviderDefaults("http://127.0.0.1:8000/v1", "Qwen/Qwen2.5-Coder-1.5B", "OPENAI_API_KEY", False),
-    "ollama": ProviderDefaults("http://127.0.0.1:11434", "qwen2.5-coder:1.5b-base", "OLLAMA_API_KEY", False),
-    "llamacpp": ProviderDefaults("http://127.0.0.1:8080", "default", "LLAMA_API_KEY", False),
-    "codestral": ProviderDefaults("https://api.mistral.ai/v1", "codestral-latest", "MISTRAL_API_KEY", True),
-}
+def setting(default: Any, description: str, **spec: Any) -> Any:
+    return field(default=default, metadata={"spec": Spec(description, **spec)})
 
 
 @dataclass(frozen=True)
 class Settings:
-    enabled: bool = True
-    provider: str = "deepseek"
-    base_url: str | None = None  # None: the provider's default (PROVIDER_DEFAULTS)
-    api_key: str | None = None  # None: read the provider's key variable (DEEPSEEK_API_KEY, ...)
-    model: str | None = None  # None: the provider's default model
-    template: str = "auto"  # FIM template for raw prompts: auto (from the model name) or a family
-    max_tokens: int = 256
-    temperature: float = 0.0
-    stream: bool = True
-    debounce_ms: int = 150
-    timeout_ms: int = 5000
-    max_prefix_chars: int = 8000
-    max_suffix_chars: int = 2000
-    stop: tuple[str, ...] = ()
-    cache_size: int = 512
-    cache_ttl_seconds: int = 600
-    single_line_mid_line: bool = True
-    completion_fallback: str = "auto"  # textDocument/completion: auto = only for clients without inline completion
-    disabled_languages: tuple[str, ...] = field(default=())
-    exclude_globs: tuple[str, ...] = ()  # never sent, on top of privacy.DEFAULT_EXCLUDE_GLOBS
-    ca_bundle: str | None = None  # a PEM file of CA certificates for TLS verification
-    fatal_retry_seconds: int = 300  # after a 401/402: one probe call this often (0: only after a settings change)
-    disabled_filters: tuple[str, ...] = ()  # names from postprocess.OPTIONAL
-    syntax_check: bool = True  # tree-sitter check of the completed windows
-    workspace_context: bool = True  # snippets from other open documents and recent edits
-    context_budget_chars: int = 1500  # how much of the prompt those snippets may take
-
+    enabled: bool = setting(True, "Offer completions (off keeps the server running). In VS Code it can be set per "
+                            "language, for example `\"[markdown]\": {\"fimServer.enabled\": false}`.",
+                            scope="language-overridable")
+    provider: str = setting("deepseek", "The FIM API to ask (README: Providers).", choices=PROVIDERS,
+                            choice_descriptions=tuple(d.description for d in PROVIDER_DEFAULTS.values()))
+    base_url: str | None = setting(None, "The provider's API base URL; unset or null means the provider's default "
+                                   "(README: Providers; the default shown in VS Code is DeepSeek's). A URL with a user "
+                                   "name or password is refused: give the key in `apiKey`.",
+                                   kind="url", shown_default="the provider's")
+    api_key: str | None = setting(None, "The provider's API key, never logged. Unset: the provider's environment "
+                                  "variable, read only when `baseUrl` is that provider's own host (README: API keys). "
+                                  "VS Code keeps the key in secret storage (command *fim-server: Set API key*).",
+                                  secret=True, clients=("neovim",), shown_default="the provider's variable, own host only")
+    model: str | None = setting(None, "The model name sent to the provider; unset or null means the provider's "
+                                "default (the default shown in VS Code is DeepSeek's). A name the API rejects "
+                                "gives a message saying so.", kind="text", shown_default="the provider's")
+    template: str = setting("auto", "FIM template family for raw prompts: `auto` (from the model name) or a family "
+                            "(README: Providers).", choices=("auto", *TEMPLATE_NAMES))
+    max_tokens: int = setting(256, "Most tokens per completion.", minimum=1, maximum=4096)
+    temperature: float = setting(0.0, "Sampling temperature.", minimum=0.0, maximum=2.0)
+    stream: bool = setting(True, "Stream the provider's answer (server-sent events).")
+    debounce_ms: int = setting(150, "Wait this long after the last keystroke before asking the provider "
+                               "(automatic triggers only; 0: no wait).", minimum=0, maximum=5000)
+    timeout_ms: int = setting(5000, "Give up on a provider call after this long.", minimum=100, maximum=120_000)
+    max_prefix_chars: int = setting(8000, "Budget of the text before the cursor sent as the prompt, cut at a "
+                                    "line start.", minimum=0, maximum=400_000)
+    max_suffix_chars: int = setting(2000, "Budget of the text after the cursor sent as the suffix, cut at a "
+                                    "line end.", minimum=0, maximum=400_000)
+    # DeepSeek takes 16 stop strings; the server adds a few itself
+    stop: tuple[str, ...] = setting((), "Extra stop strings.", max_items=12)
+    cache_size: int = setting(512, "Answers kept in memory (0 turns the cache off).", minimum=0, maximum=100_000)
+    cache_ttl_seconds: int = setting(600, "How long a cached answer stays valid, in seconds.", minimum=0,
+                                     maximum=86_400)
+    single_line_mid_line: bool = setting(True, "With code after the cursor on its line, show one line only.")
+    completion_fallback: str = setting(
+        "auto", "Also answer `textDocument/completion` (the completion menu).", choices=("auto", "always", "never"),
+        choice_descriptions=("Only for editors without inline completion.", "For every editor.", "Never."))
+    disabled_languages: tuple[str, ...] = setting((), "Language ids the server never completes, for example "
+                                                  "`[\"markdown\", \"plaintext\"]`.", max_items=1000)
+    exclude_globs: tuple[str, ...] = setting(
+        (), "Files never sent, added to the built-in list of secret files (SECURITY.md); `*` stays inside a folder, "
+        "`**` spans folders; a glob without `/` matches the file name, one with `/` the end of the path.",
+        max_items=1000)
+    ca_bundle: str | None = setting(None, "A PEM file of CA certificates to verify the provider's TLS certificate "
+                                    "with (a company proxy's CA, say).", kind="file", shown_default="none (system trust)")
+    fatal_retry_seconds: int = setting(300, "After a rejected key (401) or an empty balance (402), one trial request "
+                                       "this often, so completions resume once fixed (0: only after a settings "
+                                       "change).", minimum=0, maximum=86_400)
+    disabled_filters: tuple[str, ...] = setting((), "Cleaning filters to turn off, by name (README: Completion "
+                                                "quality).", choices=_filter_names)
+    syntax_check: bool = setting(True, "Check completions with tree-sitter (trim or drop those that add parse "
+                                 "errors); languages without an installed grammar pass unchecked.")
+    workspace_context: bool = setting(True, "Put snippets of other open documents and recently edited regions "
+                                      "first in the prompt.")
+    context_budget_chars: int = setting(1500, "Most characters of the prompt those snippets may take (0: none).",
+                                        minimum=0, maximum=100_000)
     # typing-replay optimisations (bench/README.md has the before/after figures)
-    adaptive_debounce: bool = True
-    stream_early_stop: bool = True
-    inflight_reuse: bool = True
-    forward_cache: bool = True
-    speculative_next: bool = True
-    prompt_anchor_lines: int = 32
+    adaptive_debounce: bool = setting(True, "Debounce from your own typing rhythm (your recent gaps between keys), "
+                                      "the character typed (longer mid-word, shorter at a line end) and the "
+                                      "provider's recent latency; `debounceMs` is the starting value and 0 still "
+                                      "turns debouncing off.")
+    stream_early_stop: bool = setting(True, "Where one line is shown (code after the cursor), answer as soon as the "
+                                      "streamed first line is complete and close the stream.")
+    inflight_reuse: bool = setting(True, "When you type on while a call runs and what you typed matches what it has "
+                                   "streamed so far, wait for that call instead of starting another.")
+    forward_cache: bool = setting(True, "Remember the last 32 suggestions per document, so typing into an older "
+                                  "one (also after backspacing and typing again) is answered from memory.")
+    speculative_next: bool = setting(True, "While you type through (or accept) a suggestion, ask for what follows "
+                                     "it in the background, so the next ghost text is ready when the cursor gets "
+                                     "there.")
+    prompt_anchor_lines: int = setting(32, "The prompt window's first line moves only in steps of this many lines, "
+                                       "so consecutive prompts share their beginning and the provider's prefix "
+                                       "cache serves it (1: the window slides every line).", minimum=1, maximum=1024)
 
     @property
     def defaults(self) -> ProviderDefaults:
-        return PROVIDER_DEFAULTS.get(self.provider, PROVIDER_DEFAULTS["deepseek"])
+        return defaults_for(self.provider)
 
     def resolved_base_url(self) -> str:
         """``baseUrl`` as set, else the provider's default."""
@@ -86,17 +156,16 @@ class Settings:
         return self.model or self.defaults.model
 
     def resolved_api_key(self, environ: Mapping[str, str] | None = None) -> str | None:
-        """The key from the settings, else from the provider's environment variable."""
-        if self.api_key:
-            return self.api_key
-        env = os.environ if environ is None else environ
-        name = self.defaults.key_env
-        return (env.get(name) or None) if name else None
+        """The key a request carries: ``apiKey``, else the provider's variable for its own host only."""
+        return resolve_api_key(self.provider, self.resolved_base_url(), self.api_key, environ)[0]
+
+    def api_key_source(self, environ: Mapping[str, str] | None = None) -> str:
+        """Where the key comes from, or why there is none, in words (for doctor)."""
+        return resolve_api_key(self.provider, self.resolved_base_url(), self.api_key, environ)[1]
 
     def key_hint(self) -> str:
         """How to give this provider a key, in words (for messages)."""
-        name = self.defaults.key_env
-        return f"set {name} or fimServer.apiKey" if name else "set fimServer.apiKey"
+        return _key_hint(self.provider, self.resolved_base_url())
 
 
 def _camel(name: str) -> str:
@@ -104,47 +173,84 @@ def _camel(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
-# setting name -> (validator returning the value or raising ValueError with the reason)
-def _boolean(value: Any) -> bool:
+_KINDS = {"bool": "boolean", "int": "integer", "float": "number", "str": "text", "str | None": "optional_text",
+          "tuple[str, ...]": "strings"}
+
+
+def _declare(f: Any) -> Spec:
+    spec: Spec = f.metadata["spec"]
+    kind = spec.kind or ("choice" if spec.choices and f.type == "str" else _KINDS[str(f.type)])
+    return replace(spec, kind=kind, name=_camel(f.name), attr=f.name, default=f.default)
+
+
+# the server's settings, in declaration order
+SPECS: tuple[Spec, ...] = tuple(_declare(f) for f in fields(Settings))
+
+# settings only an editor client reads (the server never sees them); programs are machine scope,
+# so a folder's settings cannot choose what runs
+CLIENT_SPECS: tuple[Spec, ...] = (
+    Spec("The fim-server program: a full path or a name on PATH. Empty: one found on PATH, in ~/.local/bin, the "
+         "pipx or uv tool folders or the workspace's .venv (trusted workspaces only), else the server this extension "
+         "carries, installed into a private venv. Read from your user (or remote machine) settings only, never from "
+         "a folder.", kind="text", scope="machine", clients=("vscode",), name="serverPath", default=""),
+    Spec("Extra command-line arguments for the server (for example `[\"--verbose\"]`). Read from your user (or "
+         "remote machine) settings only.", kind="strings", scope="machine", clients=("vscode",), name="serverArgs",
+         default=()),
+)
+
+DISPLAY_ORDER: tuple[Spec, ...] = tuple(
+    sorted(SPECS + CLIENT_SPECS, key=lambda s: FIRST.index(s.name) if s.name in FIRST else len(FIRST))
+)
+
+WIRE_NAMES: dict[str, str] = {s.name: s.attr for s in SPECS}
+SECRET_NAMES = {s.name for s in SPECS if s.secret}
+_BY_WIRE: dict[str, Spec] = {s.name: s for s in SPECS}
+
+
+# -- validation, one rule per kind ---------------------------------------------------------------
+class _Hidden(ValueError):
+    """A bad value that must not be shown (it holds a secret)."""
+
+
+def _boolean(spec: Spec, value: Any) -> bool:
     if isinstance(value, bool):
         return value
     raise ValueError("must be true or false")
 
 
-def _integer(lo: int, hi: int) -> Callable[[Any], int]:
-    def check(value: Any) -> int:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-            or int(value) != value
-        ):
-            raise ValueError(f"must be a whole number from {lo} to {hi}")
-        if not lo <= value <= hi:
-            raise ValueError(f"must be from {lo} to {hi}")
-        return int(value)
-
-    return check
+def _range_text(spec: Spec) -> str:
+    return f"from {spec.minimum:g} to {spec.maximum:g}"
 
 
-def _number(lo: float, hi: float) -> Callable[[Any], float]:
-    def check(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"must be a number from {lo} to {hi}")
-        if not lo <= value <= hi:
-            raise ValueError(f"must be from {lo} to {hi}")
-        return float(value)
-
-    return check
+def _in_range(spec: Spec, value: int | float) -> None:
+    # int and float compare exactly in Python, however many digits the int has
+    if not spec.minimum <= value <= spec.maximum:
+        raise ValueError(f"must be {_range_text(spec)}")
 
 
-def _text(value: Any) -> str:
+def _integer(spec: Spec, value: Any) -> int:
+    whole = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
+    if isinstance(value, bool) or not whole:
+        raise ValueError(f"must be a whole number {_range_text(spec)}")
+    _in_range(spec, value)
+    return int(value)
+
+
+def _number(spec: Spec, value: Any) -> float:
+    finite = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+    if isinstance(value, bool) or not finite:
+        raise ValueError(f"must be a number {_range_text(spec)}")
+    _in_range(spec, value)
+    return float(value)
+
+
+def _text(spec: Spec, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("must be a non-empty string")
     return value.strip()
 
 
-def _optional_text(value: Any) -> str | None:
+def _optional_text(spec: Spec, value: Any) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
@@ -152,89 +258,63 @@ def _optional_text(value: Any) -> str | None:
     return value.strip()
 
 
-def _url(value: Any) -> str:
-    text = _text(value)
+def _url(spec: Spec, value: Any) -> str:
+    text = _text(spec, value)
     if not text.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
+    try:
+        parts = urlsplit(text)
+        parts.port  # raises for a port that is not a number
+    except ValueError:
+        raise ValueError("is not a valid URL") from None
+    if "@" in parts.netloc:
+        # httpx would send it as Basic auth instead of the key, and it would show in messages and logs
+        raise _Hidden("must not hold a user name or password (give the key in apiKey)")
     return text.rstrip("/")
 
 
-def _ca_bundle(value: Any) -> str | None:
-    path = _optional_text(value)
+def _file(spec: Spec, value: Any) -> str | None:
+    path = _optional_text(spec, value)
     if path is not None and not os.path.isfile(os.path.expanduser(path)):
         raise ValueError("must be the path of a readable PEM file")
     return os.path.expanduser(path) if path else None
 
 
-def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
-    def check(value: Any) -> str:
-        if value not in options:
-            raise ValueError("must be one of " + ", ".join(repr(o) for o in options))
-        return value
-
-    return check
+def _choice(spec: Spec, value: Any) -> str:
+    options = spec.options()
+    if not isinstance(value, str) or value not in options:
+        raise ValueError("must be one of " + ", ".join(repr(o) for o in options))
+    return value
 
 
-def _strings(limit: int) -> Callable[[Any], tuple[str, ...]]:
-    def check(value: Any) -> tuple[str, ...]:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
-            raise ValueError("must be a list of non-empty strings")
-        if len(value) > limit:
-            raise ValueError(f"may hold at most {limit} strings")
-        return tuple(value)
-
-    return check
-
-
-def _filter_names(value: Any) -> tuple[str, ...]:
-    from fim_server.core.postprocess import OPTIONAL
-
-    names = _strings(len(OPTIONAL))(value)
-    unknown = [n for n in names if n not in OPTIONAL]
+def _strings(spec: Spec, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError("must be a list of non-empty strings")
+    options = spec.options()
+    limit = spec.max_items if spec.max_items is not None else len(options)
+    if len(value) > limit:
+        raise ValueError(f"may hold at most {limit} strings")
+    unknown = [v for v in value if options and v not in options]
     if unknown:
-        raise ValueError("names unknown filters " + ", ".join(map(repr, unknown)) + "; known: " + ", ".join(OPTIONAL))
-    return names
+        raise ValueError("names unknown values " + ", ".join(map(_show, unknown)) + "; known: " + ", ".join(options))
+    return tuple(value)
 
 
-VALIDATORS: dict[str, Callable[[Any], Any]] = {
-    "enabled": _boolean,
-    "provider": _choice(PROVIDERS),
-    "base_url": _url,
-    "api_key": _optional_text,
-    "model": _text,
-    "template": _choice(("auto", *TEMPLATE_NAMES)),
-    "max_tokens": _integer(1, 4096),
-    "temperature": _number(0.0, 2.0),
-    "stream": _boolean,
-    "debounce_ms": _integer(0, 5000),
-    "timeout_ms": _integer(100, 120_000),
-    "max_prefix_chars": _integer(0, 400_000),
-    "max_suffix_chars": _integer(0, 400_000),
-    "stop": _strings(12),  # DeepSeek takes 16 stop strings; the server adds a few itself
-    "cache_size": _integer(0, 100_000),
-    "cache_ttl_seconds": _integer(0, 86_400),
-    "single_line_mid_line": _boolean,
-    "completion_fallback": _choice(("auto", "always", "never")),
-    "disabled_languages": _strings(1000),
-    "exclude_globs": _strings(1000),
-    "ca_bundle": _ca_bundle,
-    "fatal_retry_seconds": _integer(0, 86_400),
-    "disabled_filters": _filter_names,
-    "syntax_check": _boolean,
-    "workspace_context": _boolean,
-    "context_budget_chars": _integer(0, 100_000),
-    "adaptive_debounce": _boolean,
-    "stream_early_stop": _boolean,
-    "inflight_reuse": _boolean,
-    "forward_cache": _boolean,
-    "speculative_next": _boolean,
-    "prompt_anchor_lines": _integer(1, 1024),
+CHECKS: dict[str, Callable[[Spec, Any], Any]] = {
+    "boolean": _boolean, "integer": _integer, "number": _number, "text": _text, "optional_text": _optional_text,
+    "url": _url, "file": _file, "choice": _choice, "strings": _strings,
 }
 
-WIRE_NAMES: dict[str, str] = {_camel(f.name): f.name for f in fields(Settings)}
-SECRET_NAMES = {"apiKey"}
+
+def _show(value: Any, limit: int = 60) -> str:
+    """A value for a message: its repr, cut short (a 400-digit number or a long text stays readable)."""
+    try:
+        text = repr(value) if not isinstance(value, int) or abs(value) < 10**limit else f"a {len(str(abs(value)))}-digit number"
+    except Exception:  # a value whose repr fails (or is too long to make) is still reported
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _unwrap(raw: Any) -> Any:
@@ -258,37 +338,38 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
     if not isinstance(raw, Mapping):
         return base, [f"{SECTION} settings must be an object, not {type(raw).__name__}; using the defaults"]
     changes: dict[str, Any] = {}
-    defaults = Settings()
     for wire, value in raw.items():
-        name = WIRE_NAMES.get(wire)
-        if name is None:
-            problems.append(f"unknown setting {SECTION}.{wire} is ignored")
+        spec = _BY_WIRE.get(wire) if isinstance(wire, str) else None
+        if spec is None:
+            name = wire if isinstance(wire, str) and len(wire) <= 60 else _show(wire)
+            problems.append(f"unknown setting {SECTION}.{name} is ignored")
             continue
-        if value is None and name != "api_key":
-            changes[name] = getattr(defaults, name)
+        if value is None and spec.kind != "optional_text":
+            changes[spec.attr] = spec.default
             continue
         try:
-            changes[name] = VALIDATORS[name](value)
-        except ValueError as exc:
-            default = getattr(defaults, name)
-            shown = "<hidden>" if wire in SECRET_NAMES else repr(value)
-            problems.append(f"{SECTION}.{wire} {exc} (got {shown}); using the default {default!r}")
-            changes[name] = default
+            changes[spec.attr] = CHECKS[spec.kind](spec, value)
+        except Exception as exc:  # one bad value falls back alone, whatever it is
+            reason = str(exc) if isinstance(exc, ValueError) else "is not a usable value"
+            shown = "<hidden>" if spec.secret or isinstance(exc, _Hidden) else _show(value)
+            default = repr(spec.default) if spec.shown_default is None else f"({spec.shown_default})"
+            problems.append(f"{SECTION}.{wire} {reason} (got {shown}); using the default {default}")
+            changes[spec.attr] = spec.default
     return replace(base, **changes), problems
 
 
 def describe(settings: Settings) -> dict[str, Any]:
     """The settings as wire names, the key masked, provider defaults filled in (for logs and doctor)."""
     out: dict[str, Any] = {}
-    for f in fields(Settings):
-        value = getattr(settings, f.name)
-        if f.name == "api_key":
+    for spec in SPECS:
+        value = getattr(settings, spec.attr)
+        if spec.secret:
             value = mask(value) if value else None
-        elif f.name == "base_url":
+        elif spec.attr == "base_url":
             value = settings.resolved_base_url()
-        elif f.name == "model":
+        elif spec.attr == "model":
             value = settings.resolved_model()
-        out[_camel(f.name)] = list(value) if isinstance(value, tuple) else value
+        out[spec.name] = list(value) if isinstance(value, tuple) else value
     return out
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Callable
+from typing import Callable, Mapping
+
+from fim_server.providers.catalog import environment_keys
 
 LOGGER_NAME = "fim_server"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -16,16 +18,23 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _SECRET_PATTERNS = [
     (re.compile(r"""(["']?(?:apiKey|api_key)["']?\s*[:=]\s*["'])[^"']+(["'])"""), r"\1***\2"),
     (re.compile(r"(Bearer\s+)[^\s\"',]+"), r"\1***"),
+    # a user name and password inside a URL (refused as baseUrl, but pygls logs what the client sent)
+    (re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s\"'@]+@"), r"\1***@"),
 ]
 
 
 class Redactor(logging.Filter):
-    """Replaces every known secret, and anything shaped like a key setting or a
-    bearer token, with ``***`` in log records and messages."""
+    """Replaces every known secret, and anything shaped like a key setting, a
+    bearer token or a password in a URL, with ``***`` in log records and messages.
 
-    def __init__(self) -> None:
+    It starts out knowing the value of every provider's key variable
+    (``providers.catalog.KEY_VARIABLES``) that is set, used or not."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self._secrets: set[str] = set()
+        for key in environment_keys(environ):
+            self.add(key)
 
     def add(self, secret: str | None) -> None:
         if secret and len(secret) >= 4:

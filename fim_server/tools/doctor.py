@@ -57,10 +57,9 @@ async def diagnose(
     key = settings.resolved_api_key(env)
     defaults = settings.defaults
     if key:
-        source = "fimServer.apiKey" if settings.api_key else f"${defaults.key_env}"
-        checks.append(Check("API key", "ok", f"{mask(key)} from {source}"))
+        checks.append(Check("API key", "ok", f"{mask(key)} from {settings.api_key_source(env)}"))
     elif defaults.key_required:
-        checks.append(Check("API key", "FAIL", f"none: {settings.key_hint()}"))
+        checks.append(Check("API key", "FAIL", f"none ({settings.api_key_source(env)}): {settings.key_hint()}"))
         checks.append(Check("reachable", "skip", "no key to ask with"))
         return checks
     else:

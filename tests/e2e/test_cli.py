@@ -37,7 +37,7 @@ def source(tmp_path: Path) -> Path:
 
 def test_complete_prints_the_completion_and_sends_prompt_and_suffix(source):
     with FakeDeepSeek([Reply(text="a + b")], api_key=API_KEY) as fake:
-        result = run("complete", f"{source}:2:12", "--set", f"baseUrl={fake.url}", env={**ENV, "DEEPSEEK_API_KEY": API_KEY})
+        result = run("complete", f"{source}:2:12", "--set", f"baseUrl={fake.url}", "--set", f"apiKey={API_KEY}", env=ENV)
         assert result.returncode == 0, result.stderr
         assert result.stdout == "a + b\n"
         (req,) = fake.completion_requests()
@@ -76,7 +76,7 @@ def test_complete_without_key_prints_one_clear_line(source):
 
 def test_complete_provider_error_prints_one_line_without_the_key(source):
     with FakeDeepSeek([Reply.error(401, f"Authentication Fails, Your api key: {API_KEY} is invalid")]) as fake:
-        result = run("complete", f"{source}:2:12", "--set", f"baseUrl={fake.url}", env={**ENV, "DEEPSEEK_API_KEY": API_KEY})
+        result = run("complete", f"{source}:2:12", "--set", f"baseUrl={fake.url}", "--set", f"apiKey={API_KEY}", env=ENV)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "401" in lines[0]
@@ -99,7 +99,7 @@ def test_complete_demo_needs_no_key(source):
 
 def test_bad_setting_warns_and_uses_default(source):
     with FakeDeepSeek([Reply(text="ok")], api_key=API_KEY) as fake:
-        result = run("complete", f"{source}:2:12", "--set", f"baseUrl={fake.url}", "--set", "maxTokens=huge", env={**ENV, "DEEPSEEK_API_KEY": API_KEY})
+        result = run("complete", f"{source}:2:12", "--set", f"baseUrl={fake.url}", "--set", "maxTokens=huge", "--set", f"apiKey={API_KEY}", env=ENV)
         assert result.returncode == 0
         assert "fimServer.maxTokens" in result.stderr
         assert fake.completion_requests()[0].body["max_tokens"] == 256

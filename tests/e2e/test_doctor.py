@@ -39,11 +39,12 @@ def line(out: str, name: str) -> str:
 def test_working_deepseek_setup_from_a_settings_file(tmp_path):
     with FakeDeepSeek(api_key=SECRET, default=Reply(text="a + b")) as fake:
         path = tmp_path / "settings.json"
-        path.write_text(json.dumps({"fimServer": {"baseUrl": fake.url + "/beta", "model": "deepseek-v4-flash"}}))
-        result = doctor(settings_file=path, env={**ENV, "DEEPSEEK_API_KEY": SECRET})
+        path.write_text(json.dumps({"fimServer": {"baseUrl": fake.url + "/beta", "model": "deepseek-v4-flash",
+                                                  "apiKey": SECRET}}))
+        result = doctor(settings_file=path)
         assert result.returncode == 0, result.stdout
         out = result.stdout
-        assert "ok" in line(out, "settings") and "ok" in line(out, "API key") and "$DEEPSEEK_API_KEY" in out
+        assert "ok" in line(out, "settings") and "ok" in line(out, "API key") and "fimServer.apiKey" in out
         assert SECRET not in out + result.stderr and "sk-…5150" in out
         assert "deepseek-v4-flash is available" in line(out, "model")
         fim = line(out, "FIM request")
@@ -80,6 +81,17 @@ def test_missing_key_names_the_variable():
     result = doctor("provider=codestral", "baseUrl=http://127.0.0.1:9/v1")
     assert result.returncode == 1
     assert "FAIL" in line(result.stdout, "API key") and "MISTRAL_API_KEY" in line(result.stdout, "API key")
+
+
+def test_environment_key_is_not_sent_to_another_host():
+    # DEEPSEEK_API_KEY is DeepSeek's: a DeepSeek-compatible server elsewhere gets apiKey or nothing
+    with FakeDeepSeek(default=Reply(text="a + b")) as fake:
+        result = doctor(f"baseUrl={fake.url}/beta", env={**ENV, "DEEPSEEK_API_KEY": SECRET})
+    assert result.returncode == 1
+    key = line(result.stdout, "API key")
+    assert "FAIL" in key and "DEEPSEEK_API_KEY is set but is sent only to api.deepseek.com" in key
+    assert "fimServer.apiKey" in key and SECRET not in result.stdout + result.stderr
+    assert fake.requests == []
 
 
 def test_unreachable():

@@ -170,7 +170,8 @@ def test_complete_command_verbose_output_hides_the_key(tmp_path, fake):
     source = tmp_path / "a.py"
     source.write_text("x = \n", encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-m", "fim_server", "complete", f"{source}:1:5", "--set", f"baseUrl={fake.url}", "-v"],
+        [sys.executable, "-m", "fim_server", "complete", f"{source}:1:5", "--set", f"baseUrl={fake.url}",
+         "--set", f"apiKey={KEY}", "-v"],
         capture_output=True,
         cwd=ROOT,
         env=server_env(DEEPSEEK_API_KEY=KEY),

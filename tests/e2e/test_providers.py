@@ -209,9 +209,21 @@ async def test_llamacpp_model_without_infill(lsp):
 
 
 @pytest.mark.parametrize("stream", [True, False])
-async def test_codestral_chat_shaped_answers_and_key_from_mistral_api_key(lsp_mistral_env, stream):
+async def test_codestral_chat_shaped_answers_and_mistral_api_key_only_for_mistral(lsp_mistral_env, stream):
     with FakeCodestral([Reply(text="a + b")], api_key=MISTRAL_KEY) as fake:
-        assert await go(lsp_mistral_env, fake, "codestral", stream=stream) == ["a + b"]
+        # MISTRAL_API_KEY is set, but the fake is not Mistral's host: the variable is not sent there
+        assert await go(lsp_mistral_env, fake, "codestral", stream=stream) == []
+        assert fake.completion_requests() == []
+        [error] = messages(lsp_mistral_env)
+        assert "MISTRAL_API_KEY is sent only to api.mistral.ai" in error and "fimServer.apiKey" in error
+        # a key given in the settings goes where the settings point
+        lsp_mistral_env.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"fimServer": {
+            "provider": "codestral", "baseUrl": fake.base_url, "apiKey": MISTRAL_KEY, "stream": stream, "debounceMs": 0}}))
+        await asyncio.sleep(0.2)
+        lsp_mistral_env.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=TEXT)]))
+        assert texts(await inline(lsp_mistral_env, URI, 1, 11)) == ["a + b"]
         [req] = fake.completion_requests()
         assert req.path == "/v1/fim/completions"
         assert req.bearer == MISTRAL_KEY

@@ -99,3 +99,43 @@ async def test_shutdown_and_exit_are_clean(client, fake):
     await start(client, fake)
     await client.shutdown_session()
     assert client._server.returncode == 0
+
+
+HUGE = 10**400  # a 401-digit number: on the old code parse_settings raised OverflowError
+
+
+async def test_a_400_digit_number_at_initialize_falls_back_alone(client, fake):
+    fake.set_default(Reply(text="ok"))
+    result = await start(client, fake, maxTokens=HUGE, temperature=-HUGE, excludeGlobs=["*.txt"])
+    assert result.capabilities is not None  # an answer, not an internal error
+    await asyncio.sleep(0.2)
+    warnings = [m.message for m in client.messages if m.type == types.MessageType.Warning]
+    assert len(warnings) == 1 and "fimServer.maxTokens" in warnings[0] and "401-digit number" in warnings[0]
+    open_doc(client, "file:///work/notes.txt", "secret = \n", language="plaintext")
+    assert await inline(client, "file:///work/notes.txt", 0, 9) == []  # the exclusion sent with it applies
+    open_doc(client, URI, "x = \n")
+    assert [i.insert_text for i in await inline(client, URI, 0, 4)] == ["ok"]
+    [request] = fake.completion_requests()
+    assert request.body["max_tokens"] == 256 and "secret" not in request.body["prompt"]
+
+
+async def test_a_400_digit_number_in_did_change_configuration_falls_back_alone(client, fake):
+    fake.set_default(Reply(text="ok"))
+    await start(client, fake)
+    open_doc(client, "file:///work/notes.txt", "secret = \n", language="plaintext")
+    open_doc(client, URI, "x = \n")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"fimServer": {
+        "baseUrl": fake.url, "apiKey": API_KEY, "debounceMs": 0, "timeoutMs": HUGE, "excludeGlobs": ["*.txt"]}}))
+    await asyncio.sleep(0.3)
+    assert any("fimServer.timeoutMs" in m.message for m in client.messages)
+    assert await inline(client, "file:///work/notes.txt", 0, 9) == []  # the exclusion applies
+    assert [i.insert_text for i in await inline(client, URI, 0, 4)] == ["ok"]
+    assert all("secret" not in r.body["prompt"] for r in fake.completion_requests())
+
+
+async def test_a_password_in_base_url_is_refused_and_never_shown(client, fake):
+    url = fake.url.replace("http://", "http://user:CANARY-PASSWORD@")
+    await start(client, fake, baseUrl=url)
+    await asyncio.sleep(0.2)
+    text = "\n".join([m.message for m in client.messages] + [m.message for m in client.log_messages])
+    assert "user name or password" in text and "CANARY" not in text

@@ -112,7 +112,14 @@ def test_missing_key_only_where_required(monkeypatch):
         provider(provider="codestral").headers()
     assert provider(provider="ollama").headers() == {}
     monkeypatch.setenv("OPENAI_API_KEY", "tok")
-    assert provider(provider="openai").headers() == {"Authorization": "Bearer tok"}
+    assert provider(provider="openai", baseUrl="https://api.openai.com/v1").headers() == {"Authorization": "Bearer tok"}
+    # OpenAI's key never goes to another OpenAI-compatible server (issue 13, item 7)
+    assert provider(provider="openai", baseUrl="http://10.0.0.5:8000/v1").headers() == {}
+    assert provider(provider="openai", baseUrl="http://10.0.0.5:8000/v1", apiKey="mine").headers() == {
+        "Authorization": "Bearer mine"}
+    monkeypatch.setenv("MISTRAL_API_KEY", "mistral-key")
+    with pytest.raises(errors.MissingApiKey, match="fimServer.apiKey .MISTRAL_API_KEY is sent only to"):
+        provider(provider="codestral", baseUrl="https://mistral-proxy.example/v1").headers()
 
 
 KEY = "sk-test-SECRET-1234"

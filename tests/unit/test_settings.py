@@ -1,10 +1,14 @@
-"""Settings: defaults, camelCase parsing, problems in plain words, the key kept secret."""
+"""fim_server/settings.py: every setting declared once; defaults, camelCase parsing,
+problems in plain words (never an exception), the key kept secret and sent only to
+its provider's own host, no password in baseUrl."""
 
 from __future__ import annotations
 
 import pytest
 
-from fim_server.settings import Settings, describe, mask, parse_settings
+from fim_server.lsp.log import Redactor, crash_report
+from fim_server.providers.catalog import KEY_VARIABLES, PROVIDER_DEFAULTS
+from fim_server.settings import CLIENT_SPECS, DISPLAY_ORDER, SCOPES, SPECS, Settings, describe, mask, parse_settings
 
 KEY = "sk-test-SECRET-1234"
 
@@ -233,9 +237,10 @@ def test_provider_defaults_and_key_variable(provider, base_url, model, key_env):
     settings, problems = parse_settings({"provider": provider})
     assert problems == []
     assert (settings.resolved_base_url(), settings.resolved_model()) == (base_url, model)
-    every_key = {name: f"key-of-{name}" for name in
-                 ("DEEPSEEK_API_KEY", "OPENAI_API_KEY", "OLLAMA_API_KEY", "LLAMA_API_KEY", "MISTRAL_API_KEY")}
-    assert settings.resolved_api_key(every_key) == f"key-of-{key_env}"
+    every_key = {name: f"key-of-{name}" for name in KEY_VARIABLES}
+    # the variable goes only to the provider's own host: not to a local OpenAI-compatible server
+    expected = None if provider == "openai" else f"key-of-{key_env}"
+    assert settings.resolved_api_key(every_key) == expected
     assert key_env in settings.key_hint()
     # what the user set wins over the provider's default, and null brings the default back
     mine, _ = parse_settings({"baseUrl": "http://10.0.0.5:9000/", "model": "mine"}, settings)
@@ -251,8 +256,7 @@ def test_switching_provider_keeps_explicit_values_only():
     assert describe(settings)["model"] == "qwen2.5-coder:1.5b-base"
 
 
-# -- privacy and reliability settings: excludeGlobs, caBundle, fatalRetrySeconds --------
-
+# -- the settings added for privacy and reliability: excludeGlobs, caBundle, fatalRetrySeconds --
 
 def test_exclude_globs():
     settings, problems = parse_settings({"excludeGlobs": ["**/secrets/**", "*.sql"]})
@@ -283,3 +287,183 @@ def test_fatal_retry_seconds():
     assert parse_settings({"fatalRetrySeconds": 0})[0].fatal_retry_seconds == 0
     settings, problems = parse_settings({"fatalRetrySeconds": -5})
     assert settings.fatal_retry_seconds == 300 and len(problems) == 1
+
+
+# -- one declaration: validation derives from it ------------------------------------------------
+NUMERIC = [s for s in SPECS if s.kind in ("integer", "number")]
+
+
+def test_every_field_is_declared_with_a_description_scope_and_clients():
+    assert [s.attr for s in SPECS] == [f for f in Settings.__dataclass_fields__]
+    for spec in SPECS + CLIENT_SPECS:
+        assert spec.description.endswith((".", ")")), spec.name
+        assert spec.scope in SCOPES and spec.clients, spec.name
+        if spec.kind in ("integer", "number"):
+            assert spec.minimum is not None and spec.maximum is not None and spec.minimum <= spec.default <= spec.maximum
+    assert [s.name for s in DISPLAY_ORDER[:4]] == ["provider", "model", "baseUrl", "enabled"]
+
+
+def test_settings_that_name_a_program_are_machine_scope():
+    # a folder's settings must not choose what runs (issue 18)
+    programs = [s for s in SPECS + CLIENT_SPECS if s.name in ("serverPath", "serverArgs")
+                or any(word in s.name.lower() for word in ("path", "args", "command", "interpreter", "program"))]
+    assert {s.name for s in programs} >= {"serverPath", "serverArgs"}
+    assert {s.scope for s in programs} == {"machine"}
+
+
+@pytest.mark.parametrize("spec", NUMERIC, ids=lambda s: s.name)
+def test_numeric_ranges_come_from_the_declaration(spec):
+    for value in (spec.minimum, spec.maximum):
+        settings, problems = parse_settings({spec.name: value})
+        assert problems == [] and getattr(settings, spec.attr) == value
+    step = 1 if spec.kind == "integer" else 0.01
+    for value in (spec.minimum - step, spec.maximum + step):
+        settings, problems = parse_settings({spec.name: value})
+        assert len(problems) == 1 and f"from {spec.minimum:g} to {spec.maximum:g}" in problems[0]
+        assert getattr(settings, spec.attr) == spec.default
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.kind == "choice"], ids=lambda s: s.name)
+def test_choices_come_from_the_declaration(spec):
+    for option in spec.options():
+        assert parse_settings({spec.name: option}) == (Settings(**{spec.attr: option}), [])
+    settings, problems = parse_settings({spec.name: "no-such-choice"})
+    assert len(problems) == 1 and all(repr(o) in problems[0] for o in spec.options())
+
+
+def test_unknown_filter_names_are_refused():
+    settings, problems = parse_settings({"disabledFilters": ["syntax", "no_such_filter"]})
+    assert settings.disabled_filters == () and len(problems) == 1 and "no_such_filter" in problems[0]
+    assert parse_settings({"disabledFilters": ["syntax"]})[0].disabled_filters == ("syntax",)
+
+
+# -- parse_settings never raises (issue 13, item 13) ---------------------------------------------
+@pytest.mark.parametrize("spec", NUMERIC, ids=lambda s: s.name)
+@pytest.mark.parametrize("huge", [10**400, -(10**400)], ids=["plus", "minus"])
+def test_a_400_digit_number_falls_back_alone(spec, huge):
+    # on the old code math.isfinite(10**400) raised OverflowError out of parse_settings
+    settings, problems = parse_settings({spec.name: huge, "excludeGlobs": ["*.txt"], "model": "m"})
+    assert getattr(settings, spec.attr) == spec.default
+    assert settings.exclude_globs == ("*.txt",) and settings.model == "m"  # the rest still applies
+    assert len(problems) == 1 and f"fimServer.{spec.name}" in problems[0]
+    assert "401-digit number" in problems[0] and len(problems[0]) < 200
+
+
+def test_a_400_digit_number_over_an_earlier_layer():
+    base, _ = parse_settings({"excludeGlobs": ["*.sql"], "maxTokens": 10})
+    settings, problems = parse_settings({"fimServer": {"maxTokens": 10**400, "excludeGlobs": ["*.txt"]}}, base)
+    assert settings.exclude_globs == ("*.txt",) and settings.max_tokens == 256 and len(problems) == 1
+
+
+class Unprintable:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+ODD_VALUES = [10**400, -(10**400), 1e308 * 10, float("nan"), "x" * 100_000, b"bytes", object(), Unprintable(),
+              {"a": [1, {"b": 2}]}, [10**400], [None], (), 0, -1, True, 3.5, "", " "]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_no_value_makes_parse_settings_raise(spec):
+    for value in ODD_VALUES:
+        settings, problems = parse_settings({spec.name: value, "excludeGlobs": ["*.txt"]})
+        assert settings.exclude_globs == ("*.txt",)
+        assert all(len(p) < 400 for p in problems)  # a huge value is cut short in the message
+
+
+def test_odd_setting_names_are_reported_shortly():
+    settings, problems = parse_settings({"x" * 10_000: 1, 5: 2})
+    assert settings == Settings() and len(problems) == 2 and all(len(p) < 200 for p in problems)
+
+
+# -- a password in baseUrl (issue 13, item 5) ----------------------------------------------------
+@pytest.mark.parametrize("url", [
+    "http://user:CANARY-PASS@127.0.0.1:8000/v1",
+    "https://CANARY-PASS@api.deepseek.com/beta",
+    "https://user:CANARY-PASS@api.deepseek.com@evil.example/beta",
+])
+def test_user_info_in_base_url_is_refused_and_never_shown(url):
+    settings, problems = parse_settings({"baseUrl": url, "apiKey": KEY})
+    assert settings.base_url is None and settings.resolved_base_url() == "https://api.deepseek.com/beta"
+    (problem,) = problems
+    assert "user name or password" in problem and "fimServer.baseUrl" in problem
+    text = problem + repr(describe(settings)) + repr(settings)
+    assert "CANARY" not in text and "user:" not in text
+    assert settings.resolved_api_key({}) == KEY  # the key still goes as the Bearer token
+
+
+def test_redactor_masks_user_info_in_urls():
+    text = Redactor(environ={}).redact('initialize {"baseUrl": "http://user:CANARY-PASS@10.0.0.1/v1"}')
+    assert "CANARY" not in text and "http://***@10.0.0.1/v1" in text
+
+
+# -- one place resolves the key (issue 11 item 2, issue 13 item 7) -------------------------------
+EVERY_KEY = {name: f"key-of-{name}" for name in KEY_VARIABLES}
+
+
+@pytest.mark.parametrize(
+    "provider, base_url, expected",
+    [
+        ("deepseek", None, "key-of-DEEPSEEK_API_KEY"),
+        ("deepseek", "https://api.deepseek.com", "key-of-DEEPSEEK_API_KEY"),
+        ("deepseek", "https://API.DeepSeek.com:443/beta", "key-of-DEEPSEEK_API_KEY"),
+        ("deepseek", "http://api.deepseek.com/beta", None),  # plain http: never the ambient key
+        ("deepseek", "https://api.deepseek.com.evil.example/beta", None),
+        ("deepseek", "https://proxy.example/deepseek", None),
+        ("deepseek", "http://127.0.0.1:9999/beta", None),
+        ("openai", "https://api.openai.com/v1", "key-of-OPENAI_API_KEY"),
+        ("openai", None, None),  # the default is a local vLLM: not an OpenAI key's home
+        ("openai", "http://10.0.0.5:8000/v1", None),
+        ("openai", "https://my-vllm.example/v1", None),
+        ("codestral", None, "key-of-MISTRAL_API_KEY"),
+        ("codestral", "https://codestral.mistral.ai/v1", "key-of-MISTRAL_API_KEY"),
+        ("codestral", "https://mistral.example/v1", None),
+        ("ollama", None, "key-of-OLLAMA_API_KEY"),
+        ("ollama", "http://localhost:11434", "key-of-OLLAMA_API_KEY"),
+        ("ollama", "https://ollama.com", "key-of-OLLAMA_API_KEY"),
+        ("ollama", "http://192.168.1.9:11434", None),
+        ("llamacpp", None, "key-of-LLAMA_API_KEY"),
+        ("llamacpp", "http://[::1]:8080", "key-of-LLAMA_API_KEY"),
+        ("llamacpp", "http://gpu-box:8080", None),
+    ],
+)
+def test_environment_key_goes_only_to_the_providers_own_host(provider, base_url, expected):
+    settings, problems = parse_settings({"provider": provider, "baseUrl": base_url})
+    assert problems == []
+    assert settings.resolved_api_key(EVERY_KEY) == expected
+    variable = PROVIDER_DEFAULTS[provider].key_env
+    if expected is None:
+        assert "only" in settings.api_key_source(EVERY_KEY) and "fimServer.apiKey" in settings.key_hint()
+        assert variable in settings.key_hint()  # the message says why the variable was not used
+    # an explicit key goes wherever the user pointed it
+    mine, _ = parse_settings({"apiKey": "sk-explicit"}, settings)
+    assert mine.resolved_api_key(EVERY_KEY) == "sk-explicit" and mine.api_key_source(EVERY_KEY) == "fimServer.apiKey"
+
+
+def test_the_key_is_resolved_in_one_place():
+    # no module but providers/catalog.py reads a key variable from the environment
+    import pathlib
+
+    import fim_server
+
+    package = pathlib.Path(fim_server.__file__).parent
+    readers = []
+    for path in package.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if any(name in text for name in KEY_VARIABLES) and path.name != "catalog.py":
+            readers.append(path.relative_to(package).as_posix())
+    # the fakes and the replay driver only name a variable to keep it out of a child process
+    assert set(readers) <= {"tools/replay/driver.py"}, readers
+
+
+def test_redactor_knows_every_providers_variable():
+    environ = {name: f"sk-CANARY-{name}" for name in KEY_VARIABLES}
+    redactor = Redactor(environ=environ)
+    try:
+        raise RuntimeError("upstream said: " + ", ".join(environ.values()))
+    except RuntimeError as exc:
+        report = crash_report(exc, redactor)
+    assert "CANARY" not in report and report.count("***") >= len(KEY_VARIABLES)
+    assert set(KEY_VARIABLES) == {"DEEPSEEK_API_KEY", "OPENAI_API_KEY", "OLLAMA_API_KEY", "LLAMA_API_KEY",
+                                  "MISTRAL_API_KEY"}

@@ -364,7 +364,7 @@ def run(args, settings: Settings) -> int:
         print(f"error: unknown kinds {', '.join(bad)}; known: {', '.join(KINDS)}", file=sys.stderr)
         return 2
     if not args.fake and not settings.resolved_api_key():
-        print("error: no API key for the configured provider (set DEEPSEEK_API_KEY, or use --fake)", file=sys.stderr)
+        print(f"error: no API key for the configured provider ({settings.key_hint()}, or use --fake)", file=sys.stderr)
         return 2
     prices = None
     if args.price is not None:

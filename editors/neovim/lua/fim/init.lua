@@ -11,41 +11,13 @@ local M = {}
 
 M.name = "fim-server"
 
--- The server's settings (fim_server/settings.py): passed through 1:1.
-M.server_settings = {
-  "enabled",
-  "provider",
-  "baseUrl",
-  "apiKey",
-  "model",
-  "maxTokens",
-  "temperature",
-  "stream",
-  "debounceMs",
-  "timeoutMs",
-  "maxPrefixChars",
-  "maxSuffixChars",
-  "stop",
-  "cacheSize",
-  "cacheTtlSeconds",
-  "singleLineMidLine",
-  "completionFallback",
-  "disabledLanguages",
-  "template",
-  "excludeGlobs",
-  "caBundle",
-  "fatalRetrySeconds",
-  "disabledFilters",
-  "syntaxCheck",
-  "workspaceContext",
-  "contextBudgetChars",
-  "adaptiveDebounce",
-  "streamEarlyStop",
-  "inflightReuse",
-  "forwardCache",
-  "speculativeNext",
-  "promptAnchorLines",
-}
+-- The server's settings (generated from fim_server/settings.py into fim/settings.lua):
+-- setup() options with these names are passed through 1:1.
+M.settings = require("fim.settings")
+M.server_settings = {}
+for _, setting in ipairs(M.settings) do
+  M.server_settings[#M.server_settings + 1] = setting.name
+end
 
 local defaults = {
   cmd = { "fim-server" },
