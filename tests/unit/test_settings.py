@@ -453,8 +453,7 @@ def test_the_key_is_resolved_in_one_place():
         text = path.read_text(encoding="utf-8")
         if any(name in text for name in KEY_VARIABLES) and path.name != "catalog.py":
             readers.append(path.relative_to(package).as_posix())
-    # the fakes and the replay driver only name a variable to keep it out of a child process
-    assert set(readers) <= {"tools/replay/driver.py"}, readers
+    assert readers == []
 
 
 def test_redactor_knows_every_providers_variable():

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from fim_server.core.documents import UTF16, Document, codepoints_to_units, line_content
 from fim_server.core.text import common_prefix_len
+from fim_server.providers.catalog import KEY_VARIABLES
 from fim_server.tools.replay.answers import ContinuationAnswers, FixedAnswers
 from fim_server.tools.replay.client import StdioClient, rss_kib
 from fim_server.tools.replay.trace import Trace, advance, advance_over, back
@@ -188,7 +189,8 @@ async def replay_trace(
             source = ContinuationAnswers(trace.final_text(), latency, chunk_delay_s=options.chunk_delay_ms / 1000)
         fake = FakeDeepSeek(default=source, api_key=FAKE_KEY).start()
         settings.update(baseUrl=fake.url, apiKey=FAKE_KEY)
-        env.pop("DEEPSEEK_API_KEY", None)
+        for name in KEY_VARIABLES:  # no real key in a process that talks to the fake
+            env.pop(name, None)
 
     def on_notification(message: dict) -> None:
         if message.get("method") == "fimServer/status":
