@@ -7,31 +7,26 @@ the command line each get their own.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import dataclasses
 import logging
-import sys
-import threading
-from typing import Any, BinaryIO, Callable
+from typing import BinaryIO, Callable
 
-import attrs
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest
-from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from fim_server import __version__
-from fim_server.lsp import convert
-from fim_server.lsp import feedback, keycheck
-from fim_server.settings import SECTION, Settings, describe, parse_settings
 from fim_server.core.context import build_context
-from fim_server.core.documents import UTF8, UTF16, DocumentStore, line_content
+from fim_server.core.documents import UTF16, DocumentStore, line_content
 from fim_server.core.engine import CompletionEngine, Trigger
-from fim_server.lsp.diagnostics import resource_counts
-from fim_server.lsp.log import ClientLogHandler, LOGGER_NAME, Redactor
-from fim_server.core.privacy import transport_warning
 from fim_server.core.snippets import RecentEdits, SnippetIndex, Source, around_cursor
+from fim_server.lsp import convert, feedback, keycheck
+from fim_server.lsp.configuration import Configuration, pull_section
+from fim_server.lsp.diagnostics import resource_counts
+from fim_server.lsp.log import LOGGER_NAME, ClientLogHandler, Redactor
+from fim_server.lsp.protocol import FimProtocol, choose_encoding, serve_stdio
+from fim_server.settings import Settings, describe
+
+__all__ = ["FimServer", "FimProtocol", "attach_client_log", "choose_encoding", "create_server"]
 
 log = logging.getLogger(__name__)
 
@@ -56,144 +51,6 @@ _LOG_TYPES = [
 ]
 
 
-def choose_encoding(offered: list[str] | None) -> str:
-    """UTF-8 when the client offers it (no conversion of ASCII-free lines needed on
-    its side), otherwise UTF-16, which every client must support."""
-    return UTF8 if offered and UTF8 in offered else UTF16
-
-
-class FimProtocol(LanguageServerProtocol):
-    """pygls's protocol with three changes: our document store replaces pygls's
-    workspace copy (edits touch only the changed lines), the position encoding
-    prefers UTF-8, and finished handler futures are not kept forever."""
-
-    @property
-    def fim(self) -> "FimServer":
-        return self._server  # type: ignore[return-value]
-
-    @lsp_method(types.INITIALIZE)
-    def lsp_initialize(self, params: types.InitializeParams):
-        general = params.capabilities.general
-        offered = list(general.position_encodings or []) if general else []
-        encoding = choose_encoding([str(e.value if hasattr(e, "value") else e) for e in offered])
-        general = attrs.evolve(general or types.GeneralClientCapabilities(), position_encodings=[encoding])
-        capabilities = attrs.evolve(params.capabilities, general=general)
-        self.fim.encoding = encoding
-        result = yield from super().lsp_initialize(attrs.evolve(params, capabilities=capabilities))
-        return result
-
-    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
-    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
-        doc = params.text_document
-        self.fim.documents.open(doc.uri, doc.text, doc.version, doc.language_id)
-        yield from ()
-
-    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
-        self.fim.apply_changes(params)
-        yield from ()
-
-    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
-    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
-        self.fim.documents.close(params.text_document.uri)
-        self.fim.engine.forget(params.text_document.uri)
-        self.fim.snippet_index.forget(params.text_document.uri)
-        self.fim.recent_edits.forget(params.text_document.uri)
-        yield from ()
-
-    def handle_message(self, message):
-        """pygls tells requests from notifications with isinstance checks against
-        runtime-checkable Protocols, about 0.1 ms a message on Python 3.11: for
-        those two (nearly every message) the same test by attributes. A request
-        with another jsonrpc version gets an error answer; answers from the client,
-        notifications with another version and messages after shutdown go the usual
-        way."""
-        method = getattr(message, "method", None)
-        if method is not None and message.jsonrpc != self.VERSION and hasattr(message, "id") and not self._shutdown:
-            # pygls drops it unanswered, and the client would wait forever: an error answer
-            log.info("request %r with jsonrpc %r answered with an error", method, message.jsonrpc)
-            error = JsonRpcInvalidRequest(f'"jsonrpc" must be "2.0", not {message.jsonrpc!r}')
-            self._send_response(message.id, None, error.to_response_error())
-            return None
-        if method is None or message.jsonrpc != self.VERSION or self._shutdown:
-            return super().handle_message(message)
-        context = contextvars.copy_context()
-        if hasattr(message, "id"):
-            context.run(self._handle_request, message.id, method, getattr(message, "params", None))
-        else:
-            context.run(self._handle_notification, method, getattr(message, "params", None))
-
-    def structure_message(self, data):
-        """pygls drops a request whose params do not fit the protocol's types
-        without answering it, so the editor would wait forever: answer it with the
-        error (a log line follows from the reader loop)."""
-        try:
-            return super().structure_message(data)
-        except JsonRpcException as exc:
-            msg_id = data.get("id") if isinstance(data, dict) and "method" in data else None
-            if isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool):
-                self._send_response(msg_id, None, exc.to_response_error())
-            raise
-
-    def _send_response(self, msg_id, result=None, error=None):
-        # An error answer carries an exception's text and traceback: mask secrets in both.
-        if error is not None:
-            redact = self.fim.redactor.redact
-            data = error.data
-            if isinstance(data, dict) and isinstance(data.get("traceback"), list):
-                data = {**data, "traceback": [redact(str(line)) for line in data["traceback"]]}
-            elif isinstance(data, str):
-                data = redact(data)
-            error = attrs.evolve(error, message=redact(error.message), data=data)
-        super()._send_response(msg_id, result, error)
-
-    def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):
-        super()._execute_handler(msg_id, handler, callback, args, kwargs)
-        future = self._request_futures.get(msg_id)
-        if future is not None:
-            futures = self._request_futures
-
-            def prune(done, msg_id=msg_id):
-                if futures.get(msg_id) is done:
-                    del futures[msg_id]
-
-            if future.done():
-                prune(future)
-            else:
-                future.add_done_callback(prune)
-
-
-class _PipeReader:
-    """stdin read by the event loop itself. pygls's default reader hands every
-    header line and body to a worker thread; on a pipe that costs more than the
-    rest of a keystroke's handling."""
-
-    def __init__(self, stream: asyncio.StreamReader) -> None:
-        self._stream = stream
-
-    async def readline(self) -> bytes:
-        try:
-            return await self._stream.readline()
-        except ValueError:  # a header line past the limit: not LSP; skip it
-            return b"X-Skipped: too long\r\n"
-
-    async def readexactly(self, n: int) -> bytes:
-        try:
-            return await self._stream.readexactly(n)
-        except asyncio.IncompleteReadError:
-            return b""
-
-
-async def _stdin_reader(stdin: BinaryIO, executor) -> Any:
-    loop = asyncio.get_running_loop()
-    stream = asyncio.StreamReader(limit=1 << 16, loop=loop)
-    try:
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream, loop=loop), stdin)
-    except (ValueError, OSError):  # a regular file or something else a loop cannot watch
-        return StdinAsyncReader(stdin, executor)
-    return _PipeReader(stream)
-
-
 class FimServer(LanguageServer):
     def __init__(self, engine_factory: Callable[[Settings, Callable[[str, str], None]], CompletionEngine] | None = None):
         super().__init__("fim-server", __version__, protocol_cls=FimProtocol)
@@ -202,11 +59,9 @@ class FimServer(LanguageServer):
         self.recent_edits = RecentEdits()
         self.encoding = UTF16
         self.redactor = Redactor()
-        self._init_options: Any = None
-        self._section: Any = None
-        self._last_problems: tuple[str, ...] = ()
+        self.configuration = Configuration()
         self._client_has_inline = False
-        self._client_has_configuration = False
+        self._pending_problems: list[str] = []
         self._refusals: dict[str, str] = {}  # uri -> why it gets no completions (logged once)
         self._status = ("idle", "")  # the last fimServer/status sent
         self._status_wanted = self._status
@@ -220,30 +75,7 @@ class FimServer(LanguageServer):
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
         """Serve LSP on stdio until ``exit`` or end of input; returns the exit code."""
-        self._stop_event = threading.Event()
-        stdin = stdin or sys.stdin.buffer
-        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
-
-        async def serve() -> None:
-            reader = await _stdin_reader(stdin, self.thread_pool)
-            await run_async(
-                stop_event=self._stop_event,
-                reader=reader,
-                protocol=self.protocol,
-                logger=logging.getLogger("pygls.io_"),
-                error_handler=self.report_server_error,
-            )
-
-        code = 0
-        try:
-            asyncio.run(serve())
-        except SystemExit as exc:  # the exit notification: 0 after shutdown, else 1
-            code = exc.code if isinstance(exc.code, int) else 0
-        except (BrokenPipeError, KeyboardInterrupt):
-            log.info("the client went away")
-        finally:
-            self.shutdown()
-        return code
+        return serve_stdio(self, stdin, stdout)
 
     # -- messages -------------------------------------------------------------
     def notify(self, level: str, message: str) -> None:
@@ -289,46 +121,48 @@ class FimServer(LanguageServer):
 
     # -- settings -------------------------------------------------------------
     def apply_settings(self, user_action: bool = False) -> None:
-        """Defaults, then initializationOptions, then the fimServer section.
+        """The merged settings (see ``configuration``) handed to the engine.
 
         A configuration change from the user (``user_action``) also lifts a block
         left by a fatal provider error, even when the values stayed the same (the
         user may have fixed the account or the environment instead).
         """
-        settings, problems = parse_settings(self._init_options)
-        settings, more = parse_settings(self._section, settings)
-        problems += more
-        problems += [w for w in [transport_warning(settings.base_url)] if w]
+        settings, problems = self.configuration.merged()
         self.redactor.add(settings.resolved_api_key())
-        if problems and tuple(problems) != self._last_problems:
-            self.notify("warning", "fim-server settings: " + "; ".join(problems) + ".")
-        self._last_problems = tuple(problems)
+        self._warn(problems)
         if settings != self.engine.settings:
             self.engine.update_settings(settings)
             log.info("settings applied: %s", describe(settings))
         elif user_action:
             self.engine.health.reset()
 
+    def _warn(self, problems: list[str]) -> None:
+        warning = self.configuration.news(problems)
+        if warning:
+            self.notify("warning", warning)
+
     async def pull_configuration(self, user_action: bool = False) -> None:
-        if not self._client_has_configuration:
+        if not self.configuration.can_pull:
             if user_action:
                 self.apply_settings(user_action)
             return
-        try:
-            result = await asyncio.wait_for(
-                self.workspace_configuration_async(
-                    types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
-                ),
-                timeout=5,
-            )
-        except Exception as exc:  # a client that fails this keeps the settings it sent before
-            log.warning("could not read the %s configuration: %s", SECTION, exc)
+        answered, result = await pull_section(self.workspace_configuration_async)
+        if not answered:
             return
-        if result and result[0] is not None:
-            self._section = result[0]
+        self.configuration.pulled(result)
         self.apply_settings(user_action)
 
     # -- documents ------------------------------------------------------------
+    def open_document(self, params: types.DidOpenTextDocumentParams) -> None:
+        doc = params.text_document
+        self.documents.open(doc.uri, doc.text, doc.version, doc.language_id)
+
+    def close_document(self, uri: str) -> None:
+        self.documents.close(uri)
+        self.engine.forget(uri)
+        self.snippet_index.forget(uri)
+        self.recent_edits.forget(uri)
+
     def apply_changes(self, params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
         doc = self.documents.get(uri)
@@ -451,104 +285,105 @@ def _too_big(doc_chars: int, line_chars: int) -> str | None:
     return None
 
 
+# -- handlers: module-level functions, registered on each server by create_server ---
+def initialize(ls: FimServer, params: types.InitializeParams) -> None:
+    caps = params.capabilities
+    ls._client_has_inline = bool(caps.text_document and caps.text_document.inline_completion is not None)
+    settings, problems = ls.configuration.initialize(params)
+    ls.redactor.add(settings.resolved_api_key())
+    ls.engine.update_settings(settings)
+    ls._pending_problems = problems
+
+
+async def initialized(ls: FimServer, params: types.InitializedParams) -> None:
+    ls._warn(ls._pending_problems)
+    log.info(
+        "fim-server %s ready: provider %s, model %s, position encoding %s",
+        __version__,
+        ls.engine.settings.provider,
+        ls.engine.settings.resolved_model(),
+        ls.encoding,
+    )
+    ls.engine.provider  # build the HTTP client now, not on the first keystroke
+    await ls.pull_configuration()
+
+
+async def did_change_configuration(ls: FimServer, params: types.DidChangeConfigurationParams) -> None:
+    if ls.configuration.push(params.settings):
+        ls.apply_settings(user_action=True)
+    else:
+        await ls.pull_configuration(user_action=True)
+
+
+async def inline_completion(ls: FimServer, params: types.InlineCompletionParams):
+    selected = params.context.selected_completion_info if params.context else None
+    ctx = ls.context_at(params.text_document.uri, params.position, selected)
+    if ctx is None:
+        return []
+    trigger = Trigger.INVOKED if params.context and params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked else Trigger.AUTOMATIC
+    suggestions = await ls.engine.complete(ctx, trigger)
+    texts = [s.text for s in suggestions]
+    spans = dict(replace_after=[s.replace_after for s in suggestions], line_suffix=ctx.line_suffix, encoding=ls.encoding)
+    if selected is not None and selected.range.start.line == params.position.line:
+        return convert.inline_items(texts, params.position, selected.range, selected.text, **spans)
+    return convert.inline_items(texts, params.position, **spans)
+
+
+async def completion(ls: FimServer, params: types.CompletionParams):
+    fallback = ls.engine.settings.completion_fallback
+    if fallback == "never" or (fallback == "auto" and ls._client_has_inline):
+        return None
+    ctx = ls.context_at(params.text_document.uri, params.position)
+    if ctx is None:
+        return None
+    suggestions = await ls.engine.complete(ctx, Trigger.AUTOMATIC)
+    items = convert.completion_items(
+        [s.text for s in suggestions], ctx, params.position, ls.encoding, [s.replace_after for s in suggestions]
+    )
+    return types.CompletionList(is_incomplete=True, items=items)
+
+
+def stats(ls: FimServer, *args) -> dict:
+    return {
+        **ls.engine.snapshot(),
+        "open_documents": len(ls.documents),
+        "pending_handlers": len(ls.protocol._request_futures),
+        **resource_counts(ls.engine.http_client),
+    }
+
+
+def document_text(ls: FimServer, *args) -> str | None:
+    uri = args[0] if args and isinstance(args[0], str) else None
+    doc = ls.documents.get(uri) if uri else None
+    return None if doc is None else doc.source
+
+
+def provider_times(ls: FimServer, *args) -> list[float]:
+    times = list(ls.engine.provider_seconds)
+    ls.engine.provider_seconds.clear()
+    return times
+
+
+async def shutdown(ls: FimServer, *args) -> None:
+    await ls.engine.aclose()
+
+
 def create_server(engine_factory=None) -> FimServer:
     server = FimServer(engine_factory)
-
-    @server.feature(types.INITIALIZE)
-    def initialize(ls: FimServer, params: types.InitializeParams) -> None:
-        ls._init_options = params.initialization_options
-        caps = params.capabilities
-        ls._client_has_inline = bool(caps.text_document and caps.text_document.inline_completion is not None)
-        ls._client_has_configuration = bool(caps.workspace and caps.workspace.configuration)
-        settings, problems = parse_settings(ls._init_options)
-        ls.redactor.add(settings.resolved_api_key())
-        ls.engine.update_settings(settings)
-        ls._pending_problems = problems + [w for w in [transport_warning(settings.base_url)] if w]
-
-    @server.feature(types.INITIALIZED)
-    async def initialized(ls: FimServer, params: types.InitializedParams) -> None:
-        problems = getattr(ls, "_pending_problems", [])
-        if problems:
-            ls._last_problems = tuple(problems)
-            ls.notify("warning", "fim-server settings: " + "; ".join(problems) + ".")
-        log.info(
-            "fim-server %s ready: provider %s, model %s, position encoding %s",
-            __version__,
-            ls.engine.settings.provider,
-            ls.engine.settings.resolved_model(),
-            ls.encoding,
-        )
-        ls.engine.provider  # build the HTTP client now, not on the first keystroke
-        await ls.pull_configuration()
-
-    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    async def did_change_configuration(ls: FimServer, params: types.DidChangeConfigurationParams) -> None:
-        settings = params.settings
-        if isinstance(settings, dict) and isinstance(settings.get(SECTION), dict):
-            ls._section = settings[SECTION]
-            ls.apply_settings(user_action=True)
-        else:
-            await ls.pull_configuration(user_action=True)
-
-    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
-    async def inline_completion(ls: FimServer, params: types.InlineCompletionParams):
-        selected = params.context.selected_completion_info if params.context else None
-        ctx = ls.context_at(params.text_document.uri, params.position, selected)
-        if ctx is None:
-            return []
-        trigger = Trigger.INVOKED if params.context and params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked else Trigger.AUTOMATIC
-        suggestions = await ls.engine.complete(ctx, trigger)
-        texts = [s.text for s in suggestions]
-        spans = dict(replace_after=[s.replace_after for s in suggestions], line_suffix=ctx.line_suffix, encoding=ls.encoding)
-        if selected is not None and selected.range.start.line == params.position.line:
-            return convert.inline_items(texts, params.position, selected.range, selected.text, **spans)
-        return convert.inline_items(texts, params.position, **spans)
-
-    @server.feature(
+    server.feature(types.INITIALIZE)(initialize)
+    server.feature(types.INITIALIZED)(initialized)
+    server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(did_change_configuration)
+    server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())(inline_completion)
+    server.feature(
         types.TEXT_DOCUMENT_COMPLETION,
         types.CompletionOptions(trigger_characters=COMPLETION_TRIGGERS, resolve_provider=False),
-    )
-    async def completion(ls: FimServer, params: types.CompletionParams):
-        fallback = ls.engine.settings.completion_fallback
-        if fallback == "never" or (fallback == "auto" and ls._client_has_inline):
-            return None
-        ctx = ls.context_at(params.text_document.uri, params.position)
-        if ctx is None:
-            return None
-        suggestions = await ls.engine.complete(ctx, Trigger.AUTOMATIC)
-        items = convert.completion_items(
-            [s.text for s in suggestions], ctx, params.position, ls.encoding, [s.replace_after for s in suggestions]
-        )
-        return types.CompletionList(is_incomplete=True, items=items)
-
-    @server.command(STATS_COMMAND)
-    def stats(ls: FimServer, *args) -> dict:
-        return {
-            **ls.engine.snapshot(),
-            "open_documents": len(ls.documents),
-            "pending_handlers": len(ls.protocol._request_futures),
-            **resource_counts(ls.engine.http_client),
-        }
-
-    @server.command(DOCUMENT_TEXT_COMMAND)
-    def document_text(ls: FimServer, *args) -> str | None:
-        uri = args[0] if args and isinstance(args[0], str) else None
-        doc = ls.documents.get(uri) if uri else None
-        return None if doc is None else doc.source
-
-    @server.command(PROVIDER_TIMES_COMMAND)
-    def provider_times(ls: FimServer, *args) -> list[float]:
-        times = list(ls.engine.provider_seconds)
-        ls.engine.provider_seconds.clear()
-        return times
-
+    )(completion)
+    server.command(STATS_COMMAND)(stats)
+    server.command(DOCUMENT_TEXT_COMMAND)(document_text)
+    server.command(PROVIDER_TIMES_COMMAND)(provider_times)
     feedback.register(server)  # didShowCompletion, didPartiallyAcceptCompletion, the accept command
     keycheck.register(server)  # fimServer.checkKey: one request after an editor stored a key
-
-    @server.feature(types.SHUTDOWN)
-    async def shutdown(ls: FimServer, *args) -> None:
-        await ls.engine.aclose()
-
+    server.feature(types.SHUTDOWN)(shutdown)
     return server
 
 
