@@ -59,7 +59,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def start_fake() -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fim_server.fakes.deepseek", "--port", "0", "--text", SUGGESTION, "--api-key", "bench-key"],
+        [sys.executable, "-m", "fim_server.fakes", "--port", "0", "--text", SUGGESTION, "--api-key", "bench-key"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -11,11 +11,13 @@ import time
 import uuid
 from typing import Any
 
-from fim_server.fakes.common import FakeProvider, RecordedRequest, Reply, sse
+from fim_server.fakes.replies import RecordedRequest, Reply
+from fim_server.fakes.server import FakeServer
+from fim_server.fakes.wire import sse
 
 
-class FakeCodestral(FakeProvider):
-    completion_path = "/v1/fim/completions"
+class FakeCodestral(FakeServer):
+    completion_paths = frozenset({"/v1/fim/completions"})
     server_header = "fake-mistral"
     default_models = ("codestral-latest", "codestral-2501")
 

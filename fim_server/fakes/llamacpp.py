@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from fim_server.fakes.common import FakeProvider, RecordedRequest, Reply, sse
+from fim_server.fakes.replies import RecordedRequest, Reply
+from fim_server.fakes.server import FakeServer
+from fim_server.fakes.wire import sse
 
 MODEL_PATH = "/models/qwen2.5-coder-1.5b-q8_0.gguf"
 
 
-class FakeLlamaCpp(FakeProvider):
-    completion_path = "/infill"
+class FakeLlamaCpp(FakeServer):
+    completion_paths = frozenset({"/infill"})
     server_header = "fake-llama.cpp"
     keepalive = b""
 

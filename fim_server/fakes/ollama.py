@@ -10,22 +10,19 @@ non-empty and ``raw`` is off.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-import json
 from typing import Any, Iterable
 
-from fim_server.fakes.common import FakeProvider, RecordedRequest, Reply
-
-
-def _line(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+from fim_server.fakes.replies import RecordedRequest, Reply
+from fim_server.fakes.server import FakeServer
+from fim_server.fakes.wire import json_line
 
 
 def _bare(name: str) -> str:
     return name if ":" in name else name + ":latest"
 
 
-class FakeOllama(FakeProvider):
-    completion_path = "/api/generate"
+class FakeOllama(FakeServer):
+    completion_paths = frozenset({"/api/generate"})
     server_header = "fake-ollama"
     stream_type = "application/x-ndjson"
     keepalive = b""
@@ -67,7 +64,7 @@ class FakeOllama(FakeProvider):
         return self._final(req, reply, text)
 
     def frames(self, req: RecordedRequest, reply: Reply) -> list[bytes]:
-        return [_line({**self._base(req), "response": piece, "done": False}) for piece in reply.stream_pieces()]
+        return [json_line({**self._base(req), "response": piece, "done": False}) for piece in reply.stream_pieces()]
 
     def tail(self, req: RecordedRequest, reply: Reply) -> bytes:
-        return _line(self._final(req, reply, ""))
+        return json_line(self._final(req, reply, ""))

@@ -12,13 +12,15 @@ import time
 import uuid
 from typing import Any, Iterable
 
-from fim_server.fakes.common import FakeProvider, RecordedRequest, Reply, sse
+from fim_server.fakes.replies import RecordedRequest, Reply
+from fim_server.fakes.server import FakeServer
+from fim_server.fakes.wire import sse
 
 SUFFIX_ERROR = "suffix is not currently supported"
 
 
-class FakeOpenAI(FakeProvider):
-    completion_path = "/v1/completions"
+class FakeOpenAI(FakeServer):
+    completion_paths = frozenset({"/v1/completions"})
     server_header = "fake-vllm"
     default_models = ("Qwen/Qwen2.5-Coder-1.5B",)
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from fim_server.fakes.codestral import FakeCodestral
-from fim_server.fakes.common import Reply
+from fim_server.fakes.replies import Reply
 from fim_server.fakes.deepseek import FakeDeepSeek
 from fim_server.fakes.llamacpp import FakeLlamaCpp
 from fim_server.fakes.ollama import FakeOllama

@@ -13,7 +13,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from fim_server.fakes.codestral import FakeCodestral
-from fim_server.fakes.common import Reply
+from fim_server.fakes.replies import Reply
 from fim_server.fakes.llamacpp import FakeLlamaCpp
 from fim_server.fakes.ollama import FakeOllama
 from fim_server.fakes.openai import SUFFIX_ERROR, FakeOpenAI

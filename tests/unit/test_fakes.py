@@ -1,4 +1,4 @@
-"""Tests of the fake DeepSeek server, driven by httpx over real sockets."""
+"""Tests of the fakes (fakes/server.py, wire.py, replies.py through the DeepSeek\ndialect, and the command line), driven by httpx over real sockets."""
 
 from __future__ import annotations
 
@@ -337,10 +337,26 @@ def test_stop_is_idempotent_and_frees_hanging_requests() -> None:
     fake.stop()
 
 
-def test_cli_serves_and_exits_on_sigterm() -> None:
+@pytest.mark.parametrize(
+    "command, path, body, text_of",
+    [
+        (["-m", "fim_server.fakes"], "/completions", BODY, lambda doc: doc["choices"][0]["text"]),
+        (["-m", "fim_server.fakes.deepseek"], "/beta/completions", BODY, lambda doc: doc["choices"][0]["text"]),
+        (
+            ["-m", "fim_server.fakes", "--provider", "ollama"], "/api/generate",
+            {"model": "qwen2.5-coder:1.5b-base", "prompt": "x = ", "stream": False}, lambda doc: doc["response"],
+        ),
+        (
+            ["-m", "fim_server.fakes", "--provider", "openai"], "/v1/completions",
+            {"model": "m", "prompt": "x = "}, lambda doc: doc["choices"][0]["text"],
+        ),
+    ],
+    ids=["fakes", "fakes.deepseek", "ollama", "openai"],
+)
+def test_cli_serves_and_exits_on_sigterm(command, path, body, text_of) -> None:
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     with subprocess.Popen(
-        [sys.executable, "-m", "fim_server.fakes.deepseek", "--port", "0", "--text", "hi", "--api-key", "k"],
+        [sys.executable, *command, "--port", "0", "--text", "hi", "--api-key", "k"],
         stdout=subprocess.PIPE,
         text=True,
         cwd=root,
@@ -350,8 +366,9 @@ def test_cli_serves_and_exits_on_sigterm() -> None:
             line = proc.stdout.readline().strip()
             assert line.startswith("listening http://127.0.0.1:")
             url = line.split(" ", 1)[1]
-            r = httpx.post(url + "/completions", json=BODY, headers={"Authorization": "Bearer k"}, timeout=5)
-            assert r.json()["choices"][0]["text"] == "hi"
+            assert httpx.post(url + path, json=body, timeout=5).status_code == 401
+            r = httpx.post(url + path, json=body, headers={"Authorization": "Bearer k"}, timeout=5)
+            assert text_of(r.json()) == "hi"
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=5) == 0
         finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fim_server.fakes.deepseek import RecordedRequest, Reply
+from fim_server.fakes.replies import RecordedRequest, Reply
 
 TAIL = 200
 
