@@ -1,12 +1,28 @@
-"""The answer filters, one table per module, and the whole pipeline on golden cases."""
+"""The answer filters: the pipeline's order, a golden table per filter
+(tests/unit/data/filters/<filter>.toml, each filter run alone through the pipeline
+function it belongs to), the single-line decision, the syntax checker, and the
+whole pipeline on golden cases."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from cursor import ctx_at
 from fim_server.core import postprocess
-from fim_server.core.postprocess import auto_closed, blank, fim_tokens, line_endings, single_line, suffix_overlap, trailing_whitespace
+from fim_server.core.postprocess import auto_closed, fim_tokens, line_endings, single_line
+from fim_server.core.postprocess.syntax import SyntaxChecker
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+syntax = SyntaxChecker()
+needs_grammar = pytest.mark.skipif(not syntax.supports("python"), reason="tree-sitter-python not installed")
 
 
 def test_pipeline_order():
@@ -22,50 +38,66 @@ def test_pipeline_order():
     assert names.index("trailing_whitespace") < names.index("min_length") < names.index("syntax")
 
 
-# -- fim_tokens ----------------------------------------------------------------------
+
+# -- a golden table per filter ---------------------------------------------------------------
+
+TABLES = Path(__file__).parent / "data" / "filters"
+FILTERS = [name for name, _ in postprocess.BEFORE_CACHE + postprocess.AFTER_CACHE]
 
 
-@pytest.mark.parametrize(
-    "raw, expected",
-    [
-        ("x + 1<|endoftext|>garbage", "x + 1"),
-        ("<｜fim▁end｜>rest", ""),
-        ("a<｜end▁of▁sentence｜>", "a"),
-        ("a<|fim_middle|>b<|endoftext|>c", "a"),
-        ("foo<fim_suffix>bar", "foo"),
-        ("<|file_sep|>path.py\ncode", ""),
-        ("done<|im_end|>", "done"),
-        ("a <EOT>", "a "),
-        ("line\n<|fim_prefix|>", "line\n"),
-        ("plain text", "plain text"),
-        ("a<|fim", "a<|fim"),  # a partial marker is text
-        ("x < y and y > z", "x < y and y > z"),
-        ("", ""),
-    ],
-)
-def test_fim_tokens(raw, expected):
-    assert fim_tokens.apply(raw, ctx_at("x = █\n")) == expected
+def table(name: str) -> list[dict]:
+    with open(TABLES / f"{name}.toml", "rb") as file:
+        return tomllib.load(file)["case"]
 
 
-# -- single_line ---------------------------------------------------------------------
+def run_filter(name: str, case: dict, *, enabled: bool = True) -> tuple[str, int]:
+    """``name`` alone (every other filter disabled, ``name`` too unless ``enabled``)
+    through the pipeline function it belongs to: (shown text, code points replaced)."""
+    ctx = ctx_at(case["code"], language_id=case.get("language", "python"))
+    disabled = frozenset(n for n in FILTERS if n != name or not enabled)
+    if name in dict(postprocess.BEFORE_CACHE):
+        return postprocess.before_cache(case["output"], ctx, disabled), 0
+    cleaned = postprocess.clean(case["output"], ctx, disabled=disabled, syntax=syntax)
+    return cleaned.text, cleaned.replace_after
 
 
-@pytest.mark.parametrize(
-    "raw, text, expected",
-    [
-        ("x\nprint(2)", "print(█)\n", "x"),
-        ("a\r\nb", "f(█)\n", "a"),
-        ("a\rb", "f(█)\n", "a"),
-        ("\nfoo", "f(█)\n", ""),
-        ("a\nb", "x = █\n", "a\nb"),  # end of line: several lines allowed
-        ("a\nb", "x = █   \n", "a\nb"),  # only whitespace after the cursor
-        ("a\nb", "x = █\t\r\ny", "a\nb"),
-        ("a\nb", "█", "a\nb"),
-        ("abc", "f(█)\n", "abc"),
-    ],
-)
-def test_single_line(raw, text, expected):
-    assert single_line.apply(raw, ctx_at(text)) == expected
+def golden_cases():
+    for name in FILTERS:
+        for number, case in enumerate(table(name), 1):
+            marks = [needs_grammar] if name == postprocess.SYNTAX else []
+            yield pytest.param(name, case, id=f"{name}-{number}", marks=marks)
+
+
+def test_every_filter_has_a_table_and_every_table_a_filter():
+    assert sorted(path.stem for path in TABLES.glob("*.toml")) == sorted(FILTERS)
+    for name in FILTERS:
+        cases = table(name)
+        assert cases, name
+        for case in cases:
+            assert set(case) <= {"note", "code", "output", "expected", "replaced", "language"}, case
+        # each table shows the filter at work, not only answers it leaves alone
+        assert any((c["expected"], c.get("replaced", 0)) != (c["output"], 0) for c in cases), name
+
+
+@pytest.mark.parametrize("name, case", list(golden_cases()))
+def test_filter_golden(name, case):
+    assert run_filter(name, case) == (case["expected"], case.get("replaced", 0)), case.get("note", "")
+
+
+def test_auto_closed_narrows_the_context_for_the_later_filters():
+    ctx = ctx_at('print("█")\n')
+    out = auto_closed.apply('hi")', ctx)
+    assert isinstance(out, auto_closed.Replace) and out.replace_after == 2
+    assert out.ctx.line_suffix == ctx.line_suffix[2:] and out.ctx.suffix == ctx.suffix[2:]
+
+
+def test_disabled_filters_are_skipped():
+    ctx = ctx_at("x = compute()\n█\n")
+    assert postprocess.clean("x = compute()", ctx).text == ""
+    assert postprocess.clean("x = compute()", ctx, disabled=frozenset({"retype_above"})).text == "x = compute()"
+
+
+# -- the single-line decision -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -76,99 +108,88 @@ def test_wants_single_line(text, wanted):
     assert single_line.wants_single_line(ctx_at(text)) is wanted
 
 
-# -- suffix_overlap ------------------------------------------------------------------
-
-
 @pytest.mark.parametrize(
-    "raw, text, expected",
+    "text, language, single",
     [
-        # whole trailing lines that repeat the next lines of the document
-        ("    return 1\nprint(x)", "def f():\n█\nprint(x)\n", "    return 1"),
-        ("a = 1\nb = 2\nc = 3", "█\nb = 2\nc = 3\n", "a = 1"),
-        ("a = 1\nb = 2\n  c = 3  ", "█\nb = 2\nc = 3\n", "a = 1"),  # compared without surrounding whitespace
-        ("x\ny", "█\n\n  y\n", "x"),  # blank document lines are skipped
-        ("return x\n}", "function f() {\n  █\n}\n", "return x"),
-        ("a\nb", "█\nc\n", "a\nb"),  # no overlap
-        ("a\nc", "█\nb\nc\n", "a\nc"),  # only the lines right after the cursor count
-        ("a\nb", "█", "a\nb"),  # nothing follows
-        ("b", "█\nb\n", "b"),  # a single line is never dropped whole
-        # the last line ends with the rest of the cursor line
-        ("x)", "print(█)\n", "x"),
-        ('"hi")', 'print(█")\n', '"hi'),
-        ('foo")', 'print("█")\n', "foo"),
-        ("x)  ", "print(█)\n", "x"),
-        ("a,\n    b)", "f(█)\n", "a,\n    b"),
-        ("x\n)", "f(█)\n", "x\n"),  # a last line that is only the rest
-        (")", "print(█)\n", ")"),  # nothing would be left: kept
-        ("bar", "print(█)\n", "bar"),
-        ("", "print(█)\n", ""),
-        pytest.param("bar()", "foo(█)\n", "bar()", id="balanced-call-before-close-paren"),
-        pytest.param(
-            "if (x) {\n    y();\n  }", "function a() {\n  █\n}\n", "if (x) {\n    y();\n  }",
-            id="closing-brace-of-new-block",
-        ),
-        ("if (x) {\n    y();\n}", "function a() {\n  █\n}\n", "if (x) {\n    y();"),  # same indentation: the document's brace
+        ("x = █\n", "python", False),
+        ("f(█)\n", "python", True),  # code after the cursor
+        ("# a comment █\n", "python", True),
+        ("x = 1  # note █\n", "python", True),
+        ('s = "abc █\n', "python", True),  # inside an open string
+        ('s = "a#b" + █\n', "python", False),  # the # is in a closed string
+        ("// note █\n", "typescript", True),
+        ("x = a # b █\n", "typescript", False),  # no # comments in TypeScript
+        ("if x:█\n", "python", False),
+        ("foo(█\n", "python", False),  # after an opening bracket at line end
+        ('doc = """█\n', "python", False),  # a triple-quoted string may span lines
+        ("-- q █\n", "sql", True),
     ],
 )
-def test_suffix_overlap(raw, text, expected):
-    assert suffix_overlap.apply(raw, ctx_at(text)) == expected
+def test_wants_single_line_places(text, language, single):
+    assert single_line.wants_single_line(ctx_at(text, language_id=language)) is single
 
 
-def test_suffix_overlap_ignores_a_final_newline():
-    out = suffix_overlap.apply("a = 1\nb = 2\n", ctx_at("█\nb = 2\nc = 3\n"))
-    assert out.rstrip("\n") == "a = 1"
+
+def _in_comment_or_string_reference(line_prefix: str, language_id: str) -> bool:
+    """The plain character-by-character scan the fast one must agree with."""
+    marker = single_line.comment_marker(language_id) or ("#" if not language_id else None)
+    quote = ""
+    i = 0
+    while i < len(line_prefix):
+        if quote:
+            if line_prefix[i] == "\\":
+                i += 1
+            elif line_prefix.startswith(quote, i):
+                i += len(quote) - 1
+                quote = ""
+        elif line_prefix.startswith(('"""', "'''"), i):
+            quote = line_prefix[i : i + 3]
+            i += 2
+        elif line_prefix[i] in "\"'`":
+            quote = line_prefix[i]
+        elif marker and line_prefix.startswith(marker, i):
+            return True
+        i += 1
+    return bool(quote) and len(quote) == 1
 
 
-# -- trailing_whitespace ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "raw, text, expected",
-    [
-        ("foo  ", "x = █\n", "foo"),
-        ("foo  \nbar\t\n\n", "x = █\n", "foo\nbar"),
-        ("a\r\nb  \r\n", "x = █\n", "a\nb"),
-        ("\n    return x  ", "def f():█\n", "\n    return x"),  # leading newline and indent stay
-        ("foo ", "x = █+ 1\n", "foo "),  # mid-line the space before the code stays
-        ("a  \nb ", "f(█)\n", "a\nb "),
-        ("  ", "x = █\n", ""),
-        ("  x", "x =█\n", "  x"),
-    ],
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.lists(st.sampled_from(["a", " ", "\\", '"', "'", "`", '"""', "'''", "#", "//", "-", ";", "x = "]), max_size=24).map("".join),
+    language=st.sampled_from(["python", "typescript", "sql", "lisp", "", "plaintext"]),
 )
-def test_trailing_whitespace(raw, text, expected):
-    assert trailing_whitespace.apply(raw, ctx_at(text)) == expected
+def test_in_comment_or_string_agrees_with_a_plain_scan(text, language):
+    assert single_line.in_comment_or_string(text, language) == _in_comment_or_string_reference(text, language)
 
 
-# -- blank -------------------------------------------------------------------------------
+# -- syntax ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "raw, expected",
-    [("", ""), ("   ", ""), ("\n\t\r\n", ""), ("x", "x"), (" x ", " x "), ("\n  x", "\n  x"), ("\u3000", "")],
-)
-def test_blank(raw, expected):
-    assert blank.apply(raw, ctx_at("x = █\n")) == expected
+def test_syntax_skips_languages_without_grammar():
+    checker = SyntaxChecker()
+    assert not checker.supports("cobol")
+    assert checker.apply("}}} )(", ctx_at("x = █\n", language_id="cobol")) == "}}} )("
 
 
-# -- line_endings ------------------------------------------------------------------------
+def test_syntax_baseline_reparsed_incrementally_gives_the_fresh_verdicts():
+    """One checker kept across keystrokes (its baseline tree edited and reparsed)
+    judges every step as a fresh checker does, also when the window moves."""
+    from fim_server.core.context import build_context
+    from fim_server.core.documents import split_lines
 
+    body = "".join(f"def f{i}(a, b):\n    return a + b\n\n" for i in range(60))
+    typed = "def g(x):\n    if x:\n        return [x,\n"
+    answers = ["1]", "y)", " x + 1", "pass\n    else:\n        return 0", ")"]
+    kept = SyntaxChecker()
+    for n in range(len(typed) + 1):
+        text = body[:1500] + typed[:n] + "\n" + body[1500:]
+        lines = split_lines(text)
+        before = (body[:1500] + typed[:n]).split("\n")
+        line, col = len(before) - 1, len(before[-1])
+        ctx = build_context("file:///t.py", lines, line, col, max_prefix_chars=800, max_suffix_chars=300, language_id="python")
+        for answer in answers:
+            assert kept.apply(answer, ctx) == SyntaxChecker().apply(answer, ctx), (n, answer)
 
-@pytest.mark.parametrize(
-    "raw, text, expected",
-    [
-        ("a\nb", "x = █\n", "a\nb"),
-        ("a\nb", "x = █\r\ny", "a\r\nb"),
-        ("a\r\nb", "x = █\r\ny", "a\r\nb"),  # not doubled
-        ("a\r\nb", "x = █\n", "a\nb"),
-        ("a\rb", "x█\n", "a\nb"),
-        ("a\nb\r\nc\rd", "x█\ry", "a\rb\rc\rd"),
-        ("a\r\nb", "x█", "a\nb"),  # a one-line document writes \n
-        ("a\nb", "p\r\nx█", "a\r\nb"),  # last line without terminator: the line before decides
-        ("ab", "x = █\r\n", "ab"),
-    ],
-)
-def test_line_endings(raw, text, expected):
-    assert line_endings.apply(raw, ctx_at(text)) == expected
 
 
 # -- the whole pipeline: raw model output -> shown text -------------------------------------
@@ -204,3 +225,23 @@ def test_pipeline_golden(raw, text, shown):
     ctx = ctx_at(text)
     text, replace_after = shown if isinstance(shown, tuple) else (shown, 0)
     assert postprocess.clean(postprocess.before_cache(raw, ctx), ctx) == postprocess.Cleaned(text, replace_after)
+
+
+@needs_grammar
+@pytest.mark.parametrize(
+    "raw, text, shown",
+    [
+        ("    return total\n    return total\n", "def f():\n    total = 0\n█\n", ("    return total", 0)),
+        ("x).strip()<|endoftext|>", "s = str(█)\n", ("x).strip()", 1)),
+        ("\n    return x\n\n\ndef g():\n    pass\n", "def f(x):█\n", ("\n    return x", 0)),
+        ("x = compute()  \n", "x = compute()\n█\n", ("", 0)),
+        (",", "f(a█)\n", ("", 0)),
+        ("value)\nnext_line()", "print(█)\n", ("value)", 1)),
+        ("a = 1\n    b = (2,\n", "def f():\n    █\n", ("a = 1", 0)),
+        ("ok  ", "# note: █\n", ("ok", 0)),
+    ],
+)
+def test_pipeline_golden_quality(raw, text, shown):
+    ctx = ctx_at(text)
+    out = postprocess.clean(postprocess.before_cache(raw, ctx), ctx, syntax=syntax)
+    assert (out.text, out.replace_after) == shown
