@@ -6,6 +6,7 @@ no fim-server is found).
     python scripts/release.py             # sync the extension's version, build all three
     python scripts/release.py --check     # only check that the versions agree (exit 1 if not)
     python scripts/release.py --out DIR   # build into DIR instead of dist/
+    python scripts/release.py --no-isolation   # use the installed setuptools (offline)
 
 The version lives in fim_server/__init__.py (``__version__``); pyproject reads it
 (``dynamic = ["version"]``) and this command copies it into
@@ -67,8 +68,9 @@ def sync_extension_version(version: str) -> bool:
     return changed
 
 
-def build_python(out: Path) -> tuple[Path, Path]:
-    subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)], check=True)
+def build_python(out: Path, isolation: bool = True) -> tuple[Path, Path]:
+    extra = [] if isolation else ["--no-isolation"]  # the tests build offline with the installed setuptools
+    subprocess.run([sys.executable, "-m", "build", *extra, "--outdir", str(out), str(ROOT)], check=True)
     version = python_version()
     wheel = out / f"fim_server-{version}-py3-none-any.whl"
     sdist = out / f"fim_server-{version}.tar.gz"
@@ -102,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="only check that the versions agree")
     parser.add_argument("--out", default=str(ROOT / "dist"), help="output folder (default: dist/)")
+    parser.add_argument("--no-isolation", action="store_true", help="build with the installed setuptools (no download)")
     args = parser.parse_args(argv)
     version = python_version()
     if args.check:
@@ -114,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        wheel, sdist = build_python(Path(tmp))
+        wheel, sdist = build_python(Path(tmp), isolation=not args.no_isolation)
         wheel = Path(shutil.copy2(wheel, out / wheel.name))
         sdist = Path(shutil.copy2(sdist, out / sdist.name))
     vsix = build_vsix(wheel, out)

@@ -16,3 +16,6 @@ if [ ! -f "$archive" ]; then
 fi
 export npm_config_unsafe_perm=true npm_config_yes=true
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+# The server's dependencies as wheels: the test that installs the extension alone
+# lets its private venv install from here (PIP_NO_INDEX), so the test needs no network.
+python3 -m pip download --quiet --disable-pip-version-check --dest wheelhouse ../../..

@@ -1,0 +1,55 @@
+// code-server with only the .vsix installed: the server is installed from the
+// wheel it carries, the first-run notice offers Set API key, the key is checked
+// with one request, then ghost text appears and Tab accepts.
+// Usage: node firstrun.mjs URL FILE TYPED SHOT_DIR API_KEY
+// Prints one JSON line with what it saw; exits non-zero on failure.
+import { open, openFile, palette, statusLabel, step, toast, toasts, typeForGhost } from "./lib.mjs";
+
+const [url, fileName, typed, shots, apiKey] = process.argv.slice(2);
+let session;
+try {
+  session = await open(url);
+  const { page } = session;
+  step("wait for the first-run notice");
+  const notice = toast(page, "needs an API key");
+  await notice.first().waitFor({ state: "visible", timeout: 90_000 });
+  const noticeText = await notice.first().innerText();
+  const sawInstall = (await toasts(page)).some((t) => t.includes("installing the server"));
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: `${shots}/first-run.png` });
+  step("Set API key from the notice");
+  await notice.first().locator('a.monaco-button:has-text("Set API key")').click();
+  await page.waitForSelector('.quick-input-widget input[type="password"]');
+  const prompt = await page.locator(".quick-input-widget").first().innerText();
+  await page.keyboard.type(apiKey);
+  await page.keyboard.press("Enter");
+  step("wait for the key check (after the private install)");
+  const checked = toast(page, "accepted the key");
+  await checked.first().waitFor({ state: "visible", timeout: 400_000 });
+  const checkText = await checked.first().innerText();
+  step("type for ghost text");
+  const editor = await openFile(page, fileName);
+  const shown = await typeForGhost(page, editor, typed);
+  await page.screenshot({ path: `${shots}/ghost.png` });
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Control+S");
+  await page.waitForSelector(`.tab.active:not(.dirty):has-text("${fileName}")`);
+  const status = await statusLabel(page);
+  step("open the status menu");
+  await page.locator('.statusbar-item:has-text("FIM")').first().click();
+  await page.waitForSelector(".quick-input-list .monaco-list-row");
+  const menu = await page.locator(".quick-input-list .monaco-list-row").allInnerTexts();
+  await page.keyboard.press("Escape");
+  step("show stats");
+  await palette(page, "fim-server: Show stats");
+  const statsToast = toast(page, "provider calls");
+  await statsToast.first().waitFor({ state: "visible", timeout: 30_000 });
+  const stats = await statsToast.first().innerText();
+  process.stdout.write(JSON.stringify({ noticeText, sawInstall, prompt, checkText, shown, status, menu, stats }) + "\n");
+} catch (err) {
+  if (session) await session.page.screenshot({ path: `${shots}/failure.png` }).catch(() => {});
+  process.stderr.write(`[e2e] failed: ${err?.stack ?? err}\n`);
+  process.exitCode = 1;
+} finally {
+  await session?.close();
+}

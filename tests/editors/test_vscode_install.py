@@ -1,0 +1,91 @@
+"""From the release to the first ghost text (issue 12): the release command builds
+the wheel, the sdist and the .vsix carrying the wheel; code-server with only that
+.vsix (no fim-server on PATH, no serverPath) installs the server into a private
+venv, shows the first-run notice at activation, stores the key given through it,
+checks it with one request, and then shows ghost text from the fake provider."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import fim_server
+from fim_server.fakes.deepseek import FakeDeepSeek, Reply
+
+from .code_server import WHEELHOUSE, CodeServer, need_tools, path_without_fim_server, release
+from .tools import ROOT, need
+
+API_KEY = "sk-firstrun-e2e-CANARY-4242"
+ANSWER = "a + b"
+FIRST_RUN_SHOT = ROOT / "docs" / "first-run.png"
+
+
+@pytest.fixture(scope="module")
+def artefacts(tmp_path_factory):
+    need_tools()
+    return release(tmp_path_factory.mktemp("dist"))
+
+
+def test_release_builds_wheel_sdist_and_a_vsix_that_carries_the_wheel(artefacts):
+    version = fim_server.__version__
+    assert artefacts["wheel"].name == f"fim_server-{version}-py3-none-any.whl"
+    assert artefacts["sdist"].name == f"fim_server-{version}.tar.gz"
+    assert artefacts["vsix"].name == f"fim-server-{version}.vsix"
+    with zipfile.ZipFile(artefacts["vsix"]) as vsix:
+        names = vsix.namelist()
+        manifest = vsix.read("extension/package.json").decode()
+    assert f"extension/server/{artefacts['wheel'].name}" in names
+    assert f'"version": "{version}"' in manifest
+    assert not [n for n in names if "/e2e/" in n or n.endswith(".ts") and not n.endswith(".d.ts")]
+    with zipfile.ZipFile(artefacts["wheel"]) as wheel:
+        assert "fim_server/lsp/server.py" in wheel.namelist()
+    with tarfile.open(artefacts["sdist"]) as sdist:
+        assert f"fim_server-{version}/pyproject.toml" in sdist.getnames()
+
+
+def test_the_vsix_alone_installs_its_server_and_the_first_run_notice_leads_to_ghost_text(artefacts, tmp_path):
+    need(WHEELHOUSE.is_dir() and any(WHEELHOUSE.glob("pygls-*.whl")), "the server's wheels are not downloaded (editors/vscode/e2e/install.sh)")
+    path = path_without_fim_server()
+    env = {"PATH": path, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(WHEELHOUSE), "PIP_CONSTRAINT": ""}
+    workspace = tmp_path / "ws"
+    with CodeServer(tmp_path, workspace, env) as cs, FakeDeepSeek(api_key=API_KEY) as fake:
+        assert shutil.which("fim-server", path=path) is None
+        (workspace / "add.py").write_text("def add(a, b):\n    return")
+        cs.install(artefacts["vsix"])
+        fake.push(*[Reply(text=ANSWER) for _ in range(20)])
+        # no serverPath anywhere; the user's own settings name the (fake) provider
+        cs.settings({"fimServer.baseUrl": fake.url, "fimServer.debounceMs": 50})
+        url = cs.start()
+        seen = cs.drive("firstrun.mjs", url, "add.py", " ", str(tmp_path), API_KEY, timeout=700)
+        requests = list(fake.requests)
+    venv = tmp_path / "user" / "User" / "globalStorage" / "fim-server.fim-server" / "server-venv"
+    # the private server came from the wheel the .vsix carries
+    assert (venv / "bin" / "fim-server").exists(), list(venv.parent.iterdir()) if venv.parent.exists() else "no global storage"
+    assert (venv / "fim-server-wheel.txt").read_text().strip() == artefacts["wheel"].name
+    assert seen["sawInstall"], "no progress notification while the server was installed"
+    assert "private venv" in seen["status"] and f"fim-server {fim_server.__version__}, server {fim_server.__version__}" in seen["status"]
+    # the first-run notice came at activation, before any typing, and named the provider
+    assert "DeepSeek" in seen["noticeText"] and "Use a local model" in seen["noticeText"] and "Not now" in seen["noticeText"]
+    assert "DeepSeek" in seen["prompt"] and "platform.deepseek.com" in seen["prompt"]
+    # one request checked the key (the model list: nothing generated), then completions
+    assert "accepted the key" in seen["checkText"]
+    assert not requests[0].is_completion and requests[0].bearer == API_KEY
+    assert seen["shown"].strip() == ANSWER
+    assert [r for r in requests if r.is_completion] and all(r.bearer == API_KEY for r in requests)
+    assert (workspace / "add.py").read_text() == "def add(a, b):\n    return " + ANSWER
+    # the status menu and the counted suggestion
+    for entry in ("Snooze for 5 minutes", "Snooze for 30 minutes", "Snooze for 60 minutes", "Disable for python",
+                  "Disable everywhere", "Set API key", "Show log", "Show stats", "Restart server"):
+        assert any(entry in m for m in seen["menu"]), (entry, seen["menu"])
+    assert re.search(r"\b[1-9]\d* shown\b", seen["stats"]) and re.search(r"\b1 accepted\b", seen["stats"]), seen["stats"]
+    # the key stays in secret storage
+    for settings in (tmp_path / "user").rglob("settings.json"):
+        assert API_KEY not in settings.read_text()
+    if os.environ.get("FIM_UPDATE_SCREENSHOT") == "1":
+        shutil.copy(tmp_path / "first-run.png", FIRST_RUN_SHOT)
