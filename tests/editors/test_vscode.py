@@ -18,6 +18,7 @@ import pytest
 
 import fim_server
 from fim_server.fakes.deepseek import FakeDeepSeek, Reply
+from fim_server.providers.catalog import LOOPBACK
 from fim_server.settings import PROVIDER_DEFAULTS
 
 from .tools import CODE_SERVER, PLAYWRIGHT, ROOT, VSCODE_DIR, free_port, need, server_wrapper, which
@@ -51,6 +52,10 @@ def test_the_extension_knows_each_providers_address_and_key_variable():
         assert f'baseUrl: "{defaults.base_url}"' in line.group(1), name
         assert f'keyEnv: "{defaults.key_env}"' in line.group(1), name
         assert f"keyRequired: {str(defaults.key_required).lower()}" in line.group(1), name
+        hosts = re.search(r"keyHosts: (\[[^\]]*\]|LOOPBACK)", line.group(1)).group(1)
+        loopback = json.dumps(list(LOOPBACK))[1:-1]
+        hosts = f"[{loopback}]" if hosts == "LOOPBACK" else hosts.replace("...LOOPBACK", loopback)
+        assert tuple(json.loads(hosts)) == defaults.key_hosts, name  # the environment's key goes where the server sends it
 
 
 def build_vsix(out: Path) -> Path:

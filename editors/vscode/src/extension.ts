@@ -16,7 +16,7 @@ import { Decision, Decisions, makePlan, Plan } from "./guard";
 import { KeyStore } from "./keys";
 import { Found, findInstalled, LocateError, privateServer } from "./locate";
 import { showMenu } from "./menu";
-import { hostOf, KEY_ENV_NAMES, PROVIDERS, providerInfo } from "./providers";
+import { envKeyAllowed, hostOf, KEY_ENV_NAMES, PROVIDERS, providerInfo } from "./providers";
 import { StatusItem } from "./status";
 
 const SNOOZE = "fimServer.snoozeUntil";
@@ -70,7 +70,10 @@ class Extension {
 
   async key(plan: Plan): Promise<string | undefined> {
     const userProvider = String(this.config().inspect("provider")?.globalValue ?? "deepseek");
-    return this.keys.keyFor(plan.keyHosts, plan.userHost, providerInfo(userProvider).keyEnv);
+    const info = providerInfo(userProvider);
+    // the environment's key only for its provider's own host (issue 13, item 7), as the server decides
+    const userBase = (this.config().inspect("baseUrl")?.globalValue as string | undefined) || info.baseUrl;
+    return this.keys.keyFor(plan.keyHosts, plan.userHost, envKeyAllowed(info, userBase) ? info.keyEnv : "");
   }
 
   /** The section the server gets: the plan's settings and the key that may go there. */

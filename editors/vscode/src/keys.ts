@@ -1,7 +1,8 @@
 // API keys in VS Code's secret storage, each bound to the provider host it was
 // given for (issue 18): a key goes only where the user sent it. A key in the
 // environment VS Code was started with (DEEPSEEK_API_KEY, ...) counts as given
-// for the host of the user's own settings.
+// for the host of the user's own settings when that host is the provider's own
+// (providers.ts envKeyAllowed, the server's rule).
 import type * as vscode from "vscode";
 
 const SECRET = "fimServer.apiKeys"; // JSON {host: key}
@@ -29,12 +30,12 @@ export class KeyStore {
     await this.secrets.delete(LEGACY_SECRET);
   }
 
-  /** The first stored key among ``hosts``; the environment's key only for ``userHost``. */
+  /** The first stored key among ``hosts``; the environment's key (``envName``, "" for none) only for ``userHost``. */
   async keyFor(hosts: string[], userHost: string | undefined, envName: string): Promise<string | undefined> {
     const keys = await this.read();
     for (const host of hosts) {
       if (keys[host]) return keys[host];
-      if (host === userHost && process.env[envName]) return process.env[envName];
+      if (envName && host === userHost && process.env[envName]) return process.env[envName];
     }
     return undefined;
   }

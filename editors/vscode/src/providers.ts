@@ -9,18 +9,36 @@ export interface ProviderInfo {
   keyEnv: string;
   keyRequired: boolean;
   keyUrl: string;
+  /** The hosts keyEnv may be sent to (the server's rule, fim_server/providers/catalog.py). */
+  keyHosts: string[];
 }
 
+const LOOPBACK = ["localhost", "127.0.0.1", "::1"];
+
 export const PROVIDERS: Record<string, ProviderInfo> = {
-  deepseek: { label: "DeepSeek", baseUrl: "https://api.deepseek.com/beta", keyEnv: "DEEPSEEK_API_KEY", keyRequired: true, keyUrl: "https://platform.deepseek.com/api_keys" },
-  openai: { label: "OpenAI-compatible server", baseUrl: "http://127.0.0.1:8000/v1", keyEnv: "OPENAI_API_KEY", keyRequired: false, keyUrl: "your server's documentation" },
-  ollama: { label: "Ollama", baseUrl: "http://127.0.0.1:11434", keyEnv: "OLLAMA_API_KEY", keyRequired: false, keyUrl: "https://ollama.com" },
-  llamacpp: { label: "llama.cpp", baseUrl: "http://127.0.0.1:8080", keyEnv: "LLAMA_API_KEY", keyRequired: false, keyUrl: "https://github.com/ggml-org/llama.cpp" },
-  codestral: { label: "Codestral (Mistral)", baseUrl: "https://api.mistral.ai/v1", keyEnv: "MISTRAL_API_KEY", keyRequired: true, keyUrl: "https://console.mistral.ai/codestral" },
+  deepseek: { label: "DeepSeek", baseUrl: "https://api.deepseek.com/beta", keyEnv: "DEEPSEEK_API_KEY", keyRequired: true, keyUrl: "https://platform.deepseek.com/api_keys", keyHosts: ["api.deepseek.com"] },
+  openai: { label: "OpenAI-compatible server", baseUrl: "http://127.0.0.1:8000/v1", keyEnv: "OPENAI_API_KEY", keyRequired: false, keyUrl: "your server's documentation", keyHosts: ["api.openai.com"] },
+  ollama: { label: "Ollama", baseUrl: "http://127.0.0.1:11434", keyEnv: "OLLAMA_API_KEY", keyRequired: false, keyUrl: "https://ollama.com", keyHosts: ["ollama.com", ...LOOPBACK] },
+  llamacpp: { label: "llama.cpp", baseUrl: "http://127.0.0.1:8080", keyEnv: "LLAMA_API_KEY", keyRequired: false, keyUrl: "https://github.com/ggml-org/llama.cpp", keyHosts: LOOPBACK },
+  codestral: { label: "Codestral (Mistral)", baseUrl: "https://api.mistral.ai/v1", keyEnv: "MISTRAL_API_KEY", keyRequired: true, keyUrl: "https://console.mistral.ai/codestral", keyHosts: ["api.mistral.ai", "codestral.mistral.ai"] },
 };
 
 export function providerInfo(name: string | undefined): ProviderInfo {
   return PROVIDERS[name ?? "deepseek"] ?? PROVIDERS.deepseek;
+}
+
+/** Whether the provider's environment variable may go to ``url``: its own host over
+ * https, or plain http to this machine (the same rule as the server's). */
+export function envKeyAllowed(info: ProviderInfo, url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    const parsed = new URL(url);
+    const host = parsed.hostname.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+    if (!info.keyHosts.includes(host)) return false;
+    return parsed.protocol === "https:" || (parsed.protocol === "http:" && LOOPBACK.includes(host));
+  } catch {
+    return false;
+  }
 }
 
 /** host[:port] of a URL, lower case; undefined for a URL that does not parse. */
