@@ -4,52 +4,38 @@ with secrets masked everywhere and pygls's own records kept out of the client lo
 from __future__ import annotations
 
 import logging
-import re
 from typing import Callable, Mapping
 
 from fim_server.providers.catalog import environment_keys
+from fim_server.redaction import redact, secret_forms
 
 LOGGER_NAME = "fim_server"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-# Secrets a record may carry before the server has read them from the settings
-# (pygls logs the initialize parameters and configuration answers verbatim).
-_SECRET_PATTERNS = [
-    (re.compile(r"""(["']?(?:apiKey|api_key)["']?\s*[:=]\s*["'])[^"']+(["'])"""), r"\1***\2"),
-    (re.compile(r"(Bearer\s+)[^\s\"',]+"), r"\1***"),
-    # a user name and password inside a URL (refused as baseUrl, but pygls logs what the client sent)
-    (re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s\"'@]+@"), r"\1***@"),
-]
-
-
 class Redactor(logging.Filter):
     """Replaces every known secret, and anything shaped like a key setting, a
-    bearer token or a password in a URL, with ``***`` in log records and messages.
+    bearer token, a password in a URL or a key (``fim_server.redaction``), with
+    ``***`` in log records and messages. pygls logs the initialize parameters and
+    configuration answers verbatim, before the server has read the key from them:
+    the shapes catch those.
 
     It starts out knowing the value of every provider's key variable
     (``providers.catalog.KEY_VARIABLES``) that is set, used or not."""
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         super().__init__()
-        self._secrets: set[str] = set()
+        self._secrets: list[str] = []
         for key in environment_keys(environ):
             self.add(key)
 
     def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= 4:
-            self._secrets.add(secret)
-            # the forms a traceback or a repr() shows (b'Bearer sk-a\\nb', '\\u2019')
-            self._secrets.add(repr(secret)[1:-1])
-            self._secrets.add(repr(secret.encode("utf-8", "replace"))[2:-1])
+        forms = [f for f in secret_forms(secret) if f not in self._secrets]
+        if forms:
+            self._secrets = sorted(self._secrets + forms, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, "***")
-        for pattern, replacement in _SECRET_PATTERNS:
-            text = pattern.sub(replacement, text)
-        return text
+        return redact(text, self._secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -12,8 +12,9 @@ import httpx
 
 from fim_server.providers import errors
 from fim_server.settings import Settings
-from fim_server.providers.http import error_message, parse_json_body, read_body, request_timeout, retry_after_seconds, sse_events
+from fim_server.providers.http import ERROR_TEXT_CHARS, error_message, parse_json_body, read_body, request_timeout, retry_after_seconds, sse_events
 from fim_server.providers.base import Completion, FimRequest, Usage
+from fim_server.redaction import redact_and_cut, secret_forms
 
 # An error text that says the model name itself is wrong (not, say, "this model's
 # maximum context length is ...").
@@ -44,8 +45,8 @@ def error_message_from(data: dict) -> str:
     """The message of an ``{"error": ...}`` object in an answer or a stream chunk."""
     err = data.get("error")
     if isinstance(err, dict):
-        return str(err.get("message", err))[:200]
-    return str(err)[:200]
+        return redact_and_cut(str(err.get("message", err)), ERROR_TEXT_CHARS)
+    return redact_and_cut(str(err), ERROR_TEXT_CHARS)
 
 
 def _completion_text(choice: dict) -> Any:
@@ -134,6 +135,10 @@ class HttpProvider:
         self.model = settings.resolved_model()
 
     # -- requests --------------------------------------------------------------
+    def secrets(self) -> list[str]:
+        """The key as an error text may echo it: masked there before it is cut."""
+        return secret_forms(self._settings.resolved_api_key())
+
     def headers(self) -> dict[str, str]:
         key = self._settings.resolved_api_key()
         if not key:
@@ -204,7 +209,7 @@ class HttpProvider:
     # -- errors ----------------------------------------------------------------
     def map_status(self, status: int, body: bytes, headers: httpx.Headers) -> errors.ProviderError:
         """The error for a non-200 answer, with the cause and the fix in its message."""
-        detail = error_message(body)
+        detail = error_message(body, self.secrets())
         if status in (401, 403):
             return errors.AuthenticationFailed(
                 f"{self.name} rejected the API key ({status}): {self._settings.key_hint()}.", status=status

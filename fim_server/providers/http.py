@@ -13,11 +13,12 @@ import json
 import logging
 import ssl
 import time
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Iterable
 
 import httpx
 
 from fim_server.providers.errors import BadResponse
+from fim_server.redaction import redact_and_cut
 
 log = logging.getLogger(__name__)
 
@@ -162,19 +163,24 @@ def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> flo
     return max(0.0, min(seconds, MAX_RETRY_AFTER_S))
 
 
-def error_message(body: bytes) -> str:
-    """The human part of an error body (``{"error": {"message": ...}}`` and kin), short."""
+ERROR_TEXT_CHARS = 200
+
+
+def error_message(body: bytes, secrets: Iterable[str] = ()) -> str:
+    """The human part of an error body (``{"error": {"message": ...}}`` and kin),
+    short, with ``secrets`` and anything shaped like a key masked before it is cut
+    (an upstream may echo the key it was sent)."""
     text = body.decode("utf-8", errors="replace").strip()
     try:
         data = json.loads(text)
     except ValueError:
-        return text[:200]
+        return redact_and_cut(text, ERROR_TEXT_CHARS, secrets)
     message: Any = data
     if isinstance(data, dict):
         message = data.get("error", data.get("message", data.get("detail", data)))
         if isinstance(message, dict):
             message = message.get("message", message)
-    return str(message)[:200]
+    return redact_and_cut(str(message), ERROR_TEXT_CHARS, secrets)
 
 
 async def ndjson_objects(response: httpx.Response, limit: int = MAX_ANSWER_BYTES) -> AsyncIterator[Any]:

@@ -16,6 +16,7 @@ import httpx
 
 from fim_server.providers import errors
 from fim_server.settings import Settings
+from fim_server.redaction import redact_and_cut
 from fim_server.providers.http import error_message, ndjson_objects, parse_json_body, read_body
 from fim_server.providers.templates import template_for
 from fim_server.providers.base import Completion, FimRequest, Usage
@@ -34,7 +35,7 @@ def _piece(data: Any) -> tuple[str, bool]:
     if not isinstance(data, dict):
         raise errors.BadResponse("Ollama's answer is not a JSON object")
     if "error" in data:
-        raise errors.ProviderUnavailable(f"Ollama reported an error mid-answer: {str(data['error'])[:200]}")
+        raise errors.ProviderUnavailable(f"Ollama reported an error mid-answer: {redact_and_cut(str(data['error']), 200)}")
     text = data.get("response", "")
     if not isinstance(text, str):
         raise errors.BadResponse("Ollama's answer has a non-text response")
@@ -67,7 +68,7 @@ class OllamaProvider(HttpProvider):
         return body
 
     def map_status(self, status: int, body: bytes, headers: httpx.Headers) -> errors.ProviderError:
-        detail = error_message(body)
+        detail = error_message(body, self.secrets())
         if "does not support insert" in detail:
             return errors.ModelRejected(
                 f"Ollama's model {self.model!r} cannot fill in the middle (it does not support insert): set "
