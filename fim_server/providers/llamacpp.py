@@ -5,7 +5,8 @@ go in ``input_extra``. ``cache_prompt`` reuses the KV cache of the shared prefix
 ``t_max_predict_ms`` bounds the generation time. While the model loads,
 ``GET /health`` (and every other endpoint) answers 503: the provider asks
 ``/health`` before its first completion and after a 503, and stays quiet (a
-transient "still loading") until the server is ready.
+transient "still loading") until the server is ready. A front without ``/health``
+(404) counts as ready.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import httpx
 
 from fim_server.providers import errors
 from fim_server.settings import Settings
+from fim_server.redaction import redact_and_cut
 from fim_server.providers.http import error_message, parse_json_body, read_body, sse_events
 from fim_server.providers.base import Completion, FimRequest, Usage
 from fim_server.providers.common import HttpProvider, num, stop_list, take_piece
@@ -47,7 +49,7 @@ def _piece(data: Any) -> tuple[str, bool]:
     if not isinstance(data, dict):
         raise errors.BadResponse("llama.cpp's answer is not a JSON object")
     if "error" in data:
-        raise errors.ProviderUnavailable(f"llama.cpp reported an error mid-answer: {str(data['error'])[:200]}")
+        raise errors.ProviderUnavailable(f"llama.cpp reported an error mid-answer: {redact_and_cut(str(data['error']), 200)}")
     text = data.get("content", "")
     if not isinstance(text, str):
         raise errors.BadResponse("llama.cpp's answer has a non-text content")
@@ -79,7 +81,7 @@ class LlamaCppProvider(HttpProvider):
         return body
 
     def map_status(self, status: int, body: bytes, headers: httpx.Headers) -> errors.ProviderError:
-        detail = error_message(body)
+        detail = error_message(body, self.secrets())
         if status == 503:
             self.ready = False
             return errors.ProviderUnavailable(
@@ -97,8 +99,14 @@ class LlamaCppProvider(HttpProvider):
         return super().map_status(status, body, headers)
 
     async def health(self, timeout_s: float) -> None:
-        """Raise ``ProviderUnavailable`` while the server is loading the model."""
-        await self.get_json("/health", timeout_s)
+        """Raise ``ProviderUnavailable`` while the server is loading the model. A
+        404 means a front (a proxy, a gateway) without ``/health``: nothing to wait
+        for, so the provider goes on to ``/infill``."""
+        try:
+            await self.get_json("/health", timeout_s)
+        except errors.FatalError as error:
+            if error.status != 404:
+                raise
         self.ready = True
 
     async def complete(self, request: FimRequest, timeout_s: float) -> Completion:

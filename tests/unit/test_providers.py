@@ -3,9 +3,12 @@ client is never used by these methods)."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
+from fim_server.fakes.common import Reply
 from fim_server.providers import errors
 from fim_server.settings import parse_settings
 from fim_server.providers import PROVIDER_CLASSES, FimRequest, create_provider
@@ -225,3 +228,34 @@ def test_llamacpp_usage_and_finish_reason_from_the_final_answer(answer, expected
     got = (usage.prompt_tokens, usage.completion_tokens, usage.cache_hit_tokens, usage.cache_miss_tokens,
            usage.prompt_ms, usage.generation_ms, _reason(answer))
     assert got == expected
+def test_error_text_is_redacted_before_it_is_cut(monkeypatch):
+    # an upstream that echoes the key it was sent, with the cut at 200 characters
+    # falling inside it: no part of the key survives in the message
+    key = "Zq8canaryPLAINsecret4417"
+    p = provider(provider="openai", apiKey=key)
+    for pad in range(175, 200):
+        body = json.dumps({"error": {"message": "x" * pad + " invalid token " + key}}).encode()
+        message = p.map_status(500, body, H).message
+        assert key[:5] not in message, message
+    shaped = json.dumps({"error": "bad key sk-canary-unknown-to-us-0001"}).encode()
+    assert "sk-canary" not in p.map_status(500, shaped, H).message
+
+
+def test_llamacpp_front_without_health_goes_on_to_infill():
+    from fim_server.fakes.llamacpp import FakeLlamaCpp
+    import asyncio
+
+    class NoHealth(FakeLlamaCpp):
+        def routes(self):
+            routes = dict(super().routes())
+            del routes["/health"]
+            return routes
+
+    async def go(url):
+        async with httpx.AsyncClient() as client:
+            settings, _ = parse_settings({"provider": "llamacpp", "baseUrl": url})
+            return await create_provider(settings, client).complete(REQ, 5.0)
+
+    with NoHealth(default=Reply(text="42")) as fake:
+        assert asyncio.run(go(fake.url)).text == "42"
+        assert [r.path for r in fake.requests] == ["/health", "/infill"]
