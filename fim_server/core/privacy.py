@@ -2,27 +2,35 @@
 text may go to the provider, and warnings about insecure transport.
 
 Every piece of code that puts document text into a request (the current file,
-and any future "context from other open documents") must ask
-``may_send(uri, language_id, settings)`` first. Pure functions, no state.
+and snippets of other open documents) must ask ``may_send(uri, language_id,
+settings)`` first. A ``file:`` URI is also judged by the file it resolves to, so
+a link with an innocent name (``notes.py -> .env``) is excluded like its target.
+What may be sent still passes ``mask_secrets`` (private key blocks, keys of known
+shapes, passwords in URLs, secret-named string values become ``***``) on its way
+into a request (``core/prompt.py``).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import os
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Iterable
 from urllib.parse import unquote, urlsplit
 
+from fim_server.redaction import mask_content
+
 # Files that hold secrets: never sent, whatever the settings say. Globs without a
-# "/" match the file name; globs with one match the end of the path.
+# "/" match the file name; globs with one match the end of the path. SECURITY.md
+# lists them; tests/unit/test_privacy.py opens each kind.
 DEFAULT_EXCLUDE_GLOBS: tuple[str, ...] = (
-    # environment files
-    ".env",
-    ".env.*",
+    # environment files: .env, .env.local, .env-local, .env_production, .env~, .envrc, ...
+    ".env*",
     "*.env",
-    ".envrc",
+    ".envs/**",
     # private keys and certificates with keys
     "*.pem",
     "*.key",
@@ -34,7 +42,7 @@ DEFAULT_EXCLUDE_GLOBS: tuple[str, ...] = (
     "id_dsa*",
     "id_ecdsa*",
     "id_ed25519*",
-    ".ssh/*",
+    ".ssh/**",
     # credential files of tools
     ".netrc",
     "_netrc",
@@ -44,8 +52,24 @@ DEFAULT_EXCLUDE_GLOBS: tuple[str, ...] = (
     ".pgpass",
     ".git-credentials",
     ".htpasswd",
+    ".git/config",
+    ".vault-token",
+    ".config/gh/hosts.yml",
+    ".config/hub",
+    ".cargo/credentials",
+    ".cargo/credentials.toml",
+    ".m2/settings.xml",
+    ".m2/settings-security.xml",
+    "gradle.properties",
+    ".gem/credentials",
+    ".composer/auth.json",
+    ".config/composer/auth.json",
+    ".terraformrc",
+    ".terraform.d/credentials.tfrc.json",
+    ".boto",
+    ".s3cfg",
     "*.gpg",
-    ".gnupg/*",
+    ".gnupg/**",
     # cloud credentials
     ".aws/credentials",
     ".aws/config",
@@ -53,7 +77,7 @@ DEFAULT_EXCLUDE_GLOBS: tuple[str, ...] = (
     "gcloud/credentials.db",
     "gcloud/access_tokens.db",
     "application_default_credentials.json",
-    ".azure/*",
+    ".azure/**",
     ".kube/config",
     ".docker/config.json",
     "credentials.json",
@@ -62,7 +86,11 @@ DEFAULT_EXCLUDE_GLOBS: tuple[str, ...] = (
     "terraform.tfstate*",
     "secrets.yml",
     "secrets.yaml",
+    "secrets.json",
+    "secrets.toml",
 )
+# Language ids whose documents are environment files, whatever their name.
+SECRET_LANGUAGES: frozenset[str] = frozenset({"dotenv"})
 
 def uri_path(uri: str) -> str:
     """The path part of a document URI, percent-decoded, with ``/`` separators."""
@@ -130,15 +158,43 @@ def exclusion_reason(uri: str, language_id: str, settings) -> str | None:
     """Why this document must not be sent (plain words), or None when it may be.
 
     ``settings`` needs ``exclude_globs`` (the user's globs, added to the defaults)
-    and ``disabled_languages``.
+    and ``disabled_languages``. A ``file:`` URI that resolves elsewhere (a
+    symbolic link, or one in its folders) is judged by its target as well.
     """
-    return _reason(uri, language_id, tuple(settings.disabled_languages), tuple(getattr(settings, "exclude_globs", ())))
+    disabled, globs = tuple(settings.disabled_languages), tuple(getattr(settings, "exclude_globs", ()))
+    reason = _reason(uri, language_id, disabled, globs)
+    if reason is not None:
+        return reason
+    target = resolved_file_uri(uri)
+    if target is not None:
+        reason = _reason(target, "", disabled, globs)
+        if reason is not None:
+            return f"it is a link to {uri_path(target)}, and {reason}"
+    return None
+
+
+def resolved_file_uri(uri: str) -> str | None:
+    """The URI of the file a ``file:`` URI resolves to, when that is another path
+    (a symbolic link on the way); None for other schemes and plain files."""
+    parts = urlsplit(uri)
+    if parts.scheme != "file":
+        return None
+    path = unquote(parts.path)
+    try:
+        real = os.path.realpath(path)
+    except (OSError, ValueError):
+        return None
+    if real == path or real == os.path.normpath(path):
+        return None
+    return Path(real).as_uri()
 
 
 @lru_cache(maxsize=4096)  # asked on every keystroke; the answer depends only on these
 def _reason(uri: str, language_id: str, disabled_languages: tuple[str, ...], exclude_globs: tuple[str, ...]) -> str | None:
     if language_id and language_id in disabled_languages:
         return f"language {language_id!r} is in fimServer.disabledLanguages"
+    if language_id.lower() in SECRET_LANGUAGES:
+        return f"its language is {language_id!r} (environment files hold secrets)"
     glob = matching_glob(uri, DEFAULT_EXCLUDE_GLOBS)
     if glob is not None:
         return f"it matches the built-in exclusion {glob!r} (files that hold secrets)"
@@ -151,6 +207,13 @@ def _reason(uri: str, language_id: str, disabled_languages: tuple[str, ...], exc
 def may_send(uri: str, language_id: str, settings) -> bool:
     """Whether the text of this document may leave the machine (current file or context)."""
     return exclusion_reason(uri, language_id, settings) is None
+
+
+def mask_secrets(text: str, known: Iterable[str] = ()) -> str:
+    """Document text as it may leave the machine: secret-looking parts of an
+    ordinary file masked (``fim_server.redaction.mask_content``), and the
+    ``known`` secrets (the configured key) wherever they appear."""
+    return mask_content(text, known)
 
 
 def is_loopback(host: str) -> bool:

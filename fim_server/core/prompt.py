@@ -6,12 +6,15 @@ from urllib.parse import unquote, urlsplit
 
 from fim_server.settings import Settings
 from fim_server.core.context import CursorContext
+from fim_server.core.privacy import mask_secrets
+from fim_server.redaction import secret_forms
 from fim_server.core.postprocess.single_line import wants_single_line
 from fim_server.providers.base import FimRequest, encodable
 
 
 def build_request(ctx: CursorContext, settings: Settings) -> FimRequest:
-    """Prompt = the prefix window, suffix = the suffix window.
+    """Prompt = the prefix window, suffix = the suffix window (secret-looking
+    parts of both, and of the snippets, masked: ``privacy.mask_secrets``).
 
     Mid-line (code follows the cursor) only one line is shown, so a newline stop
     saves the tokens of the lines that would be thrown away.
@@ -20,15 +23,16 @@ def build_request(ctx: CursorContext, settings: Settings) -> FimRequest:
     single = wants_single_line(ctx)
     if settings.single_line_mid_line and single:
         stop.append("\n")
+    known = secret_forms(settings.resolved_api_key())
     return FimRequest(
-        prompt=encodable(ctx.prefix),
-        suffix=encodable(ctx.suffix),
+        prompt=encodable(mask_secrets(ctx.prefix, known)),
+        suffix=encodable(mask_secrets(ctx.suffix, known)),
         max_tokens=settings.max_tokens,
         temperature=settings.temperature,
         stop=tuple(dict.fromkeys(stop)),
         stream=settings.stream,
         path=_path_of(ctx.uri),
-        extra=ctx.snippets,
+        extra=tuple((path, mask_secrets(text, known)) for path, text in ctx.snippets),
         language_id=ctx.language_id,
         first_line_only=settings.stream_early_stop and single,
     )

@@ -41,6 +41,22 @@ NEVER_SENT = [
     "file:///p/my%20keys/server.KEY",
     "vscode-remote://ssh-remote%2Bbox/home/u/.env",
     "untitled:.env",
+    # issue 13: what the first list missed
+    "file:///p/.env-local",
+    "file:///p/.env_production",
+    "file:///p/.env~",
+    "file:///p/.envs/.production/.django",
+    "file:///p/.git/config",
+    "file:///p/config/secrets.json",
+    "file:///home/u/.config/gh/hosts.yml",
+    "file:///home/u/.cargo/credentials.toml",
+    "file:///home/u/.vault-token",
+    "file:///home/u/.m2/settings.xml",
+    "file:///p/gradle.properties",
+    "file:///home/u/.gradle/gradle.properties",
+    "file:///home/u/.ssh/keys/work/deploy",
+    "file:///home/u/.ssh/config.d/hosts",
+    "file:///home/u/.gnupg/private-keys-v1.d/abc.key",
 ]
 SENT = [
     "file:///p/main.py",
@@ -50,6 +66,9 @@ SENT = [
     "file:///p/src/config.json",  # not .docker/config.json
     "file:///p/aws/credentials.py",
     "file:///p/env/lib.py",
+    "file:///p/src/git/config.py",  # not .git/config
+    "file:///p/secrets_test.py",
+    "file:///p/gradle/wrapper/gradle-wrapper.properties",
     "untitled:Untitled-1",
 ]
 
@@ -100,7 +119,7 @@ def test_disabled_languages():
 def test_user_globs_cannot_remove_the_defaults():
     assert not may_send("file:///p/.env", "dotenv", Settings(exclude_globs=()))
     assert not may_send("file:///p/.env", "dotenv", Settings(exclude_globs=("nothing",), disabled_languages=()))
-    assert ".env" in DEFAULT_EXCLUDE_GLOBS and "*.pem" in DEFAULT_EXCLUDE_GLOBS
+    assert ".env*" in DEFAULT_EXCLUDE_GLOBS and "*.pem" in DEFAULT_EXCLUDE_GLOBS
 
 
 @pytest.mark.parametrize(
@@ -158,3 +177,27 @@ def test_fatal_block_without_probe_interval_waits_for_settings():
     health.failed(errors.AuthenticationFailed("key", status=401))
     clock.now += 1e6
     assert not health.may_call()
+
+
+def test_dotenv_language_is_never_sent_whatever_the_name():
+    reason = exclusion_reason("untitled:Untitled-2", "dotenv", Settings())
+    assert reason is not None and "dotenv" in reason
+    assert not may_send("file:///p/settings.txt", "dotenv", Settings())
+
+
+def test_a_link_with_an_innocent_name_is_judged_by_its_target(tmp_path):
+    secret = tmp_path / ".env"
+    secret.write_text("API_KEY=sk-canary-linked\n")
+    link = tmp_path / "notes.py"
+    link.symlink_to(secret)
+    folder_link = tmp_path / "src"
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "deploy.py").write_text("x = 1\n")
+    folder_link.symlink_to(tmp_path / ".ssh")
+    for path in (link, folder_link / "deploy.py"):
+        reason = exclusion_reason(path.as_uri(), "python", Settings())
+        assert reason is not None and "link to" in reason, path
+    plain = tmp_path / "plain.py"
+    plain.write_text("x = 1\n")
+    assert may_send(plain.as_uri(), "python", Settings())
+    assert may_send((tmp_path / "missing.py").as_uri(), "python", Settings())  # unsaved: judged by its name

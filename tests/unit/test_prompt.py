@@ -45,3 +45,19 @@ def test_build_request_windows(text, budgets, prompt, suffix):
     assert request.prompt == prompt
     assert request.suffix == suffix
     assert (request.max_tokens, request.temperature, request.stream) == (77, 0.3, False)
+
+
+def test_build_request_masks_secret_looking_lines_before_they_leave():
+    from dataclasses import replace
+
+    text = (
+        'import boto3\nKEY = "AKIAIOSFODNN7EXAMPLE"\nclient = OpenAI(api_key="sk-canary-prefix-0001")\n'
+        "x = █\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAACANARY\n"
+    )
+    settings = Settings(api_key="Zq8canaryPLAINsecret4417")
+    ctx = replace(ctx_at(text), snippets=(("other.py", "TOKEN = 'Zq8canaryPLAINsecret4417'\nok = 1\n"),))
+    request = build_request(ctx, settings)
+    sent = request.prompt + request.suffix + "".join(t for _, t in request.extra)
+    for secret in ("AKIAIOSFODNN7EXAMPLE", "sk-canary-prefix", "CANARY", "Zq8canaryPLAIN"):
+        assert secret not in sent
+    assert request.prompt.endswith("x = ") and "import boto3\n" in request.prompt and "ok = 1" in sent
