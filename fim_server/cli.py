@@ -117,11 +117,48 @@ def load_settings(args: argparse.Namespace) -> tuple[Settings, list[str]]:
     if overrides:
         settings, found = parse_settings(overrides, settings)
         problems += found
+    register_secret(settings.api_key)
     return settings, problems
 
 
 class UsageError(Exception):
     pass
+
+
+class RedactingWriter:
+    """A text stream that masks secrets (``lsp.log.Redactor``: the known keys and
+    anything shaped like a key) in everything written through it. The command line
+    puts one in front of stdout and stderr for every command but the server, so
+    no output path of a tool can print a key an upstream echoed."""
+
+    def __init__(self, stream, redactor) -> None:
+        self._stream = stream
+        self.redactor = redactor
+
+    def write(self, text: str) -> int:
+        self._stream.write(self.redactor.redact(text))
+        return len(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def protect_output() -> None:
+    """stdout and stderr through one redactor that knows every key variable."""
+    from fim_server.lsp.log import Redactor
+
+    if isinstance(sys.stdout, RedactingWriter):
+        return
+    redactor = Redactor()  # knows every provider's key variable
+    sys.stdout = RedactingWriter(sys.stdout, redactor)
+    sys.stderr = RedactingWriter(sys.stderr, redactor)
+
+
+def register_secret(secret: str | None) -> None:
+    """A key read from settings, masked from now on in what the command prints."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, RedactingWriter):
+            stream.redactor.add(secret)
 
 
 def parse_position(spec: str) -> tuple[Path, int, int | None]:
@@ -137,6 +174,36 @@ def parse_position(spec: str) -> tuple[Path, int, int | None]:
     raise UsageError(f"expected PATH:LINE:COL with 1-based numbers, got {spec!r}")
 
 
+MAX_SOURCE_BYTES = 20_000_000  # past the server's 5,000,000-character limit in any encoding
+
+
+def read_source(path: Path, limit: int = MAX_SOURCE_BYTES) -> str:
+    """A regular file's text; a FIFO, a device (``/dev/zero``), a folder or a file
+    over ``limit`` bytes is a ``UsageError`` at once, never a hang or a read until
+    memory runs out. Opened without blocking, then checked on the open file."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+        os.close(fd)
+        if info.st_size > limit and stat.S_ISREG(info.st_mode):
+            raise UsageError(f"cannot read {path}: {info.st_size:,} bytes is more than {limit:,}")
+        kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise UsageError(f"cannot read {path}: it is {kind}")
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise UsageError(f"cannot read {path}: more than {limit:,} bytes")
+    return data.decode("utf-8", errors="replace")
+
+
 def language_of(path: Path) -> str:
     """The LSP language id for a file (so the syntax check and comment rules apply)."""
     from fim_server.tools.eval.run import LANGUAGES
@@ -150,10 +217,7 @@ def run_complete(args: argparse.Namespace) -> int:
     from fim_server.core.engine import CompletionEngine, Trigger
 
     path, line, col = parse_position(args.position)
-    try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    text = read_source(path)
     settings, problems = load_settings(args)
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
@@ -232,6 +296,9 @@ def run_complete(args: argparse.Namespace) -> int:
 def run_doctor(args: argparse.Namespace) -> int:
     from fim_server.tools.doctor import diagnose, report
 
+    if args.timeout is not None and not (0 < args.timeout < 3600):
+        raise UsageError(f"--timeout must be a number of seconds above 0 and below 3600, got {args.timeout}")
+
     logging.getLogger("fim_server").addHandler(logging.NullHandler())
     settings, problems = load_settings(args)
     text, code = report(settings, asyncio.run(diagnose(settings, problems, timeout_s=args.timeout)))
@@ -254,6 +321,7 @@ def run_server(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    protect_output()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

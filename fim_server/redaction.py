@@ -217,14 +217,12 @@ def _mask_assigned(match: re.Match[str]) -> str:
 def known_secrets(settings=None, environ=None) -> list[str]:
     """Every key this process may hold: the settings' key and the key variable of
     each provider (``DEEPSEEK_API_KEY``, ``OPENAI_API_KEY``, ...), in their forms."""
-    import os
+    from fim_server.providers.catalog import environment_keys  # here: providers import this module
 
-    from fim_server.settings import PROVIDER_DEFAULTS  # here, not at the top: settings imports providers
-
-    env = os.environ if environ is None else environ
-    values = [env.get(d.key_env) for d in PROVIDER_DEFAULTS.values() if d.key_env]
+    values = list(environment_keys(environ))
     if settings is not None:
-        values.append(settings.resolved_api_key(env))
+        values.append(settings.api_key)
+        values.append(settings.resolved_api_key(environ))
     forms: set[str] = set()
     for value in values:
         forms.update(secret_forms(value))

@@ -8,6 +8,7 @@ with its latency and usage. The exit code is 0 only when nothing failed.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 import os
 import time
@@ -70,15 +71,25 @@ async def diagnose(
     client = client or make_client()
     try:
         provider = create_provider(settings, client)
-        checks += await _reach_and_model(provider, settings, timeout)
+        checks += await _within(timeout, _reach_and_model(provider, settings, timeout), "reachable")
         if any(c.status == "FAIL" and c.name in ("reachable", "API key accepted") for c in checks):
             checks.append(Check("FIM request", "skip", "not sent: fix the problem above first"))
             return checks
-        checks.append(await _probe(provider, settings, timeout))
+        checks += await _within(timeout, _probe(provider, settings, timeout), "FIM request")
     finally:
         if own:
             await client.aclose()
     return checks
+
+
+async def _within(timeout: float, check, name: str) -> list[Check]:
+    """A whole check within ``timeout`` seconds: httpx's timeouts bound each read,
+    so an upstream that drips a byte now and then would hold a check for ever."""
+    try:
+        result = await asyncio.wait_for(check, timeout)
+    except asyncio.TimeoutError:
+        return [Check(name, "FAIL", f"no complete answer within {timeout:g} s (the server is too slow or stalled)")]
+    return result if isinstance(result, list) else [result]
 
 
 async def _reach_and_model(provider, settings: Settings, timeout: float) -> list[Check]:

@@ -83,6 +83,41 @@ def test_complete_provider_error_prints_one_line_without_the_key(source):
     assert API_KEY not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize("key", [API_KEY, "Zq8canaryPLAINsecret4417"])
+def test_complete_error_echoing_the_key_never_prints_it(source, key):
+    # issue 13: a 500 whose body echoes the key was printed as it came
+    with FakeDeepSeek([Reply.error(500, f"internal error for invalid token {key} (request 17)")]) as fake:
+        result = run("complete", f"{source}:2:12", "--set", f"baseUrl={fake.url}", env={**ENV, "DEEPSEEK_API_KEY": key})
+        json_result = run("complete", f"{source}:2:12", "--json", "--set", f"baseUrl={fake.url}", "--set", f"apiKey={key}")
+    assert result.returncode == 1 and "500" in result.stderr
+    for out in (result, json_result):
+        assert key not in out.stderr + out.stdout and key[:8] not in out.stderr + out.stdout
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero", "folder"])
+def test_complete_on_something_that_is_not_a_file_exits_2_at_once(tmp_path, kind):
+    # issue 13: a FIFO hung for ever, /dev/zero read until memory ran out
+    if kind == "fifo":
+        path = tmp_path / "pipe.py"
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero") if kind == "zero" else tmp_path
+    started = time.monotonic()
+    result = run("complete", f"{path}:1:1", timeout=20)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: cannot read") and "Traceback" not in result.stderr
+    assert time.monotonic() - started < 15
+
+
+def test_complete_on_a_link_to_an_env_file_is_refused(tmp_path):
+    (tmp_path / ".env").write_text("x = 'CANARYLINKED'\n")
+    (tmp_path / "innocent.py").symlink_to(tmp_path / ".env")
+    with FakeDeepSeek([Reply(text="1")], api_key=API_KEY) as fake:
+        result = run("complete", f"{tmp_path / 'innocent.py'}:1:1", "--set", f"baseUrl={fake.url}", "--set", f"apiKey={API_KEY}")
+        assert fake.completion_requests() == []
+    assert result.returncode == 1 and "never sent" in result.stderr
+
+
 @pytest.mark.parametrize("spec", ["{src}:99:1", "{src}:2:80", "{src}:zero", "/no/such/file.py:1:1"])
 def test_complete_bad_position_is_a_usage_error(source, spec):
     result = run("complete", spec.format(src=source))

@@ -128,3 +128,35 @@ def test_llamacpp_still_loading():
         fake.loading = False
         result = doctor("provider=llamacpp", f"baseUrl={fake.base_url}")
         assert result.returncode == 0, result.stdout
+
+
+def test_an_error_echoing_the_key_is_masked():
+    # issue 13: doctor printed an upstream's error text with the key in it
+    key = "Zq8canaryDOCTORsecret4417"
+    with FakeDeepSeek(api_key=key, default=Reply.error(500, f"upstream failed for token {key} and sk-canary-other-0001")) as fake:
+        result = doctor(f"baseUrl={fake.url}/beta", env={**ENV, "DEEPSEEK_API_KEY": key})
+    assert result.returncode == 1 and "500" in line(result.stdout, "FIM request")
+    assert key not in result.stdout + result.stderr and "sk-canary-other" not in result.stdout + result.stderr
+
+
+def test_timeout_bounds_each_whole_check():
+    # issue 13: --timeout 2 ran 26 s against an upstream that drips keep-alives
+    import time
+
+    with FakeDeepSeek(api_key=SECRET, default=Reply(text="a + b", keepalives=60, keepalive_interval=0.5)) as fake:
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "fim_server", "doctor", "--timeout", "2", "--set", f"baseUrl={fake.url}/beta"],
+            capture_output=True, text=True, env={**ENV, "DEEPSEEK_API_KEY": SECRET}, timeout=60,
+        )
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert "FAIL" in line(result.stdout, "FIM request") and "within 2 s" in line(result.stdout, "FIM request")
+    assert elapsed < 12, elapsed
+
+
+def test_timeout_must_be_a_sane_number():
+    for bad in ("inf", "nan", "0", "-1"):
+        result = subprocess.run([sys.executable, "-m", "fim_server", "doctor", "--timeout", bad],
+                                capture_output=True, text=True, env=ENV, timeout=30)
+        assert result.returncode == 2 and "--timeout" in result.stderr

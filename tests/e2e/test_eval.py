@@ -137,3 +137,27 @@ def test_rejected_key_stops_the_run_with_the_providers_message(repo):
     assert proc.returncode == 1
     assert "error: the provider refused" in proc.stderr and "401" in proc.stderr
     assert len(fake.completion_requests()) == 1  # stopped at the first refusal
+
+
+def test_a_py_link_to_an_env_file_is_never_read(repo, tmp_path):
+    # issue 13: eval wrote the text of `config.py -> .env` into its report
+    (repo / ".env").write_text("greeting = 'CANARYENVVALUE'\nwelcome = 'CANARYENVVALUE2'\nanswer = 42\n" * 5)
+    (repo / "pkg" / "config.py").symlink_to(repo / ".env")
+    out = tmp_path / "report"
+    proc = eval_cli(str(repo), "--fake", "--fault-rate", "0", "--samples", "40", "--seed", "2", "--json", "--no-progress", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    written = "".join(p.read_text() for p in out.iterdir())
+    assert "CANARYENVVALUE" not in proc.stdout + proc.stderr + written
+    assert {row["path"].rsplit("/", 1)[-1] for row in json.loads((out / "eval.json").read_text())["rows"]} <= {"counting.py", "more.py"}
+
+
+def test_report_files_never_hold_the_key(repo, tmp_path):
+    key = "Zq8canaryEVALsecret4417"
+    (repo / "pkg" / "keys.py").write_text(f"KEY = '{key}'\nvalue = 1\n" * 8)
+    out = tmp_path / "report"
+    proc = eval_cli(str(repo), "--fake", "--fault-rate", "0", "--samples", "30", "--seed", "4", "--no-progress", "--out", str(out),
+                    env_extra={"DEEPSEEK_API_KEY": key})
+    assert proc.returncode == 0, proc.stderr
+    written = "".join(p.read_text() for p in out.iterdir())
+    assert "keys.py" in written  # the file was sampled, and its key masked on the way out
+    assert key not in proc.stdout + proc.stderr + written

@@ -76,7 +76,12 @@ def test_dump_and_parse_round_trip(source_file):
         (["not json"], "not JSON"),
         (['{"type": "open", "uri": "file:///a", "text": ""}', '{"type": "jump"}'], "needs a type"),
         (['{"type": "open", "uri": "file:///a", "text": ""}', '{"type": "key", "text": ""}'], "non-empty text"),
-        (['{"type": "open", "uri": "file:///a", "text": ""}', '{"type": "key", "text": "a", "delay": -1}'], ">= 0"),
+        (['{"type": "open", "uri": "file:///a", "text": ""}', '{"type": "key", "text": "a", "delay": -1}'], "from 0 to"),
+        # infinity (1e400), NaN and a huge pause would sleep for ever: refused
+        (['{"type": "open", "uri": "file:///a", "text": ""}', '{"type": "key", "text": "a", "delay": 1e400}'], "bad:2: 'delay'"),
+        (['{"type": "open", "uri": "file:///a", "text": ""}', '{"type": "pause", "delay": NaN}'], "bad:2: 'delay'"),
+        (['{"type": "open", "uri": "file:///a", "text": ""}', '{"type": "pause", "delay": 600001}'], "from 0 to 600000"),
+        (['{"type": "open", "uri": "file:///a", "text": ""}', '{"type": "move", "line": 1e300, "character": 0}'], "'line'"),
         ([], "empty trace"),
     ],
 )

@@ -29,6 +29,9 @@ from fim_server.settings import Settings
 from fim_server.core.context import build_context
 from fim_server.core.documents import split_lines
 from fim_server.core.engine import CompletionEngine, Trigger
+from fim_server.core.privacy import exclusion_reason
+from fim_server.core.prompt import build_request
+from fim_server.redaction import known_secrets, redact
 from fim_server.tools.eval.holes import FAULTS, KINDS, Hole, applicable, applied, edit_similarity, inject, sample
 from fim_server.core.postprocess.syntax import SyntaxChecker
 from fim_server.providers.base import Completion, FimRequest, Usage
@@ -153,7 +156,13 @@ async def evaluate(
     provider_factory: Callable | None = None,
 ) -> list[Row]:
     rng = random.Random(seed)
-    files = repository_files(repo, set(LANGUAGES))
+    # Files the server would never send are never read either (also through a
+    # symlink with an innocent name: privacy resolves file: URIs).
+    files = [
+        path
+        for path in repository_files(repo, set(LANGUAGES))
+        if exclusion_reason(path.absolute().as_uri(), LANGUAGES[path.suffix], settings) is None
+    ]
     if not files:
         raise ValueError(f"no source files ({', '.join(sorted(LANGUAGES))}) under {repo}")
     settings = replace(settings, cache_size=0, debounce_ms=0)
@@ -182,7 +191,8 @@ async def evaluate(
                 max_prefix_chars=settings.max_prefix_chars, max_suffix_chars=settings.max_suffix_chars, language_id=language,
             )
             if oracle is not None:
-                oracle.expect((ctx.prefix, ctx.suffix), hole, source)
+                sent = build_request(ctx, settings)  # as the provider sees it: secret-looking parts masked
+                oracle.expect((sent.prompt, sent.suffix), hole, source)
             wait = engine.health.retry_at - time.monotonic()
             if wait > 0:  # backing off after a 429/503: wait instead of counting empty answers
                 await asyncio.sleep(min(wait, 60.0))
@@ -340,16 +350,23 @@ def html_report(summary: dict[str, Any], meta: dict[str, Any], svgs: dict[str, s
     )
 
 
-def write_reports(out_dir: Path, rows: list[Row], summary: dict[str, Any], meta: dict[str, Any]) -> list[Path]:
+def write_reports(
+    out_dir: Path, rows: list[Row], summary: dict[str, Any], meta: dict[str, Any], secrets: list[str] = ()
+) -> list[Path]:
+    """The report files, with ``secrets`` and anything shaped like a key masked."""
     out_dir.mkdir(parents=True, exist_ok=True)
     svgs = plots(rows, summary)
     written = []
+
+    def write(name: str, text: str) -> None:
+        (out_dir / name).write_text(redact(text, secrets), encoding="utf-8")
+
     for name, svg in svgs.items():
-        (out_dir / name).write_text(svg, encoding="utf-8")
+        write(name, svg)
         written.append(out_dir / name)
-    (out_dir / "eval.json").write_text(json.dumps({"meta": meta, "summary": summary, "rows": [asdict(r) for r in rows]}, indent=1, ensure_ascii=False), encoding="utf-8")
-    (out_dir / "report.md").write_text(markdown(summary, meta, list(svgs)), encoding="utf-8")
-    (out_dir / "report.html").write_text(html_report(summary, meta, svgs), encoding="utf-8")
+    write("eval.json", json.dumps({"meta": meta, "summary": summary, "rows": [asdict(r) for r in rows]}, indent=1, ensure_ascii=False))
+    write("report.md", markdown(summary, meta, list(svgs)))
+    write("report.html", html_report(summary, meta, svgs))
     return written + [out_dir / "eval.json", out_dir / "report.md", out_dir / "report.html"]
 
 
@@ -400,6 +417,6 @@ def run(args, settings: Settings) -> int:
     else:
         print(table(summary))
     if args.out:
-        for path in write_reports(Path(args.out), rows, summary, meta):
+        for path in write_reports(Path(args.out), rows, summary, meta, known_secrets(settings)):
             print(f"wrote {path}", file=sys.stderr)
     return 0 if rows and not stopped else 1

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 import sys
 
+from fim_server.redaction import known_secrets, redact
 from fim_server.settings import Settings, describe
 
 
@@ -74,8 +75,10 @@ def run_replay(args, load_settings, usage_error) -> int:
     from fim_server.tools.replay.report import Prices, build_report, html_page, table
     from fim_server.tools.replay.trace import TraceError, load_trace
 
-    if args.speed <= 0 or args.latency_ms < 0 or args.chunk_delay_ms < 0 or args.keystrokes < 0:
-        raise usage_error("--speed must be > 0; --latency-ms, --chunk-delay-ms and --keystrokes must be >= 0")
+    if not (0 < args.speed < 1e6 and 0 <= args.latency_ms <= 600_000 and 0 <= args.chunk_delay_ms <= 600_000) or args.keystrokes < 0:
+        raise usage_error(
+            "--speed must be above 0 (and finite); --latency-ms and --chunk-delay-ms from 0 to 600000; --keystrokes >= 0"
+        )
     if not (args.answers == "continuation" or args.answers.startswith("fixed:")):
         raise usage_error(f"--answers must be 'continuation' or 'fixed:TEXT', got {args.answers!r}")
     try:
@@ -112,10 +115,11 @@ def run_replay(args, load_settings, usage_error) -> int:
         },
     )
     print(table(report))
+    secrets = known_secrets(settings)  # report files: the key masked, as on stdout
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        Path(args.json).write_text(redact(json.dumps(report, indent=2) + "\n", secrets), encoding="utf-8")
     if args.html:
-        Path(args.html).write_text(html_page(report), encoding="utf-8")
+        Path(args.html).write_text(redact(html_page(report), secrets), encoding="utf-8")
     return 0
 
 

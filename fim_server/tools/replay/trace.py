@@ -138,10 +138,18 @@ def advance_over(lines: list[str], line: int, col: int, count: int) -> tuple[int
     return line, col
 
 
+MAX_DELAY_MS = 600_000  # ten minutes: a longer pause in a trace is a mistake (or 1e400)
+MAX_COUNT = 10_000_000  # lines, characters, backspaces
+
+
 def _number(obj: dict, key: str, where: str, default: float | None = None) -> float:
+    """A finite number from 0 to its bound (``MAX_DELAY_MS`` for delays,
+    ``MAX_COUNT`` for the rest); NaN, infinity (``1e400``) and huge values are
+    refused with the line they are on."""
     value = obj.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise TraceError(f"{where}: {key!r} must be a number >= 0, got {value!r}")
+    bound = MAX_DELAY_MS if key == "delay" else MAX_COUNT
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= bound:
+        raise TraceError(f"{where}: {key!r} must be a number from 0 to {bound}, got {str(value)[:40]}")
     return value
 
 
