@@ -70,7 +70,7 @@ _SECRET_NAME = (
     r"|access[_\-]?token|auth[_\-]?token|refresh[_\-]?token|token|private[_\-]?key|access[_\-]?key(?:[_\-]?id)?"
     r"|aws[_\-]secret[_\-]access[_\-]key|authorization)"
 )
-_ANY_SECRET_NAME = rf"(?:{_SECRET_NAME}|[a-z0-9_\-]*[_\-](?:key|secret|token|password))"  # DEEPSEEK_API_KEY, sort_key
+_ANY_SECRET_NAME = rf"(?:{_SECRET_NAME}|[a-z0-9_\-]*[_\-](?:key|secret|token|password))"  # STRIPE_SECRET_KEY, sort_key
 _QUOTED = r"""(?:"(?:[^"\\\n]|\\.)*(?:"|$)|'(?:[^'\\\n]|\\.)*(?:'|$))"""
 # Found in an ASCII lower-case copy of the text (same length, quick to search):
 # the end of a secret-looking name and its separator; then the whole name is
@@ -216,7 +216,7 @@ def _mask_assigned(match: re.Match[str]) -> str:
 
 def known_secrets(settings=None, environ=None) -> list[str]:
     """Every key this process may hold: the settings' key and the key variable of
-    each provider (``DEEPSEEK_API_KEY``, ``OPENAI_API_KEY``, ...), in their forms."""
+    each provider (``providers.catalog.KEY_VARIABLES``), in their forms."""
     from fim_server.providers.catalog import environment_keys  # here: providers import this module
 
     values = list(environment_keys(environ))
