@@ -134,7 +134,7 @@ def test_an_error_echoing_the_key_is_masked():
     # issue 13: doctor printed an upstream's error text with the key in it
     key = "Zq8canaryDOCTORsecret4417"
     with FakeDeepSeek(api_key=key, default=Reply.error(500, f"upstream failed for token {key} and sk-canary-other-0001")) as fake:
-        result = doctor(f"baseUrl={fake.url}/beta", env={**ENV, "DEEPSEEK_API_KEY": key})
+        result = doctor(f"baseUrl={fake.url}/beta", f"apiKey={key}")
     assert result.returncode == 1 and "500" in line(result.stdout, "FIM request")
     assert key not in result.stdout + result.stderr and "sk-canary-other" not in result.stdout + result.stderr
 
@@ -146,8 +146,8 @@ def test_timeout_bounds_each_whole_check():
     with FakeDeepSeek(api_key=SECRET, default=Reply(text="a + b", keepalives=60, keepalive_interval=0.5)) as fake:
         started = time.monotonic()
         result = subprocess.run(
-            [sys.executable, "-m", "fim_server", "doctor", "--timeout", "2", "--set", f"baseUrl={fake.url}/beta"],
-            capture_output=True, text=True, env={**ENV, "DEEPSEEK_API_KEY": SECRET}, timeout=60,
+            [sys.executable, "-m", "fim_server", "doctor", "--timeout", "2", "--set", f"baseUrl={fake.url}/beta", "--set", f"apiKey={SECRET}"],
+            capture_output=True, text=True, env=ENV, timeout=60,
         )
         elapsed = time.monotonic() - started
     assert result.returncode == 1
