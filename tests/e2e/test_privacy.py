@@ -166,6 +166,21 @@ def test_crash_output_hides_the_key(tmp_path):
     assert KEY not in err and KEY not in proc.stdout.decode("utf-8", "replace")
 
 
+def test_crash_output_hides_every_providers_key_variable(tmp_path):
+    """The crash redactor knows OPENAI_API_KEY, MISTRAL_API_KEY, ... too, used or not."""
+    from fim_server.providers.catalog import KEY_VARIABLES
+
+    keys = {name: f"sk-crash-{name.lower()}-CANARY" for name in KEY_VARIABLES}
+    missing = tmp_path / "no" / "such" / "dir" / ("-".join(keys.values()) + ".log")
+    proc = subprocess.run(
+        [sys.executable, "-m", "fim_server", "--log-file", str(missing)],
+        input=b"", capture_output=True, cwd=ROOT, env=server_env(**keys), timeout=30,
+    )
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode != 0 and "No such file" in err
+    assert "CANARY" not in err + proc.stdout.decode("utf-8", "replace")
+
+
 def test_complete_command_verbose_output_hides_the_key(tmp_path, fake):
     source = tmp_path / "a.py"
     source.write_text("x = \n", encoding="utf-8")
