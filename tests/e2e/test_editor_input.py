@@ -222,7 +222,7 @@ def test_malformed_json_rpc_on_stdin_does_not_kill_the_server(one):
     for junk in MALFORMED:
         one.write_raw(junk)
         assert isinstance(one.stats(), dict), f"no answer after {junk[:60]!r}"
-        assert one.proc.poll() is None
+        assert one.poll() is None
     # requests with an id got an answer (an error), none was left waiting
     answered = {msg_id: one.wait_answer(msg_id, 5) for msg_id in ("junk-1", "junk-2", "junk-3", "junk-4", "junk-5")}
     assert all("error" in a for a in answered.values()), answered
@@ -237,7 +237,7 @@ def test_malformed_json_rpc_on_stdin_does_not_kill_the_server(one):
 def test_random_bytes_on_stdin_never_kill_the_server(lsp, junk):
     lsp.write_raw(junk + b"\r\n\r\n")
     assert isinstance(lsp.stats(), dict)
-    assert lsp.proc.poll() is None
+    assert lsp.poll() is None
 
 
 json_values = st.recursive(

@@ -149,7 +149,7 @@ def test_fault(fault: Fault):
         assert got == [HEALED], "completions did not resume by themselves"
         assert len(shown(server)) == 1, "recovery must not add a message"
         stats = server.stats()
-        assert server.proc.poll() is None
+        assert server.poll() is None
         assert stats["pending_handlers"] <= 1  # the stats request itself
     finally:
         code = server.close()
