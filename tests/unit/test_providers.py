@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from fim_server.fakes.common import Reply
+from fim_server.fakes.replies import Reply
 from fim_server.providers import errors
 from fim_server.settings import parse_settings
 from fim_server.providers import PROVIDER_CLASSES, FimRequest, create_provider
