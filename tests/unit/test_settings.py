@@ -433,7 +433,10 @@ def test_environment_key_goes_only_to_the_providers_own_host(provider, base_url,
     assert problems == []
     assert settings.resolved_api_key(EVERY_KEY) == expected
     variable = PROVIDER_DEFAULTS[provider].key_env
-    if expected is None:
+    if expected is not None:
+        assert settings.api_key_source(EVERY_KEY) == f"${variable}"  # what doctor shows
+        assert settings.key_hint() == f"set {variable} or fimServer.apiKey"
+    else:
         assert "only" in settings.api_key_source(EVERY_KEY) and "fimServer.apiKey" in settings.key_hint()
         assert variable in settings.key_hint()  # the message says why the variable was not used
     # an explicit key goes wherever the user pointed it
