@@ -213,7 +213,7 @@ def language_of(path: Path) -> str:
 
 
 def run_complete(args: argparse.Namespace) -> int:
-    from fim_server.core.context import build_context
+    from fim_server.core.context import NoContext, cursor_context
     from fim_server.core.documents import Document, line_content
     from fim_server.core.engine import CompletionEngine, Trigger
 
@@ -222,7 +222,7 @@ def run_complete(args: argparse.Namespace) -> int:
     settings, problems = load_settings(args)
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
-    doc = Document(path.resolve().as_uri(), text)
+    doc = Document(path.resolve().as_uri(), text, language_id=language_of(path))
     if line < 1 or line > len(doc.lines):
         raise UsageError(f"line {line} is outside {path} (1 to {len(doc.lines)})")
     content = line_content(doc.lines[line - 1])
@@ -230,15 +230,11 @@ def run_complete(args: argparse.Namespace) -> int:
         col = len(content) + 1
     if col < 1 or col > len(content) + 1:
         raise UsageError(f"column {col} is outside line {line} of {path} (1 to {len(content) + 1})")
-    ctx = build_context(
-        doc.uri,
-        doc.lines,
-        line - 1,
-        col - 1,
-        max_prefix_chars=settings.max_prefix_chars,
-        max_suffix_chars=settings.max_suffix_chars,
-        language_id=language_of(path),
-    )
+    try:
+        ctx = cursor_context(doc, line - 1, col - 1, settings)
+    except NoContext as refusal:
+        print(f"no completion: {path}: {refusal}", file=sys.stderr)
+        return 1
     from fim_server.core.privacy import exclusion_reason, transport_warning
 
     reason = exclusion_reason(ctx.uri, ctx.language_id, settings)

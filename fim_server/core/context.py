@@ -11,11 +11,16 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 import re
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from fim_server.core.documents import line_content
+from fim_server.core.documents import Document, line_content
+
+if TYPE_CHECKING:
+    from fim_server.settings import Settings
 
 ANCHOR_LINES = 32
+MAX_DOCUMENT_CHARS = 5_000_000  # larger documents get no completions (a log line says so)
+MAX_LINE_CHARS = 50_000  # nor does a cursor line longer than this
 _WORD_TAIL = re.compile(r"\w+$")
 
 
@@ -136,3 +141,63 @@ def build_context(
         offset=offset,
         newline=_newline_of(lines, line),
     )
+
+
+class NoContext(Exception):
+    """No completion at this place; the message says why (for a log line or the
+    command line)."""
+
+
+@dataclass(frozen=True)
+class Selected:
+    """The completion-menu item selected at the cursor, on the cursor's line: the
+    columns (code points) it replaces and its text."""
+
+    start: int
+    end: int
+    text: str
+
+
+def too_big(doc_chars: int, line_chars: int) -> str | None:
+    """Why a document is not completed at all, or None: beyond these sizes it is
+    generated or minified text (or a log), and building windows in it costs more
+    than a keystroke may."""
+    if doc_chars > MAX_DOCUMENT_CHARS:
+        return f"it has {doc_chars:,} characters (more than {MAX_DOCUMENT_CHARS:,})"
+    if line_chars > MAX_LINE_CHARS:
+        return f"the cursor's line has {line_chars:,} characters (more than {MAX_LINE_CHARS:,}: minified or generated)"
+    return None
+
+
+def cursor_context(doc: Document, line: int, col: int, settings: "Settings", selected: Selected | None = None) -> CursorContext:
+    """The context at (line, col) in code points, shaped by the settings: the one
+    place the server, ``fim-server complete`` and ``fim-server eval`` get it from.
+
+    With ``selected``, the context is the one after the menu item is inserted.
+    Raises ``NoContext`` for a document too large or holding binary data.
+    """
+    reason = too_big(doc.size, len(doc.lines[line]))
+    if reason is not None:
+        raise NoContext(reason)
+    lines = doc.lines
+    if selected is not None:
+        current = lines[line]
+        content = line_content(current)
+        lines = list(lines)
+        lines[line] = content[: selected.start] + selected.text + content[selected.end :] + current[len(content) :]
+        col = selected.start + len(selected.text)
+    ctx = build_context(
+        doc.uri,
+        lines,
+        line,
+        col,
+        max_prefix_chars=settings.max_prefix_chars,
+        max_suffix_chars=settings.max_suffix_chars,
+        language_id=doc.language_id,
+        anchor=settings.prompt_anchor_lines,
+        offset=doc.offset_of(line, col),
+        line_starts=None if lines is not doc.lines else doc.line_starts(line),
+    )
+    if "\x00" in ctx.prefix or "\x00" in ctx.suffix:
+        raise NoContext("it holds NUL characters (binary data)")
+    return ctx

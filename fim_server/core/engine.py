@@ -156,9 +156,6 @@ class CompletionEngine:
         return reason is None
 
     # -- the pipeline -----------------------------------------------------------
-    def enabled_for(self, language_id: str) -> bool:
-        return self.settings.enabled and language_id not in self.settings.disabled_languages
-
     async def complete(self, ctx: CursorContext, trigger: Trigger = Trigger.AUTOMATIC) -> list[Suggestion]:
         settings = self.settings
         self.stats["requests"] += 1

@@ -15,8 +15,8 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from fim_server import __version__
-from fim_server.core.context import build_context
-from fim_server.core.documents import UTF16, DocumentStore, line_content
+from fim_server.core.context import NoContext, Selected, cursor_context
+from fim_server.core.documents import UTF16, DocumentStore
 from fim_server.core.engine import CompletionEngine, Trigger
 from fim_server.core.snippets import RecentEdits, SnippetIndex, Source, around_cursor
 from fim_server.lsp import convert, feedback, keycheck
@@ -36,8 +36,6 @@ PROVIDER_TIMES_COMMAND = "fimServer.providerTimes"  # for bench/: drains the rec
 DOCUMENT_TEXT_COMMAND = "fimServer.documentText"  # for tests: the server's copy of a document (null if not open)
 STATUS_NOTIFICATION = "fimServer/status"  # editor feedback: busy / idle / error with a short reason
 STATUS_DELAY_S = 0.03
-MAX_DOCUMENT_CHARS = 5_000_000  # larger documents get no completions (a log line says so)
-MAX_LINE_CHARS = 50_000  # nor does a cursor line longer than this
 
 _MESSAGE_TYPES = {
     "error": types.MessageType.Error,
@@ -131,10 +129,16 @@ class FimServer(LanguageServer):
         self.redactor.add(settings.resolved_api_key())
         self._warn(problems)
         if settings != self.engine.settings:
-            self.engine.update_settings(settings)
+            self.use_settings(settings)
             log.info("settings applied: %s", describe(settings))
         elif user_action:
             self.engine.health.reset()
+
+    def use_settings(self, settings: Settings) -> None:
+        """New settings for every later request. The snippet chooser's last choice
+        goes too: it was made under the old exclusions."""
+        self.engine.update_settings(settings)
+        self.snippet_index.clear_choice()
 
     def _warn(self, problems: list[str]) -> None:
         warning = self.configuration.news(problems)
@@ -198,34 +202,16 @@ class FimServer(LanguageServer):
             log.info("completion asked at %s:%s, outside the document (%s lines)", position.line, position.character, len(doc.lines))
             return None
         line, col = doc.to_codepoints(position.line, position.character, self.encoding)
-        if self._refused(uri, _too_big(doc.size, len(doc.lines[line]))):
-            return None
-        lines = doc.lines
-        settings = self.engine.settings
-        if selected is not None and selected.range.start.line == position.line == selected.range.end.line:
-            # Complete as if the selected menu item were already inserted.
+        item = None
+        if selected_applies(selected, position):
             _, start = doc.to_codepoints(line, selected.range.start.character, self.encoding)
             _, end = doc.to_codepoints(line, selected.range.end.character, self.encoding)
-            current = lines[line]
-            content = line_content(current)
-            lines = list(lines)
-            lines[line] = content[:start] + selected.text + content[end:] + current[len(content) :]
-            col = start + len(selected.text)
-        ctx = build_context(
-            uri,
-            lines,
-            line,
-            col,
-            max_prefix_chars=settings.max_prefix_chars,
-            max_suffix_chars=settings.max_suffix_chars,
-            language_id=doc.language_id,
-            anchor=settings.prompt_anchor_lines,
-            offset=doc.offset_of(line, col),
-            line_starts=None if lines is not doc.lines else doc.line_starts(line),
-        )
-        if self._refused(uri, "it holds NUL characters (binary data)" if "\x00" in ctx.prefix or "\x00" in ctx.suffix else None):
+            item = Selected(start, end, selected.text)
+        try:
+            return cursor_context(doc, line, col, self.engine.settings, item)
+        except NoContext as refusal:
+            self._refused(uri, str(refusal))
             return None
-        return ctx
 
     def _refused(self, uri: str, reason: str | None) -> bool:
         """No completion where ``reason`` says why: one log line per document and
@@ -256,11 +242,8 @@ class FimServer(LanguageServer):
     def snippets_for(self, ctx) -> tuple[tuple[str, str], ...]:
         """Snippets of other open documents and recent edits (never of excluded files)."""
         settings = self.engine.settings
-        sources = [
-            Source(other.uri, other.version, other.lines, other.language_id)
-            for other in self.documents
-            if other.language_id not in settings.disabled_languages
-        ]
+        # which documents may be sent (exclusions, disabled languages) is may_send's to say
+        sources = [Source(other.uri, other.version, other.lines, other.language_id) for other in self.documents]
         window = (ctx.line - ctx.prefix.count("\n") - 1, ctx.line + ctx.suffix.count("\n") + 1)
         chosen = self.snippet_index.collect(
             ctx.uri,
@@ -274,15 +257,11 @@ class FimServer(LanguageServer):
         return tuple((s.path, s.text) for s in chosen)
 
 
-def _too_big(doc_chars: int, line_chars: int) -> str | None:
-    """Why a document is not completed at all, or None: beyond these sizes it is
-    generated or minified text (or a log), and building windows in it costs more
-    than a keystroke may."""
-    if doc_chars > MAX_DOCUMENT_CHARS:
-        return f"it has {doc_chars:,} characters (more than {MAX_DOCUMENT_CHARS:,})"
-    if line_chars > MAX_LINE_CHARS:
-        return f"the cursor's line has {line_chars:,} characters (more than {MAX_LINE_CHARS:,}: minified or generated)"
-    return None
+def selected_applies(selected: types.SelectedCompletionInfo | None, position: types.Position) -> bool:
+    """Whether a selected completion-menu item shapes the completion: it is on the
+    cursor's line (and on that line only); then the ghost text completes as if it
+    were inserted, and the answer replaces its range."""
+    return selected is not None and selected.range.start.line == position.line == selected.range.end.line
 
 
 # -- handlers: module-level functions, registered on each server by create_server ---
@@ -291,7 +270,7 @@ def initialize(ls: FimServer, params: types.InitializeParams) -> None:
     ls._client_has_inline = bool(caps.text_document and caps.text_document.inline_completion is not None)
     settings, problems = ls.configuration.initialize(params)
     ls.redactor.add(settings.resolved_api_key())
-    ls.engine.update_settings(settings)
+    ls.use_settings(settings)
     ls._pending_problems = problems
 
 
@@ -324,7 +303,7 @@ async def inline_completion(ls: FimServer, params: types.InlineCompletionParams)
     suggestions = await ls.engine.complete(ctx, trigger)
     texts = [s.text for s in suggestions]
     spans = dict(replace_after=[s.replace_after for s in suggestions], line_suffix=ctx.line_suffix, encoding=ls.encoding)
-    if selected is not None and selected.range.start.line == params.position.line:
+    if selected_applies(selected, params.position):
         return convert.inline_items(texts, params.position, selected.range, selected.text, **spans)
     return convert.inline_items(texts, params.position, **spans)
 
