@@ -131,6 +131,11 @@ class SnippetIndex:
         self._chunks.pop(uri, None)
         self._postings.pop(uri, None)
 
+    def clear_choice(self) -> None:
+        """Forget the last choice, so the next ``collect`` asks ``may_send`` again
+        (after any change of settings: a document may have become excluded)."""
+        self._last = None
+
     def collect(
         self,
         current_uri: str,
