@@ -126,10 +126,12 @@ class Settings:
     context_budget_chars: int = setting(1500, "Most characters of the prompt those snippets may take (0: none).",
                                         minimum=0, maximum=100_000)
     # typing-replay optimisations (bench/README.md has the before/after figures)
-    adaptive_debounce: bool = setting(True, "Debounce from your own typing rhythm (your recent gaps between keys), "
-                                      "the character typed (longer mid-word, shorter at a line end) and the "
-                                      "provider's recent latency; `debounceMs` is the starting value and 0 still "
-                                      "turns debouncing off.")
+    adaptive_debounce: bool = setting(True, "Debounce from your own typing rhythm (a little over the 90th "
+                                      "percentile of your recent gaps between keys), the character typed (longer "
+                                      "mid-word, shorter at a line end) and the provider's recent latency; "
+                                      "`debounceMs` is the starting value, the wait stays between `debounceMs` less "
+                                      "200 ms and twice `debounceMs` (at least 400 ms), so 2000 waits about 2 s; 0 "
+                                      "still turns debouncing off.")
     stream_early_stop: bool = setting(True, "Where one line is shown (code after the cursor), answer as soon as the "
                                       "streamed first line is complete and close the stream.")
     inflight_reuse: bool = setting(True, "When you type on while a call runs and what you typed matches what it has "

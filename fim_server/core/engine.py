@@ -19,7 +19,7 @@ import httpx
 
 from fim_server.core import postprocess
 from fim_server.core.memory import CompletionCache, Shown, cache_key, typed_through
-from fim_server.core.calls import Call, adaptive_delay, advanced, extension
+from fim_server.core.calls import Call, advanced, extension
 from fim_server.core.text import common_prefix_len
 from fim_server.settings import Settings
 from fim_server.core.context import CursorContext
@@ -71,7 +71,7 @@ class CompletionEngine:
         self.health = ProviderHealth(clock)
         self.health.fatal_retry_s = settings.fatal_retry_seconds
         self._excluded_logged: set[str] = set()
-        self.debouncer = Debouncer()
+        self.debouncer = Debouncer(clock)
         self.stats: Counter[str] = Counter()
         self.usage = Usage()
         # seconds each recent provider call took (benchmarks subtract it from round trips)
@@ -87,8 +87,6 @@ class CompletionEngine:
         self._inflight: dict[str, Call] = {}
         self._speculative: dict[str, Call] = {}
         self._running: set[Call] = set()
-        self._last_key_at: dict[str, float] = {}
-        self._gaps: deque[float] = deque(maxlen=64)
         self._last_prompt = ""
         # editor feedback: (state, reason) with state busy / idle / error; set by the server
         self.on_status: Callable[[str, str], None] = lambda state, reason: None
@@ -139,12 +137,11 @@ class CompletionEngine:
         """A document closed: drop what was kept for it."""
         self._shown.pop(uri, None)
         self._recent.pop(uri, None)
-        self._last_key_at.pop(uri, None)
         for calls in (self._inflight, self._speculative):
             call = calls.pop(uri, None)
             if call is not None and not call.task.done():
                 call.task.cancel()
-        self.debouncer.cancel(uri)
+        self.debouncer.forget(uri)
         self._excluded_logged.discard(uri)
 
     def may_send(self, uri: str, language_id: str) -> bool:
@@ -163,7 +160,7 @@ class CompletionEngine:
             self.stats["not_sent_private"] += settings.enabled
             return []
         if trigger == Trigger.AUTOMATIC:
-            self._note_keystroke(ctx.uri)
+            self.debouncer.keystroke(ctx.uri)
         # Every request, even one answered from memory, supersedes the older ones.
         ticket = self.debouncer.enter(ctx.uri)
         try:
@@ -199,9 +196,7 @@ class CompletionEngine:
                 return []
 
             if trigger == Trigger.AUTOMATIC:
-                delay = self._debounce_seconds(ctx)
-                if delay > 0:
-                    await ticket.sleep(delay)
+                await self.debouncer.wait(ticket, ctx, settings, self.provider_seconds)
 
             call = self._start_call(ctx, request, key, ticket)
             raw = await self._await_call(call, ticket)
@@ -218,20 +213,6 @@ class CompletionEngine:
             self.debouncer.leave(ticket)
 
     # -- optimisations ----------------------------------------------------------
-    def _note_keystroke(self, uri: str) -> None:
-        now = self._clock()
-        last = self._last_key_at.get(uri)
-        self._last_key_at[uri] = now
-        if last is not None and now - last < 1.0:
-            self._gaps.append(now - last)
-
-    def _debounce_seconds(self, ctx: CursorContext) -> float:
-        settings = self.settings
-        if not settings.adaptive_debounce or settings.debounce_ms == 0:
-            return settings.debounce_ms / 1000  # 0 turns debouncing off
-        recent = list(self.provider_seconds)[-16:]
-        return adaptive_delay(settings.debounce_ms / 1000, list(self._gaps), ctx, recent)
-
     def _forward(self, ctx: CursorContext) -> postprocess.Cleaned | None:
         """A recent suggestion of this document that the user has since typed into
         (also after backspacing and typing again). Each was syntax-checked in the

@@ -6,7 +6,7 @@ import pytest
 
 from fim_server.core.context import build_context
 from fim_server.core.documents import split_lines
-from fim_server.core.calls import adaptive_delay, advanced, extension
+from fim_server.core.calls import advanced, extension
 from fim_server.core.text import common_prefix_len
 
 
@@ -36,19 +36,6 @@ def test_advanced_equals_the_context_after_typing():
 )
 def test_extension(old_text, old_pos, new_text, new_pos, expected):
     assert extension(ctx_at(old_text, *old_pos), ctx_at(new_text, *new_pos)) == expected
-
-
-def test_adaptive_delay_follows_rhythm_character_and_place():
-    slow = [0.2] * 20
-    fast = [0.08] * 20
-    mid_word = ctx_at("value = compu\n", 0, 13)
-    line_end = ctx_at("value = f(a,\n", 0, 12)
-    base = 0.15
-    assert adaptive_delay(base, fast, mid_word, []) < adaptive_delay(base, slow, mid_word, [])
-    assert adaptive_delay(base, slow, line_end, []) < adaptive_delay(base, slow, mid_word, [])
-    assert adaptive_delay(base, slow, line_end, [1.5] * 5) < adaptive_delay(base, slow, line_end, [0.3] * 5)
-    assert adaptive_delay(base, [], mid_word, []) == pytest.approx(base)  # too few gaps: the setting
-    assert 0 <= adaptive_delay(base, [5.0] * 20, mid_word, []) <= 1.0
 
 
 @pytest.mark.parametrize("a, b, n", [("", "", 0), ("abc", "abd", 2), ("abc", "abc", 3), ("ab", "abc", 2), ("x" * 9000 + "a", "x" * 9000 + "b", 9000)])
