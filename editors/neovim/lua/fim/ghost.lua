@@ -1,7 +1,8 @@
 -- Ghost text for Neovim 0.10 and 0.11, which have no vim.lsp.inline_completion:
 -- asks the server for textDocument/inlineCompletion while typing in insert mode
 -- and shows the answer with ONE reused extmark (first line inline, the rest as
--- virtual lines), highlight group FimGhost (linked to Comment).
+-- virtual lines), highlight group FimGhost; "n/m" (FimGhostCount) after the first
+-- line while there are several candidates to cycle.
 local util = require("fim.util")
 
 local M = {}
@@ -13,6 +14,16 @@ M.client_name = "fim-server"
 local state = {}
 M.state = state
 M.busy = false
+
+-- Set by init.lua: called when what the statusline shows may have changed.
+M.on_state = function() end
+
+local function set_busy(busy)
+  if M.busy ~= busy then
+    M.busy = busy
+    M.on_state()
+  end
+end
 
 local function buf_state(bufnr)
   local s = state[bufnr]
@@ -43,6 +54,7 @@ function M.clear(bufnr)
   if s.mark and vim.api.nvim_buf_is_valid(bufnr) then
     pcall(vim.api.nvim_buf_del_extmark, bufnr, M.ns, s.mark)
   end
+  M.on_state()
 end
 
 function M.visible(bufnr)
@@ -89,8 +101,12 @@ local function render(bufnr, s)
   end
   s.text = text
   local lines = vim.split(text, "\n", { plain = true })
+  local virt_text = { { lines[1], "FimGhost" } }
+  if #s.items > 1 then
+    virt_text[2] = { (" %d/%d"):format(s.index, #s.items), "FimGhostCount" }
+  end
   local opts = {
-    virt_text = { { lines[1], "FimGhost" } },
+    virt_text = virt_text,
     virt_text_pos = "inline",
     hl_mode = "combine",
     right_gravity = false,
@@ -104,6 +120,7 @@ local function render(bufnr, s)
   end
   opts.id = s.mark
   s.mark = vim.api.nvim_buf_set_extmark(bufnr, M.ns, s.row, s.col, opts)
+  M.on_state()
   if not s.shown[s.index] and s.client then
     s.shown[s.index] = true
     util.notify(s.client, "textDocument/didShowCompletion", { item = item })
@@ -141,13 +158,13 @@ function M.request(bufnr, invoked)
     context = { triggerKind = invoked and 1 or 2 },
   }
   local tick = vim.api.nvim_buf_get_changedtick(bufnr)
-  M.busy = true
+  set_busy(true)
   local ok, id
   ok, id = util.request(client, "textDocument/inlineCompletion", params, function(err, result)
     if s.request == id then
       s.request = nil
     end
-    M.busy = false
+    set_busy(false)
     if err then
       M.last_error = err.message or tostring(err)
       return
@@ -174,7 +191,7 @@ function M.request(bufnr, invoked)
   if ok then
     s.request, s.client = id, client
   else
-    M.busy = false
+    set_busy(false)
   end
 end
 

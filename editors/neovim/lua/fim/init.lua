@@ -6,6 +6,7 @@
 -- vim.lsp.inline_completion; 0.10 and 0.11 use fim.ghost.
 local util = require("fim.util")
 local ghost = require("fim.ghost")
+local install = require("fim.install")
 
 local M = {}
 
@@ -19,13 +20,9 @@ for _, setting in ipairs(M.settings) do
   M.server_settings[#M.server_settings + 1] = setting.name
 end
 
-local defaults = {
-  cmd = { "fim-server" },
-  filetypes = nil, -- nil: every normal file buffer
-  disabled_filetypes = { "help", "gitcommit", "gitrebase", "TelescopePrompt" },
-  auto_trigger = true,
-  builtin = nil, -- nil: vim.lsp.inline_completion when Neovim has it (0.12+)
-  keys = {
+-- Key presets: keys = "copilot" (copilot.lua's keys), or keys = { preset = "copilot", next = ... }.
+M.presets = {
+  default = {
     accept = "<Tab>",
     accept_word = "<M-Right>",
     accept_line = "<M-Down>",
@@ -33,11 +30,49 @@ local defaults = {
     prev = "<M-[>",
     dismiss = "<C-]>",
   },
+  copilot = {
+    accept = "<M-l>",
+    accept_word = false,
+    accept_line = false,
+    next = "<M-]>",
+    prev = "<M-[>",
+    dismiss = "<C-]>",
+  },
+}
+
+local defaults = {
+  cmd = nil, -- nil: fim-server on PATH, else the one :FimInstall put in stdpath("data")
+  python = nil, -- the Python :FimInstall uses (nil: python3, then python)
+  demo = false, -- true: the server answers from its built-in fake (no key, no network)
+  filetypes = nil, -- nil: every normal file buffer
+  disabled_filetypes = { "help", "gitcommit", "gitrebase", "TelescopePrompt" },
+  auto_trigger = true,
+  builtin = nil, -- nil: vim.lsp.inline_completion when Neovim has it (0.12+)
+  keys = M.presets.default,
 }
 
 M.config = nil
 M.enabled = true
 M.last_message = nil
+
+--- The key table for the `keys` option: a preset name, or a table (with an optional preset).
+function M.keys(value)
+  if type(value) == "string" then
+    value = { preset = value }
+  end
+  local preset = M.presets[value.preset or "default"]
+  if not preset then
+    vim.notify(("fim: unknown key preset %q (known: default, copilot)"):format(value.preset), vim.log.levels.WARN)
+    preset = M.presets.default
+  end
+  local keys = vim.deepcopy(preset)
+  for k, v in pairs(value) do
+    if k ~= "preset" then
+      keys[k] = v
+    end
+  end
+  return keys
+end
 
 local function split_options(opts)
   local config, settings, unknown = vim.deepcopy(defaults), {}, {}
@@ -49,8 +84,8 @@ local function split_options(opts)
     if server[key] then
       settings[key] = value
     elseif key == "keys" then
-      config.keys = vim.tbl_extend("force", config.keys, value)
-    elseif defaults[key] ~= nil or key == "filetypes" or key == "builtin" then
+      config.keys = M.keys(value)
+    elseif defaults[key] ~= nil or key == "filetypes" or key == "builtin" or key == "cmd" or key == "python" then
       config[key] = value
     else
       unknown[#unknown + 1] = key
@@ -97,16 +132,71 @@ local function section()
   return s
 end
 
+--- The command that starts the server, or nil and why not.
+function M.server_cmd()
+  local cmd = M.config.cmd
+  if cmd == nil then
+    if vim.fn.executable("fim-server") == 1 then
+      cmd = { "fim-server" }
+    elseif install.installed() then
+      cmd = { install.server_path() }
+    else
+      return nil, "fim-server is not installed: run :FimInstall (or set cmd in setup())"
+    end
+  elseif vim.fn.executable(cmd[1]) == 0 then
+    return nil, ("fim-server: cmd %s is not executable: fix cmd in setup(), or remove it and run :FimInstall"):format(cmd[1])
+  end
+  if M.config.demo then
+    cmd = vim.list_extend(vim.deepcopy(cmd), { "--demo" })
+  end
+  return cmd
+end
+
+-- One notice per missing server (not per buffer, not per start attempt).
+-- Said after the current step, and not while :FimInstall runs (lazy.nvim calls setup()
+-- just before its build step installs the server).
+local missing_noted = nil
+local function note_missing(why)
+  if missing_noted == why then
+    return
+  end
+  missing_noted = why
+  vim.schedule(function()
+    if not install.running and not M.server_cmd() then
+      vim.notify(why, vim.log.levels.WARN)
+    end
+  end)
+end
+
+--- Redraw the statuslines once the state changed (coalesced to one redraw per tick).
+local redraw_pending = false
+function M.redraw()
+  if redraw_pending then
+    return
+  end
+  redraw_pending = true
+  vim.schedule(function()
+    redraw_pending = false
+    pcall(vim.cmd.redrawstatus, { bang = true })
+  end)
+end
+
 --- Start (or reuse) the server for `bufnr`.
 function M.attach(bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
   if not wanted(bufnr) then
     return nil
   end
+  local cmd, why = M.server_cmd()
+  if not cmd then
+    note_missing(why)
+    return nil
+  end
   local handlers = {
     ["window/showMessage"] = function(err, result, ctx, cfg)
       if result and result.type and result.type <= 2 then
         M.last_message = result.message
+        M.redraw()
       end
       return vim.lsp.handlers["window/showMessage"](err, result, ctx, cfg)
     end,
@@ -114,15 +204,17 @@ function M.attach(bufnr)
     ["fimServer/status"] = function(_, result)
       if type(result) == "table" then
         M.server_state = result
+        M.redraw()
       end
     end,
   }
   return vim.lsp.start({
     name = M.name,
-    cmd = M.config.cmd,
+    cmd = cmd,
     root_dir = vim.fn.getcwd(),
     capabilities = capabilities(),
-    init_options = section(),
+    -- "client" tells the server its messages should name setup()'s apiKey
+    init_options = { fimServer = section(), client = "neovim-plugin" },
     settings = { fimServer = section() },
     handlers = handlers,
     on_attach = function(client, buf)
@@ -187,8 +279,17 @@ local function map_keys()
   end)
 end
 
+--- FimGhost: grey in both colour modes (a bare link to Comment has no cterm colour in
+--- the default scheme, so without 'termguicolors' ghost text looked like real code).
+--- default = true: a colour scheme or the user's own FimGhost wins.
+function M.highlights()
+  vim.api.nvim_set_hl(0, "FimGhost", { fg = "#808080", ctermfg = 244, italic = true, default = true })
+  vim.api.nvim_set_hl(0, "FimGhostCount", { fg = "#5f87af", ctermfg = 67, default = true })
+end
+
 local function autocmds()
   local group = vim.api.nvim_create_augroup("fim", { clear = true })
+  vim.api.nvim_create_autocmd("ColorScheme", { group = group, callback = M.highlights })
   vim.api.nvim_create_autocmd({ "FileType", "BufEnter" }, {
     group = group,
     callback = function(ev)
@@ -253,60 +354,18 @@ function M.toggle(on)
   vim.notify("fim-server " .. (on and "on" or "off"))
 end
 
---- For 'statusline': "FIM", "FIM…" while waiting, "FIM off", "FIM !" after an error.
+--- For 'statusline': "FIM", "FIM…" while waiting, "FIM 2/3" while cycling,
+--- "FIM off", "FIM !" after an error (lua/fim/status.lua).
 function M.statusline()
-  if not M.enabled then
-    return "FIM off"
-  end
-  local client = util.get_client(vim.api.nvim_get_current_buf(), M.name)
-  if not client then
-    return ""
-  end
-  local state = M.server_state and M.server_state.state
-  if M.last_message or ghost.last_error or state == "error" then
-    return "FIM !"
-  end
-  return (ghost.busy or state == "busy") and "FIM…" or "FIM"
+  return require("fim.status").statusline(M)
 end
 
+--- The lines :FimStatus prints.
 function M.status()
-  local bufnr = vim.api.nvim_get_current_buf()
-  local client = util.get_client(bufnr, M.name)
-  local lines = {
-    ("fim-server: %s, %s"):format(M.enabled and "on" or "off", client and ("client " .. client.id .. " attached") or "not attached to this buffer"),
-    ("ghost text: %s"):format(use_builtin() and "vim.lsp.inline_completion" or "fim.ghost (extmarks)"),
-  }
-  if M.last_message then
-    lines[#lines + 1] = "last message: " .. M.last_message
-  end
-  if ghost.last_error then
-    lines[#lines + 1] = "last error: " .. ghost.last_error
-  end
-  if M.server_state then
-    local reason = M.server_state.reason or ""
-    lines[#lines + 1] = "server: " .. tostring(M.server_state.state) .. (reason ~= "" and (" (" .. reason .. ")") or "")
-  end
-  if client then
-    local result
-    local ok, res = pcall(function()
-      if vim.fn.has("nvim-0.11") == 1 then
-        return client:request_sync("workspace/executeCommand", { command = "fimServer.stats" }, 2000, bufnr)
-      end
-      return client.request_sync("workspace/executeCommand", { command = "fimServer.stats" }, 2000, bufnr)
-    end)
-    result = ok and res and res.result or nil
-    if result then
-      local keys = vim.tbl_keys(result)
-      table.sort(keys)
-      for _, k in ipairs(keys) do
-        if type(result[k]) ~= "table" then
-          lines[#lines + 1] = ("  %s: %s"):format(k, tostring(result[k]))
-        end
-      end
-    end
-  end
-  return lines
+  return require("fim.status").lines(M)
 end
+
+M.use_builtin = use_builtin
 
 function M.setup(opts)
   local config, settings, unknown = split_options(opts)
@@ -314,10 +373,11 @@ function M.setup(opts)
   if #unknown > 0 then
     vim.notify("fim: unknown option(s) ignored: " .. table.concat(unknown, ", "), vim.log.levels.WARN)
   end
-  vim.api.nvim_set_hl(0, "FimGhost", { link = "Comment", default = true })
+  M.highlights()
   vim.api.nvim_create_user_command("FimStatus", function()
-    print(table.concat(M.status(), "\n"))
-  end, { desc = "fim-server status and stats" })
+    vim.api.nvim_echo({ { table.concat(M.status(), "\n") } }, false, {})
+  end, { desc = "fim-server: provider, model, base URL, key, state and counters" })
+  require("fim.commands").define()
   vim.api.nvim_create_user_command("FimToggle", function()
     M.toggle()
   end, { desc = "turn fim-server completions on or off" })
@@ -332,6 +392,13 @@ end
 -- A suggestion arrived: an earlier problem the server reported is over.
 ghost.on_items = function()
   M.last_message = nil
+  if M.server_state and M.server_state.state == "error" then
+    M.server_state = { state = "idle", reason = "" } -- the server says so too, 30 ms later
+  end
+  M.redraw()
+end
+ghost.on_state = function()
+  M.redraw()
 end
 
 M.ghost = ghost
