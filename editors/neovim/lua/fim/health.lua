@@ -129,7 +129,7 @@ local function report_provider(fim, cmd)
     h.ok("demo = true: answers come from the server's built-in fake (no key, no network); remove it to use a provider")
     return
   end
-  local settings = (fim and fim.settings) or {}
+  local settings = (fim and fim.config and fim.settings) or {}
   local res = run({ cmd[1], "doctor", "--json", "--timeout", "5", "--settings", "-" }, { stdin = vim.json.encode(next(settings) and settings or vim.empty_dict()) })
   local ok, report = pcall(vim.json.decode, res.stdout or "")
   if not ok or type(report) ~= "table" or not report.checks then
