@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fim-server {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     parser.add_argument("--log-file", metavar="PATH", help="also write the log to PATH")
-    parser.add_argument("--tcp", action="store_true", help="listen on TCP (127.0.0.1) instead of stdio, for debugging")
+    parser.add_argument("--tcp", action="store_true", help="listen on TCP (127.0.0.1) instead of stdio, for one client with a token (debugging)")
     parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=2087, help="TCP port with --tcp (default 2087)")
     parser.add_argument(
@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
         "to see ghost text in an editor before setting up a provider",
     )
     parser.add_argument("--demo-text", default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--tcp-token",
+        metavar="TOKEN",
+        help="with --tcp: the token the client must send as initializationOptions.tcpToken "
+        "(default: $FIM_SERVER_TCP_TOKEN, else a new one printed on stderr)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     complete = commands.add_parser(
@@ -333,10 +339,27 @@ def run_server(args: argparse.Namespace) -> int:
         print(f"fim-server demo mode: every answer comes from the built-in fake DeepSeek at {fake.url}; "
               "no key is used and nothing leaves this machine", file=sys.stderr, flush=True)
     if args.tcp:
-        log.info("listening on %s:%s", args.host, args.port)
-        server.start_tcp(args.host, args.port)
-        return 0
+        return run_tcp(server, args)
     return server.start_io()
+
+
+def run_tcp(server, args: argparse.Namespace) -> int:
+    """``--tcp``: one client, which proves itself with the token (``lsp/tcp.py``)."""
+    from fim_server.lsp.tcp import TOKEN_ENV, TOKEN_OPTION, new_token, serve_tcp
+
+    token = args.tcp_token or os.environ.get(TOKEN_ENV) or new_token()
+    if len(token) < 16:
+        raise UsageError(f"--tcp-token (or {TOKEN_ENV}) needs at least 16 characters")
+    server.redactor.add(token)
+
+    def announce(host: str, port: int) -> None:
+        # straight to the real stderr: the token is a secret to every other output
+        out = sys.__stderr__
+        out.write(f"fim-server: listening on {host}:{port} for one LSP client; it must send "
+                  f'initializationOptions {{"{TOKEN_OPTION}": "{token}"}} in its initialize request\n')
+        out.flush()
+
+    return serve_tcp(server, args.host, args.port, token, announce)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

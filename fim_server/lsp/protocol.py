@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import re
 import sys
 import threading
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -133,6 +134,27 @@ class FimProtocol(LanguageServerProtocol):
                 future.add_done_callback(prune)
 
 
+_HEADER_LINE = re.compile(rb"[A-Za-z][A-Za-z0-9-]*:")
+_LATE_CONTENT_LENGTH = re.compile(rb"Content-Length: \d+\r\n\Z")
+
+
+def recover_header(line: bytes) -> bytes:
+    """A header line as the message loop should see it. After a message whose
+    ``Content-Length`` was too short, the rest of its body and the next message's
+    first header arrive as one line (``...}}Content-Length: 57``): when such a
+    line is no header itself but ends with a whole ``Content-Length`` header, that
+    header is what it returns, so the next message is read; anything else is
+    returned as it came."""
+    if line[:1].isalpha() and _HEADER_LINE.match(line) or not line.strip():
+        return line
+    found = _LATE_CONTENT_LENGTH.search(line)
+    if found is None:
+        return line
+    log.info("skipped %d bytes after a message (its Content-Length was too short); reading on at the next header",
+             found.start())
+    return found.group(0)
+
+
 class _PipeReader:
     """stdin read by the event loop itself. pygls's default reader hands every
     header line and body to a worker thread; on a pipe that costs more than the
@@ -143,7 +165,7 @@ class _PipeReader:
 
     async def readline(self) -> bytes:
         try:
-            return await self._stream.readline()
+            return recover_header(await self._stream.readline())
         except ValueError:  # a header line past the limit: not LSP; skip it
             return b"X-Skipped: too long\r\n"
 

@@ -142,46 +142,6 @@ def test_bad_setting_warns_and_uses_default(source):
         assert fake.completion_requests()[0].body["max_tokens"] == 256
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_tcp_mode_answers_initialize_on_loopback(tmp_path):
-    port = free_port()
-    log_file = tmp_path / "server.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fim_server", "--tcp", "--port", str(port), "--log-file", str(log_file), "-v"],
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}, "processId": None}}).encode()
-        sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        sock.settimeout(10)
-        data = b""
-        while b"inlineCompletionProvider" not in data:
-            chunk = sock.recv(65536)
-            assert chunk, "connection closed before the initialize result"
-            data += chunk
-        sock.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
-    assert log_file.exists()
-
-
 def test_help_lists_the_commands():
     result = run("--help")
     assert result.returncode == 0

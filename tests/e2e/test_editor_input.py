@@ -262,3 +262,16 @@ def test_random_json_rpc_messages_are_answered_or_ignored(lsp, method, params, w
         answer = lsp.wait_answer(message["id"], 10)  # never left waiting
         assert "result" in answer or "error" in answer
     assert isinstance(lsp.stats(), dict)
+
+
+def test_a_too_short_content_length_loses_only_its_own_message(one):
+    # issue 13: the rest of the cut body and the next header arrived as one line,
+    # and the next message was lost; now reading goes on at that header
+    body = json.dumps({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+        "uri": "file:///short/a.py", "languageId": "python", "version": 1, "text": "x = \n"}}}).encode()
+    for short_by in (1, 7, 40):
+        one.write_raw(b"Content-Length: %d\r\n\r\n" % (len(body) - short_by) + body)
+        assert isinstance(one.stats(), dict), f"the message after a body {short_by} bytes too long was lost"
+    one.open("file:///short/b.py", "y = \n")
+    assert one.inline("file:///short/b.py", 0, 4) == ["ok()"]
+    assert "Content-Length was too short" in logs(one)
