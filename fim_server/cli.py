@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         "provider reachable, model available, one tiny FIM request with its latency and usage.",
     )
     add_settings_arguments(doctor)
-    doctor.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="per check (default: timeoutMs, at least 10 s)")
+    doctor.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="for each whole check (default: timeoutMs, at least 10 s)")
     doctor.add_argument("--json", action="store_true", help="print the checks, provider, model and address as JSON")
     add_eval_parser(commands)
     from fim_server.tools.replay.command import add_commands
