@@ -88,7 +88,8 @@ class CodeServer:
         (self.user_data / "Machine" / "settings.json").write_text(json.dumps(machine or {}, indent=1))
 
     def start(self, trust: bool = False) -> str:
-        self.port = free_port()
+        # a restart keeps the port: the browser keeps its storage (secrets) per origin
+        self.port = self.port or free_port()
         args = [
             str(CODE_SERVER), "--bind-addr", f"127.0.0.1:{self.port}", "--auth", "none",
             "--disable-telemetry", "--disable-update-check", "--disable-getting-started-override",

@@ -11,7 +11,6 @@ import re
 import shutil
 import tarfile
 import zipfile
-from pathlib import Path
 
 import pytest
 
@@ -24,6 +23,7 @@ from .tools import ROOT, need
 API_KEY = "sk-firstrun-e2e-CANARY-4242"
 ANSWER = "a + b"
 FIRST_RUN_SHOT = ROOT / "docs" / "first-run.png"
+GHOST_SHOT = ROOT / "docs" / "ghost-text.png"
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +64,7 @@ def test_the_vsix_alone_installs_its_server_and_the_first_run_notice_leads_to_gh
         url = cs.start()
         seen = cs.drive("firstrun.mjs", url, "add.py", " ", str(tmp_path), API_KEY, timeout=700)
         requests = list(fake.requests)
+        host = fake.url.split("//")[1].split("/")[0]
     venv = tmp_path / "user" / "User" / "globalStorage" / "fim-server.fim-server" / "server-venv"
     # the private server came from the wheel the .vsix carries
     assert (venv / "bin" / "fim-server").exists(), list(venv.parent.iterdir()) if venv.parent.exists() else "no global storage"
@@ -84,8 +85,11 @@ def test_the_vsix_alone_installs_its_server_and_the_first_run_notice_leads_to_gh
                   "Disable everywhere", "Set API key", "Show log", "Show stats", "Restart server"):
         assert any(entry in m for m in seen["menu"]), (entry, seen["menu"])
     assert re.search(r"\b[1-9]\d* shown\b", seen["stats"]) and re.search(r"\b1 accepted\b", seen["stats"]), seen["stats"]
+    # with the key cleared the status item says so, with the provider and its host
+    assert f"no API key for DeepSeek ({host})" in seen["noKeyStatus"], seen["noKeyStatus"]
     # the key stays in secret storage
     for settings in (tmp_path / "user").rglob("settings.json"):
         assert API_KEY not in settings.read_text()
     if os.environ.get("FIM_UPDATE_SCREENSHOT") == "1":
         shutil.copy(tmp_path / "first-run.png", FIRST_RUN_SHOT)
+        shutil.copy(tmp_path / "ghost.png", GHOST_SHOT)

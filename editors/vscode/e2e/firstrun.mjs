@@ -45,7 +45,13 @@ try {
   const statsToast = toast(page, "provider calls");
   await statsToast.first().waitFor({ state: "visible", timeout: 30_000 });
   const stats = await statsToast.first().innerText();
-  process.stdout.write(JSON.stringify({ noticeText, sawInstall, prompt, checkText, shown, status, menu, stats }) + "\n");
+  await page.keyboard.press("Escape");
+  step("clear the key: the status says there is none");
+  await palette(page, "fim-server: Clear API key");
+  const noKey = page.locator('.statusbar-item:has-text("no key")');
+  await noKey.first().waitFor({ state: "visible", timeout: 30_000 });
+  const noKeyStatus = await statusLabel(page);
+  process.stdout.write(JSON.stringify({ noticeText, sawInstall, prompt, checkText, shown, status, menu, stats, noKeyStatus }) + "\n");
 } catch (err) {
   if (session) await session.page.screenshot({ path: `${shots}/failure.png` }).catch(() => {});
   process.stderr.write(`[e2e] failed: ${err?.stack ?? err}\n`);

@@ -393,8 +393,7 @@ class Extension {
       this.asked.add(q.id);
       const names = q.settings.map((s) => "fimServer." + s).join(" and ");
       const choice = await vscode.window.showWarningMessage(
-        `fim-server: this folder's settings (${names}) ask for something your own settings do not: it ${q.what}. ` +
-          "Until you answer, your own settings are used.",
+        `fim-server: this folder's settings (${names}) ${q.what}. Your own settings apply until you answer.`,
         "Allow for this folder",
         "Use without my key",
         "Ignore this folder's setting",

@@ -72,7 +72,7 @@ export function makePlan(
     const id = `${folderId}\nhost:${host}`;
     const decision = host === userHost ? "allow" : decisions[id];
     if (decision === undefined) {
-      plan.questions.push({ id, what: `sends your code to ${host}`, settings: names });
+      plan.questions.push({ id, what: `send your code to ${host}`, settings: names });
     } else if (decision !== "ignore") {
       if (folderProvider !== undefined) section.provider = folderProvider;
       if (folderBase !== undefined) section.baseUrl = folderBase;
@@ -87,7 +87,7 @@ export function makePlan(
     const id = `${folderId}\nca:${String(folderCa)}`;
     const decision = decisions[id];
     if (decision === undefined) {
-      plan.questions.push({ id, what: `makes the server trust the certificates in ${String(folderCa)}`, settings: ["caBundle"] });
+      plan.questions.push({ id, what: `make the server trust the certificates in ${String(folderCa)}`, settings: ["caBundle"] });
     } else if (decision !== "ignore") {
       section.caBundle = folderCa;
       if (decision === "nokey") plan.keyHosts = [];
