@@ -2,6 +2,8 @@
 // fimServer.* settings through (the key from secret storage, only to the host it
 // was given for; a folder's provider, address or certificates only once the user
 // said so), and shows the server's state in the status bar.
+import * as fs from "fs";
+import * as path from "path";
 import * as vscode from "vscode";
 import {
   DidChangeConfigurationNotification,
@@ -161,11 +163,11 @@ class Extension {
   // -- the server ---------------------------------------------------------------
   async locate(): Promise<Found | undefined> {
     // serverPath and serverArgs from the user's settings only: a folder never picks a program
-    const path = this.config().inspect<string>("serverPath");
+    const serverPath = this.config().inspect<string>("serverPath");
     const args = this.config().inspect<string[]>("serverArgs")?.globalValue ?? [];
     const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
     try {
-      const found = findInstalled(path?.globalValue || undefined, folders, vscode.workspace.isTrusted) ?? (await privateServer(this.context, this.output));
+      const found = findInstalled(serverPath?.globalValue || undefined, folders, vscode.workspace.isTrusted) ?? (await privateServer(this.context, this.output));
       return { ...found, args };
     } catch (err) {
       const reason = err instanceof LocateError ? err.message : String((err as Error)?.message ?? err);
@@ -180,7 +182,9 @@ class Extension {
     void vscode.window.showErrorMessage(`fim-server: ${reason}.`, "Locate fim-server…", "Show log", "How to install").then(async (choice) => {
       if (choice === "Show log") this.output.show(true);
       if (choice === "How to install") {
-        const readme = vscode.Uri.joinPath(this.context.extensionUri, "README.md");
+        // vsce stores the README as readme.md
+        const name = ["README.md", "readme.md"].find((n) => fs.existsSync(path.join(this.context.extensionPath, n))) ?? "README.md";
+        const readme = vscode.Uri.joinPath(this.context.extensionUri, name);
         await vscode.commands.executeCommand("markdown.showPreview", readme).then(undefined, () => vscode.window.showTextDocument(readme));
       }
       if (choice === "Locate fim-server…") {
