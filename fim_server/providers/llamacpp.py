@@ -75,6 +75,10 @@ class LlamaCppProvider(HttpProvider):
             "temperature": request.temperature,
             "stream": request.stream,
         }
+        if request.stream:
+            # every piece carries the prompt's timings, so an answer cut at its first
+            # line (early stop) still says how much of the prompt the server evaluated
+            body["timings_per_token"] = True
         stop = stop_list(request.stop)
         if stop:
             body["stop"] = stop
@@ -121,7 +125,7 @@ class LlamaCppProvider(HttpProvider):
             async for event in sse_events(response, done_marker=False):
                 text, stop = _piece(event)
                 if take_piece(request, parts, text):
-                    return Completion("".join(parts), "early_stop", Usage())
+                    return Completion("".join(parts), "early_stop", usage_from(event))
                 if stop:
                     last = event
             if last is None:  # llama.cpp ends every stream with a "stop": true event

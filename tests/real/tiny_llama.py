@@ -32,8 +32,35 @@ ANSWER_TOKEN = "ab"
 WORDS = ["▁", ANSWER_TOKEN, "▁def", "▁return", "▁print", "add", "(", ")", ":", ",", "a", "b"]
 
 
-def write_tiny_model(path: Path, *, n_embd: int = 32, n_layer: int = 1, n_ff: int = 64, n_head: int = 2, n_ctx: int = 32768) -> None:
-    """A llama-architecture GGUF with an SPM vocabulary that has FIM tokens."""
+def code_vocabulary(texts: list[str], size: int = 6000) -> list[tuple[str, float]]:
+    """Pieces for an SPM vocabulary that cuts source code about as coarsely as a real
+    code model's tokenizer (3 to 4 characters a token rather than one): the most
+    frequent substrings of 2 to 8 characters of ``texts`` (spaces as "▁"), scored by
+    frequency times length. Every substring of a kept piece is at least as frequent,
+    so the tokenizer's pairwise merges can always build it."""
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    for text in texts:
+        text = text.replace(" ", "▁")
+        for n in range(2, 9):
+            counts.update(text[i : i + n] for i in range(len(text) - n + 1))
+    best = sorted(((c * len(piece), piece) for piece, c in counts.items() if c >= 3), reverse=True)[:size]
+    return [(piece, float(score)) for score, piece in best]
+
+
+def write_tiny_model(
+    path: Path,
+    *,
+    n_embd: int = 32,
+    n_layer: int = 1,
+    n_ff: int = 64,
+    n_head: int = 2,
+    n_ctx: int = 32768,
+    pieces: list[tuple[str, float]] = (),
+) -> None:
+    """A llama-architecture GGUF with an SPM vocabulary that has FIM tokens; ``pieces``
+    (``code_vocabulary``) adds multi-character tokens, else one token is about a byte."""
     import gguf
     import numpy as np
 
@@ -46,6 +73,14 @@ def write_tiny_model(path: Path, *, n_embd: int = 32, n_layer: int = 1, n_ff: in
         types_.append(3)
     tokens += WORDS
     types_ += [1] * len(WORDS)
+    scores = [0.0] * len(tokens)
+    seen = set(tokens)
+    for piece, score in pieces:
+        if piece not in seen:
+            seen.add(piece)
+            tokens.append(piece)
+            types_.append(1)
+            scores.append(score)
     n_vocab = len(tokens)
 
     writer = gguf.GGUFWriter(str(path), "llama")
@@ -61,7 +96,7 @@ def write_tiny_model(path: Path, *, n_embd: int = 32, n_layer: int = 1, n_ff: in
     writer.add_file_type(0)  # all F32
     writer.add_tokenizer_model("llama")
     writer.add_token_list(tokens)
-    writer.add_token_scores([0.0] * n_vocab)
+    writer.add_token_scores(scores)
     writer.add_token_types(types_)
     writer.add_bos_token_id(1)
     writer.add_eos_token_id(2)
@@ -111,9 +146,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_command(model: Path, port: int, *, ctx: int = 4096, cache_reuse: int = 0, parallel: int = 1, threads: int = 1) -> list[str]:
+def server_command(
+    model: Path, port: int, *, ctx: int = 4096, cache_reuse: int = 0, parallel: int = 1, threads: int = 1, batch: int = 0
+) -> list[str]:
     return [sys.executable, "-m", "tests.real.tiny_llama", str(model), "--port", str(port), "--ctx", str(ctx),
-            "--cache-reuse", str(cache_reuse), "--parallel", str(parallel), "--threads", str(threads)]
+            "--cache-reuse", str(cache_reuse), "--parallel", str(parallel), "--threads", str(threads), "--batch", str(batch)]
 
 
 @contextlib.contextmanager
@@ -157,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-reuse", type=int, default=0, help="llama-server --cache-reuse N")
     parser.add_argument("--parallel", type=int, default=1, help="slots (llama-server --parallel)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=0, help="llama-server -b (0: its default, 2048)")
     args = parser.parse_args(argv)
 
     import xllamacpp
@@ -169,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     params.n_ctx = args.ctx
     params.n_parallel = args.parallel
     params.n_cache_reuse = args.cache_reuse
+    if args.batch:
+        params.n_batch = args.batch
     params.endpoint_metrics = True
     params.endpoint_props = True
     params.endpoint_slots = True

@@ -35,6 +35,11 @@ def add_commands(commands, add_settings_arguments) -> None:
     replay.add_argument("--price-input-miss", type=float, default=0.28, help="USD per million prompt tokens not cached")
     replay.add_argument("--price-input-hit", type=float, default=0.028, help="USD per million prompt tokens served from cache")
     replay.add_argument("--price-output", type=float, default=0.42, help="USD per million completion tokens")
+    replay.add_argument(
+        "--requests",
+        action="store_true",
+        help="with --real against llama.cpp: print each request's prompt tokens evaluated and reused and its time split",
+    )
     replay.add_argument("--json", metavar="FILE", help="write the report as JSON")
     replay.add_argument("--html", metavar="FILE", help="write the report as an HTML page with a plot")
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -100,6 +105,7 @@ def run_replay(args, load_settings, usage_error) -> int:
         speed=args.speed,
         keystrokes=args.keystrokes,
         memory_every=args.memory_every,
+        tap_upstream=_tap_upstream(settings) if args.real else None,
     )
     results = asyncio.run(replay_all(traces, options, show_progress=not args.quiet))
     prices = Prices(args.price_input_miss, args.price_input_hit, args.price_output)
@@ -115,12 +121,30 @@ def run_replay(args, load_settings, usage_error) -> int:
         },
     )
     print(table(report))
+    if args.requests:
+        from fim_server.tools.replay.tap import request_lines
+
+        for row in report["traces"]:
+            if row.get("engine"):
+                print(f"\n{row['trace']}: requests as the server saw them")
+                print("\n".join(request_lines(row["engine"])))
     secrets = known_secrets(settings)  # report files: the key masked, as on stdout
     if args.json:
         Path(args.json).write_text(redact(json.dumps(report, indent=2) + "\n", secrets), encoding="utf-8")
     if args.html:
         Path(args.html).write_text(redact(html_page(report), secrets), encoding="utf-8")
     return 0
+
+
+def _tap_upstream(settings: Settings) -> str | None:
+    """The server whose own figures the replay reads: llama.cpp, or any server on
+    this machine (the tap passes requests on as they are, without TLS settings)."""
+    from urllib.parse import urlsplit
+
+    url = settings.resolved_base_url()
+    if settings.provider == "llamacpp" or urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"):
+        return url
+    return None
 
 
 def _snake(wire: str) -> str:

@@ -40,6 +40,10 @@ class ReplayOptions:
     keystrokes: int = 0  # >0: repeat the trace until this many keystrokes
     memory_every: int = 1000
     server_args: tuple[str, ...] = ()
+    # --real: the provider's URL; the requests pass through a recording tap (tap.py)
+    tap_upstream: str | None = None
+    keep_bodies: bool = False  # keep each request body the tap saw (bench/llama_cache.py)
+    tap_rewrite: Any = None  # tap.Rewrite: a request knob fim-server lacks (bench/llama_cache.py)
 
 
 @dataclass
@@ -65,6 +69,8 @@ class TraceResult:
     memory_kib: list[tuple[int, int]] = field(default_factory=list)
     status_notifications: int = 0
     uncovered: list[dict[str, Any]] = field(default_factory=list)  # where pauses ended without ghost text
+    engine: dict[str, Any] = field(default_factory=dict)  # what the real server said it did (tap.summarize)
+    bodies: list[Any] = field(default_factory=list)  # the request bodies, with keep_bodies
 
 
 class _Session:
@@ -191,6 +197,13 @@ async def replay_trace(
         settings.update(baseUrl=fake.url, apiKey=FAKE_KEY)
         for name in KEY_VARIABLES:  # no real key in a process that talks to the fake
             env.pop(name, None)
+    tap = None
+    if options.tap_upstream:
+        from fim_server.tools.replay.tap import Tap
+
+        tap = Tap(options.tap_upstream, keep_bodies=options.keep_bodies, rewrite=options.tap_rewrite).start()
+        settings["baseUrl"] = tap.url
+        metrics_before = tap.metrics()
 
     def on_notification(message: dict) -> None:
         if message.get("method") == "fimServer/status":
@@ -301,6 +314,14 @@ async def replay_trace(
         await client.close()
         if fake is not None:
             fake.stop()
+        if tap is not None:
+            metrics_after = tap.metrics()
+            tap.stop()
+    if tap is not None:
+        from fim_server.tools.replay.tap import summarize
+
+        result.engine = summarize(tap.records(), metrics_before, metrics_after)
+        result.bodies = [e.body for e in tap.exchanges] if options.keep_bodies else []
     if fake is not None:
         requests = fake.completion_requests()
         outcomes: dict[str, int] = {}
@@ -353,6 +374,8 @@ async def replay_all(traces: list[Trace], options: ReplayOptions, show_progress:
     total = sum(per_trace or t.keystrokes for t in traces)
     bar = Progress(total) if show_progress else None
     try:
+        if options.tap_upstream:  # one real server: one trace at a time, so its figures are the trace's own
+            return [await replay_trace(t, options, bar) for t in traces]
         return list(await asyncio.gather(*(replay_trace(t, options, bar) for t in traces)))
     finally:
         if bar is not None:

@@ -50,6 +50,9 @@ def _merge(results: list[TraceResult]) -> TraceResult:
                 for k, v in value.items():
                     merged[k] = merged.get(k, 0) + v
         total.memory_kib += r.memory_kib
+    from fim_server.tools.replay.tap import combine
+
+    total.engine = combine([r.engine for r in results])
     total.server["peak_rss_kib"] = max((r.server.get("peak_rss_kib", 0) for r in results), default=0)
     return total
 
@@ -113,6 +116,7 @@ def metrics(r: TraceResult, prices: Prices) -> dict[str, Any]:
         "server_rss_mib": round(s.get("rss_kib", 0) / 1024, 1),
         "server_peak_rss_mib": round(s.get("peak_rss_kib", 0) / 1024, 1),
         "status_notifications": r.status_notifications,
+        "engine": r.engine or None,  # the real server's own figures (replay --real through the tap)
     }
 
 
@@ -155,6 +159,16 @@ ROWS = [
     ("prompt_prefix_share", "prompt prefix shared with previous", "{:.1%}"),
     ("cache_hit_tokens", "cache-hit tokens (reported)", "{}"),
     ("cost_usd_per_hour", "cost per hour of typing, USD", "{:.4f}"),
+    ("engine.prompt_evaluated", "server: prompt tokens evaluated", "{}"),
+    ("engine.prompt_reused", "server: prompt tokens reused (cache)", "{}"),
+    ("engine.prompt_evaluated_share", "server: share evaluated", "{:.1%}"),
+    ("engine.prompt_eval_ms", "server: prompt eval ms", "{:.0f}"),
+    ("engine.generation_ms", "server: generation ms", "{:.0f}"),
+    ("engine.server_totals.prompt_evaluated", "server: evaluated incl. cut requests", "{}"),
+    ("engine.server_totals.prompt_reused", "server: reused incl. cut requests", "{}"),
+    ("engine.server_totals.prompt_evaluated_share", "server: share evaluated incl. cut", "{:.1%}"),
+    ("engine.server_totals.prompt_eval_ms", "server: prompt eval ms incl. cut", "{:.0f}"),
+    ("engine.server_totals.generation_ms", "server: generation ms incl. cut", "{:.0f}"),
     ("server_peak_rss_mib", "server peak RSS MiB", "{}"),
 ]
 

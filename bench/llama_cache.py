@@ -1,0 +1,202 @@
+"""How much of each prompt a real llama.cpp server evaluates again while a person types.
+
+Starts llama.cpp's own server (the ``xllamacpp`` wheel, extra ``real``) with a tiny
+model written here whose tokenizer cuts code about as coarsely as a real code model's
+(``tests/real/tiny_llama.py``; about 2.7 characters a token on Python), then replays a
+typing trace into the real ``fim-server`` (provider ``llamacpp``) in real time, once
+per configuration, each on a fresh server (cold cache). The replay's tap records
+llama.cpp's own ``timings`` per request and its ``/metrics`` totals, which count
+requests cut short too. Request knobs fim-server does not have (``cache_prompt``
+off, ``id_slot``, suffix-prefix-middle order, where extra context goes) are applied
+by the tap to fim-server's requests on their way.
+
+The tiny model answers ``ab`` at every position and never stops by itself, so
+``maxTokens`` is 16; its times are those of a model of 32-wide layers on one thread,
+far below a real model's. The token counts are what the server's cache logic does
+and do not depend on the model's size.
+
+    python bench/llama_cache.py [--trace FILE] [--keys N] [--only NAME...] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from dataclasses import dataclass, field, replace
+import json
+from pathlib import Path
+import sys
+import tempfile
+import time
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from fim_server.tools.replay.driver import ReplayOptions, replay_trace  # noqa: E402
+from fim_server.tools.replay.report import Prices, build_report  # noqa: E402
+from fim_server.tools.replay.trace import Trace, load_trace  # noqa: E402
+from tests.real.tiny_llama import code_vocabulary, running_server, write_tiny_model  # noqa: E402
+
+# another file's text, as workspace context would bring it (stable across requests)
+EXTRA_TEXT = "".join(f"def helper_{i}(value, *, scale={i}):\n    return value * scale + {i}\n\n" for i in range(40))
+
+
+def _no_cache(path: str, body: dict) -> tuple[str, dict]:
+    return path, {**body, "cache_prompt": False}
+
+
+def _pin(path: str, body: dict) -> tuple[str, dict]:
+    return path, {**body, "id_slot": 0}
+
+
+def _raw(order: str) -> Callable[[str, dict], tuple[str, dict]]:
+    """/infill -> /completion with a raw prompt in the tiny model's FIM tokens."""
+
+    def rewrite(path: str, body: dict) -> tuple[str, dict]:
+        if path != "/infill":
+            return path, body
+        rest = {k: v for k, v in body.items() if not k.startswith("input_")}
+        extra = "".join(f"{c['filename']}\n{c['text']}\n" for c in body.get("input_extra") or [])
+        pre, suf = body.get("input_prefix", ""), body.get("input_suffix", "")
+        prompt = f"<SUF>{suf}<PRE>{pre}<MID>" if order == "spm" else f"<PRE>{pre}<SUF>{suf}<MID>"
+        return "/completion", {**rest, "prompt": extra + prompt}
+
+    return rewrite
+
+
+def _extra(where: str) -> Callable[[str, dict], tuple[str, dict]]:
+    counter = iter(range(1 << 30))
+
+    def rewrite(path: str, body: dict) -> tuple[str, dict]:
+        if path != "/infill":
+            return path, body
+        if where == "input_extra":
+            return path, {**body, "input_extra": [{"filename": "helpers.py", "text": EXTRA_TEXT}]}
+        if where == "prefix_start":
+            return path, {**body, "input_prefix": "# helpers.py\n" + EXTRA_TEXT + body["input_prefix"]}
+        # input_extra whose content changes at every request (an edit log with the newest edit first)
+        return path, {**body, "input_extra": [{"filename": "edits.txt", "text": f"edit {next(counter)}\n"},
+                                              {"filename": "helpers.py", "text": EXTRA_TEXT}]}
+
+    return rewrite
+
+
+@dataclass
+class Config:
+    name: str
+    knob: str
+    cache_reuse: int = 256
+    parallel: int = 1
+    batch: int = 0  # 0: the server's default (2048)
+    settings: dict[str, Any] = field(default_factory=dict)
+    rewrite: Callable[[str, dict], tuple[str, dict]] | None = None
+
+
+BEFORE = {"maxPrefixChars": 8000, "maxSuffixChars": 2000}  # fim-server's defaults before this benchmark
+
+CONFIGS = [
+    Config("defaults-reuse0", "fim-server defaults, llama-server without --cache-reuse", cache_reuse=0, settings=BEFORE),
+    Config("no-cache-prompt", "cache_prompt: false (--cache-reuse 256)", rewrite=_no_cache, settings=BEFORE),
+    Config("reuse16", "--cache-reuse 16", cache_reuse=16, settings=BEFORE),
+    Config("reuse64", "--cache-reuse 64", cache_reuse=64, settings=BEFORE),
+    Config("defaults", "fim-server defaults, --cache-reuse 256", settings=BEFORE),
+    Config("batch4096", "--cache-reuse 256, -b 4096 (server keeps more of the prompt)", batch=4096, settings=BEFORE),
+    Config("slots4", "--parallel 4, no id_slot", parallel=4, settings=BEFORE),
+    Config("slots4-pinned", "--parallel 4, id_slot 0", parallel=4, rewrite=_pin, settings=BEFORE),
+    Config("raw-psm", "prefix-suffix-middle, raw /completion", rewrite=_raw("psm"), settings=BEFORE),
+    Config("raw-spm", "suffix-prefix-middle, raw /completion", rewrite=_raw("spm"), settings=BEFORE),
+    Config("extra-input", "2.3k chars of context as input_extra (stable)", rewrite=_extra("input_extra"), settings=BEFORE),
+    Config("extra-prefix", "the same context at the start of input_prefix", rewrite=_extra("prefix_start"), settings=BEFORE),
+    Config("extra-changing", "input_extra that changes at every request", rewrite=_extra("changing"), settings=BEFORE),
+    Config("suffix500", "maxSuffixChars 500", settings={**BEFORE, "maxSuffixChars": 500}),
+    Config("after", "fim-server defaults now (--cache-reuse 256)"),
+    Config("after-reuse0", "fim-server defaults now, no --cache-reuse", cache_reuse=0),
+]
+
+
+def first_keys(trace: Trace, keys: int) -> Trace:
+    """The trace up to its ``keys``-th keystroke."""
+    if keys <= 0 or trace.keystrokes <= keys:
+        return trace
+    events, count = [], 0
+    for event in trace.events:
+        events.append(event)
+        count += event.type in ("key", "backspace")
+        if count >= keys:
+            break
+    return replace(trace, events=events)
+
+
+def model_file(folder: Path) -> Path:
+    texts = [json.loads(p.read_text().splitlines()[0])["text"] for p in sorted((ROOT / "bench" / "traces").glob("*.jsonl"))]
+    path = folder / "tiny-code.gguf"
+    write_tiny_model(path, n_ctx=65536, pieces=code_vocabulary(texts))
+    return path
+
+
+def run(config: Config, trace: Trace, model: Path, folder: Path) -> dict[str, Any]:
+    flags = dict(ctx=8192 * config.parallel, cache_reuse=config.cache_reuse, parallel=config.parallel)
+    if config.batch:
+        flags["batch"] = config.batch
+    with running_server(model, folder / f"{config.name}.log", **flags) as url:
+        settings = {"provider": "llamacpp", "baseUrl": url, "maxTokens": 16, **config.settings}
+        options = ReplayOptions(settings=settings, fake=False, tap_upstream=url, tap_rewrite=config.rewrite)
+        result = asyncio.run(replay_trace(trace, options))
+    row = build_report([result], Prices(), settings, {})["total"]
+    engine = row["engine"] or {}
+    totals = engine.get("server_totals") or {}
+    requests = max(1, engine.get("requests", 0))
+    return {
+        "config": config.name,
+        "knob": config.knob,
+        "requests": engine.get("requests", 0),
+        "requests_per_keystroke": row["requests_per_keystroke"],
+        "evaluated": totals.get("prompt_evaluated"),
+        "reused": totals.get("prompt_reused"),
+        "evaluated_share": totals.get("prompt_evaluated_share"),
+        "evaluated_per_request": round(totals.get("prompt_evaluated", 0) / requests),
+        "prompt_eval_ms": totals.get("prompt_eval_ms"),
+        "generation_ms": totals.get("generation_ms"),
+        "pause_coverage": row["pause_coverage"],
+        "pause_to_ghost_p50_ms": row["pause_to_ghost_ms"]["p50"],
+        "per_request": engine.get("per_request", []),
+    }
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    out = ["| knob | requests | req/key | prompt tokens evaluated | reused | evaluated share | evaluated per request | prompt eval ms | generation ms | pause coverage | pause to ghost p50 ms |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        share = "-" if r["evaluated_share"] is None else f"{r['evaluated_share']:.1%}"
+        cover = "-" if r["pause_coverage"] is None else f"{r['pause_coverage']:.0%}"
+        out.append(f"| {r['knob']} | {r['requests']} | {r['requests_per_keystroke']:.3f} | {r['evaluated']} | {r['reused']} | {share} | "
+                   f"{r['evaluated_per_request']} | {r['prompt_eval_ms']:.0f} | {r['generation_ms']:.0f} | {cover} | {r['pause_to_ghost_p50_ms']} |")
+    return "\n".join(out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trace", default=str(ROOT / "bench" / "traces" / "python-textwrap.jsonl"))
+    parser.add_argument("--keys", type=int, default=300, help="replay the trace up to this keystroke (0: all)")
+    parser.add_argument("--only", nargs="*", help="configuration names")
+    parser.add_argument("--json", metavar="FILE")
+    args = parser.parse_args()
+    trace = first_keys(load_trace(args.trace), args.keys)
+    configs = [c for c in CONFIGS if not args.only or c.name in args.only]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        model = model_file(folder)
+        for config in configs:
+            started = time.perf_counter()
+            rows.append(run(config, trace, model, folder))
+            print(f"{config.name}: {time.perf_counter() - started:.0f} s, evaluated share {rows[-1]['evaluated_share']}", file=sys.stderr)
+    print(f"trace {Path(args.trace).name}, {trace.keystrokes} keystrokes, {trace.duration_ms / 1000:.0f} s of typing, real time")
+    print(markdown(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
