@@ -92,25 +92,20 @@ class Config:
     rewrite: Callable[[str, dict], tuple[str, dict]] | None = None
 
 
-BEFORE = {"maxPrefixChars": 8000, "maxSuffixChars": 2000}  # fim-server's defaults before this benchmark
-
 CONFIGS = [
-    Config("defaults-reuse0", "fim-server defaults, llama-server without --cache-reuse", cache_reuse=0, settings=BEFORE),
-    Config("no-cache-prompt", "cache_prompt: false (--cache-reuse 256)", rewrite=_no_cache, settings=BEFORE),
-    Config("reuse16", "--cache-reuse 16", cache_reuse=16, settings=BEFORE),
-    Config("reuse64", "--cache-reuse 64", cache_reuse=64, settings=BEFORE),
-    Config("defaults", "fim-server defaults, --cache-reuse 256", settings=BEFORE),
-    Config("batch4096", "--cache-reuse 256, -b 4096 (server keeps more of the prompt)", batch=4096, settings=BEFORE),
-    Config("slots4", "--parallel 4, no id_slot", parallel=4, settings=BEFORE),
-    Config("slots4-pinned", "--parallel 4, id_slot 0", parallel=4, rewrite=_pin, settings=BEFORE),
-    Config("raw-psm", "prefix-suffix-middle, raw /completion", rewrite=_raw("psm"), settings=BEFORE),
-    Config("raw-spm", "suffix-prefix-middle, raw /completion", rewrite=_raw("spm"), settings=BEFORE),
-    Config("extra-input", "2.3k chars of context as input_extra (stable)", rewrite=_extra("input_extra"), settings=BEFORE),
-    Config("extra-prefix", "the same context at the start of input_prefix", rewrite=_extra("prefix_start"), settings=BEFORE),
-    Config("extra-changing", "input_extra that changes at every request", rewrite=_extra("changing"), settings=BEFORE),
-    Config("suffix500", "maxSuffixChars 500", settings={**BEFORE, "maxSuffixChars": 500}),
-    Config("after", "fim-server defaults now (--cache-reuse 256)"),
-    Config("after-reuse0", "fim-server defaults now, no --cache-reuse", cache_reuse=0),
+    Config("reuse0", "llama-server without --cache-reuse", cache_reuse=0),
+    Config("reuse16", "--cache-reuse 16", cache_reuse=16),
+    Config("reuse64", "--cache-reuse 64", cache_reuse=64),
+    Config("reuse256", "--cache-reuse 256 (the baseline of the rows below)"),
+    Config("no-cache-prompt", "cache_prompt: false", rewrite=_no_cache),
+    Config("batch4096", "-b 4096 (the server keeps more of a long prefix)", batch=4096),
+    Config("slots4", "--parallel 4, no id_slot", parallel=4),
+    Config("slots4-pinned", "--parallel 4, id_slot 0", parallel=4, rewrite=_pin),
+    Config("raw-psm", "prefix-suffix-middle, raw /completion", rewrite=_raw("psm")),
+    Config("raw-spm", "suffix-prefix-middle, raw /completion (as --spm-infill)", rewrite=_raw("spm")),
+    Config("extra-input", "2.3k chars of other-file context as input_extra (stable)", rewrite=_extra("input_extra")),
+    Config("extra-prefix", "the same context at the start of input_prefix", rewrite=_extra("prefix_start")),
+    Config("extra-changing", "input_extra whose first chunk changes at every request", rewrite=_extra("changing")),
 ]
 
 

@@ -7,6 +7,17 @@ go in ``input_extra``. ``cache_prompt`` reuses the KV cache of the shared prefix
 ``/health`` before its first completion and after a 503, and stays quiet (a
 transient "still loading") until the server is ready. A front without ``/health``
 (404) counts as ready.
+
+The server lays the prompt out as ``input_extra``, then ``<PRE>`` prefix ``<SUF>``
+suffix ``<MID>`` (suffix first with ``--spm-infill``), and reuses its KV cache only
+for the unchanged beginning of the previous prompt (``--cache-reuse N`` also moves
+unchanged chunks that slid towards the start, never ones pushed later by inserted
+text). So, while the user types, the part after the cursor is evaluated again at
+every request, and a prefix longer than the server keeps (the last three quarters of
+a batch, ``-b``: 1536 tokens by default) is cut at a front that moves with every
+key. The provider therefore sends a prefix that fits (``PREFIX_CHARS``, cut only in
+steps of ``PREFIX_STEP_LINES`` lines, so its start stays put) and a short suffix
+(``SUFFIX_CHARS``, whole lines); bench/README.md has the measurements.
 """
 
 from __future__ import annotations
@@ -25,6 +36,35 @@ from fim_server.providers.common import HttpProvider, num, stop_list, take_piece
 NAME = "llama.cpp"
 LOADING_RETRY_S = 1.0
 FIM_MODELS = "qwen2.5-coder, deepseek-coder, starcoder2, codellama or codegemma GGUF files"
+# 1536 tokens (the server's default prefix take) at 2.35 or more characters a token
+PREFIX_CHARS = 3600
+PREFIX_STEP_LINES = 8
+SUFFIX_CHARS = 400
+
+
+def prefix_window(prefix: str, budget: int = PREFIX_CHARS, step: int = PREFIX_STEP_LINES) -> str:
+    """The end of ``prefix`` within ``budget``, dropping whole lines from its front in
+    blocks of ``step`` (counted from its first line, which the prompt stage anchors),
+    so that typing at the end moves the start only once a block's worth was typed.
+    Only a cursor line longer than the budget is cut inside a line."""
+    if len(prefix) <= budget:
+        return prefix
+    lines = prefix.splitlines(keepends=True)
+    size, drop = len(prefix), 0
+    while size > budget and drop < len(lines) - 1:
+        block = lines[drop : min(drop + step, len(lines) - 1)]
+        size -= sum(map(len, block))
+        drop += len(block)
+    kept = "".join(lines[drop:])
+    return kept if len(kept) <= budget else kept[len(kept) - budget :]
+
+
+def suffix_window(suffix: str, budget: int = SUFFIX_CHARS) -> str:
+    """The start of ``suffix`` within ``budget``, cut after a whole line where one fits."""
+    if len(suffix) <= budget:
+        return suffix
+    cut = suffix.rfind("\n", 0, budget)
+    return suffix[: cut + 1] if cut >= 0 else suffix[:budget]
 
 
 def usage_from(data: Any) -> Usage:
@@ -66,8 +106,8 @@ class LlamaCppProvider(HttpProvider):
 
     def body(self, request: FimRequest, timeout_s: float) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "input_prefix": request.prompt,
-            "input_suffix": request.suffix,
+            "input_prefix": prefix_window(request.prompt),
+            "input_suffix": suffix_window(request.suffix),
             "input_extra": [{"filename": path, "text": text} for path, text in request.extra],
             "n_predict": request.max_tokens,
             "t_max_predict_ms": max(50, int(timeout_s * 1000 * 0.8)),

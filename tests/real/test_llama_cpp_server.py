@@ -29,6 +29,8 @@ from fim_server.providers.base import FimRequest  # noqa: E402
 from fim_server.providers.llamacpp import LlamaCppProvider  # noqa: E402
 from fim_server.settings import Settings  # noqa: E402
 from tests.e2e.conftest import SERVER_ENV, inline, open_doc, start, stop  # noqa: E402
+from fim_server.tools.replay.driver import ReplayOptions, replay_trace  # noqa: E402
+from fim_server.tools.replay.trace import Event, Trace  # noqa: E402
 from tests.real.tiny_llama import ANSWER_TOKEN, running_server, write_tiny_model  # noqa: E402
 
 MAX_TOKENS = 6
@@ -39,8 +41,10 @@ SOURCE = "def add(a, b):\n    return \n\nprint(add(1, 2))\n"
 def llama_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("gguf")
     model = folder / "tiny-fim.gguf"
-    write_tiny_model(model, n_ctx=4096)
-    with running_server(model, folder / "server.log", ctx=4096, cache_reuse=16) as url:
+    write_tiny_model(model, n_ctx=16384)
+    # no --cache-reuse (llama-server's default): only an unchanged beginning is reused;
+    # -b 8192 keeps this model's long prompts whole (one token is about a byte here)
+    with running_server(model, folder / "server.log", ctx=16384, batch=8192) as url:
         yield url
 
 
@@ -126,3 +130,49 @@ async def test_fim_server_completes_against_the_openai_compatible_path(lsp, llam
     assert stats["provider_calls"] == 1
     assert stats["completion_tokens"] == MAX_TOKENS
     assert stats["prompt_tokens"] > 0
+
+
+async def test_typing_at_the_end_reuses_the_servers_cache_for_the_provider_windows(llama_server):
+    """The provider's windows (a prefix cut in whole-line blocks, a short suffix) keep
+    the prompt's beginning unchanged while the user types: the server evaluates the
+    typed text and the suffix again, and takes the rest from its cache."""
+    from fim_server.providers.llamacpp import SUFFIX_CHARS
+
+    prefix = "".join(f"def helper_{i}(value):\n    return value + {i}\n\n" for i in range(300)) + "def main():\n    total = "
+    suffix = "".join(f"    print(total, {i})\n" for i in range(200))
+    settings = Settings(provider="llamacpp", base_url=llama_server)
+    async with httpx.AsyncClient() as client:
+        provider = LlamaCppProvider(settings, client)
+        await provider.complete(FimRequest(prompt=prefix, suffix=suffix, max_tokens=2, stream=False), timeout_s=30)
+        usage = []
+        for typed in ("h", "he", "hel", "help"):
+            answer = await provider.complete(FimRequest(prompt=prefix + typed, suffix=suffix, max_tokens=2, stream=True), timeout_s=30)
+            usage.append(answer.usage)
+    for u in usage:
+        assert u.cache_miss_tokens + u.cache_hit_tokens == u.prompt_tokens
+        assert u.cache_miss_tokens <= SUFFIX_CHARS + 10  # the suffix (about a token a byte) and the typed letters
+        assert u.cache_hit_tokens > 3000  # the prefix window, from the cache
+        assert u.prompt_ms >= 0 and u.generation_ms >= 0
+
+
+async def test_replay_real_reports_what_the_server_evaluated_and_reused(llama_server):
+    """``fim-server replay --real``'s tap: per request and in total, the server's own
+    figures for a few keystrokes typed into the real fim-server."""
+    text = "".join(f"def helper_{i}(value):\n    return value + {i}\n\n" for i in range(40)) + "\n\nprint(helper_1(2))\n"
+    line = text.count("\n") - 2
+    events = [Event("key", 40, text=ch) for ch in "def main():"] + [Event("pause", 700)]
+    events += [Event("key", 40, text=ch) for ch in "\n    return 1"] + [Event("pause", 700), Event("key", 40, text="\n")]
+    trace = Trace("tiny", "file:///work/real/helpers.py", "python", text, line=line, character=0, events=events)
+    options = ReplayOptions(settings={"provider": "llamacpp", "baseUrl": llama_server, "maxTokens": MAX_TOKENS},
+                            fake=False, tap_upstream=llama_server)
+    result = await replay_trace(trace, options)
+    engine = result.engine
+    infill = [r for r in engine["per_request"] if r["path"] == "/infill"]
+    assert infill and len(infill) == result.server["provider_calls"]
+    assert all(r["prompt_n"] is not None and r["cache_n"] is not None for r in infill)
+    assert engine["prompt_evaluated"] == sum(r["prompt_n"] for r in infill)
+    assert engine["prompt_reused"] == sum(r["cache_n"] for r in infill)
+    totals = engine["server_totals"]  # /metrics: every request the server saw, cut ones too
+    assert totals["prompt_evaluated"] >= engine["prompt_evaluated"] > 0
+    assert totals["prompt_reused"] >= engine["prompt_reused"] > 0  # typing at the end: the beginning is reused
+    assert totals["prompt_eval_ms"] > 0 and totals["generation_ms"] > 0

@@ -3,6 +3,7 @@ client is never used by these methods)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 import json
 
 import httpx
@@ -228,6 +229,8 @@ def test_llamacpp_usage_and_finish_reason_from_the_final_answer(answer, expected
     got = (usage.prompt_tokens, usage.completion_tokens, usage.cache_hit_tokens, usage.cache_miss_tokens,
            usage.prompt_ms, usage.generation_ms, _reason(answer))
     assert got == expected
+
+
 def test_error_text_is_redacted_before_it_is_cut(monkeypatch):
     # an upstream that echoes the key it was sent, with the cut at 200 characters
     # falling inside it: no part of the key survives in the message
@@ -259,3 +262,47 @@ def test_llamacpp_front_without_health_goes_on_to_infill():
     with NoHealth(default=Reply(text="42")) as fake:
         assert asyncio.run(go(fake.url)).text == "42"
         assert [r.path for r in fake.requests] == ["/health", "/infill"]
+
+
+def test_llamacpp_prefix_window_keeps_its_start_while_typing_at_the_end():
+    from fim_server.providers.llamacpp import prefix_window
+
+    lines = [f"line {i:03d} " + "x" * 40 + "\n" for i in range(200)]  # 50 characters each
+    prefix = "".join(lines)
+    window = prefix_window(prefix, budget=1000, step=8)
+    assert len(window) <= 1000 and window.startswith("line ") and prefix.endswith(window)
+    start = window[:8]
+    for typed in ("d", "de", "def f(", "def f(a, b):\n    return a"):
+        assert prefix_window(prefix + typed, budget=1000, step=8).startswith(start)  # the same start: the cache holds
+    # the start moves by whole blocks of 8 lines once a block's worth more is typed
+    assert prefix_window(prefix + "y" * 150, budget=1000, step=8).startswith(start)
+    moved = prefix_window(prefix + "y" * 250, budget=1000, step=8)
+    assert moved.startswith(f"line {int(start[5:8]) + 8:03d}")
+    assert prefix_window("short\ntext", budget=1000) == "short\ntext"
+    assert prefix_window("z" * 3000, budget=1000) == "z" * 1000  # only a cursor line over the budget is cut inside
+
+
+@pytest.mark.parametrize(
+    "suffix, budget, expected",
+    [
+        ("a\nb\n", 10, "a\nb\n"),
+        ("rest of line\nnext\nthird line here\n", 20, "rest of line\nnext\n"),
+        ("x" * 30, 10, "x" * 10),
+        ("", 10, ""),
+    ],
+)
+def test_llamacpp_suffix_window_keeps_whole_lines(suffix, budget, expected):
+    from fim_server.providers.llamacpp import suffix_window
+
+    assert suffix_window(suffix, budget) == expected
+
+
+def test_llamacpp_body_sends_the_windows_and_asks_timings_on_streams():
+    from fim_server.providers.llamacpp import PREFIX_CHARS, SUFFIX_CHARS
+
+    long = FimRequest("p = 1\n" * 2000, "s = 2\n" * 2000, 16, stream=True)
+    body = provider(provider="llamacpp").body(long, timeout_s=5.0)
+    assert len(body["input_prefix"]) <= PREFIX_CHARS and long.prompt.endswith(body["input_prefix"])
+    assert len(body["input_suffix"]) <= SUFFIX_CHARS and long.suffix.startswith(body["input_suffix"])
+    assert body["timings_per_token"] is True
+    assert "timings_per_token" not in provider(provider="llamacpp").body(replace(long, stream=False), timeout_s=5.0)
