@@ -59,6 +59,25 @@ def prefix_window(prefix: str, budget: int = PREFIX_CHARS, step: int = PREFIX_ST
     return kept if len(kept) <= budget else kept[len(kept) - budget :]
 
 
+def prompt_tokens_at_most(settings: Settings, chars_per_token: float = 2.5) -> int:
+    """About how many tokens fim-server's longest prompt to llama.cpp takes, with the
+    answer (for ``fim-server doctor``: the server's context must hold both)."""
+    chars = min(settings.max_prefix_chars, PREFIX_CHARS) + min(settings.max_suffix_chars, SUFFIX_CHARS)
+    if settings.workspace_context:
+        chars += settings.context_budget_chars
+    return int(chars / chars_per_token) + 16 + settings.max_tokens
+
+
+def server_facts(props: Any) -> tuple[int, int, str]:
+    """(context tokens per slot, slots, model file) from llama.cpp's ``GET /props``; 0 where absent."""
+    if not isinstance(props, dict):
+        return 0, 0, ""
+    generation = props.get("default_generation_settings")
+    n_ctx = num(generation, "n_ctx") if isinstance(generation, dict) else 0
+    model = props.get("model_path") if isinstance(props.get("model_path"), str) else ""
+    return n_ctx, num(props, "total_slots"), model
+
+
 def suffix_window(suffix: str, budget: int = SUFFIX_CHARS) -> str:
     """The start of ``suffix`` within ``budget``, cut after a whole line where one fits."""
     if len(suffix) <= budget:

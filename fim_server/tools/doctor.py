@@ -110,12 +110,32 @@ async def _reach_and_model(provider, settings: Settings, timeout: float) -> list
     out = [Check("reachable", "ok", f"{provider.base_url} answered in {elapsed:.0f} ms")]
     if settings.provider == "llamacpp":
         out.append(Check("model", "ok", f"llama.cpp serves {', '.join(models) or 'one model'} (ready)"))
+        out.append(await _llama_context(provider, settings, timeout))
     elif model in models:
         out.append(Check("model", "ok", f"{model} is available"))
     else:
         offered = ", ".join(models[:12]) + (" ..." if len(models) > 12 else "") if models else "nothing"
         out.append(Check("model", "FAIL", f"{model!r} is not offered; the server lists {offered}: set fimServer.model"))
     return out
+
+
+async def _llama_context(provider, settings: Settings, timeout: float) -> Check:
+    """llama.cpp's ``/props``: is each slot's context large enough for fim-server's prompts?"""
+    from fim_server.providers.llamacpp import prompt_tokens_at_most, server_facts
+
+    try:
+        _, props = await provider.get_json("/props", timeout)
+    except errors.ProviderError as error:
+        return Check("context", "warn", f"cannot read /props ({error.message}); the context size is not checked")
+    n_ctx, slots, model = server_facts(props)
+    need = prompt_tokens_at_most(settings)
+    if not n_ctx:
+        return Check("context", "warn", "/props does not say the context size; it is not checked")
+    facts = f"{n_ctx} tokens per slot, {slots or '?'} slot(s){', model ' + model if model else ''}"
+    if n_ctx < need:
+        return Check("context", "FAIL", f"{facts}: smaller than a prompt with its answer (about {need} tokens); start "
+                                        f"llama-server with -c {(slots or 1) * max(4096, need)} or more (-c is shared by the slots)")
+    return Check("context", "ok", f"{facts}: holds a prompt with its answer (about {need} tokens)")
 
 
 async def _probe(provider, settings: Settings, timeout: float) -> Check:

@@ -12,6 +12,7 @@ wheel, ``gguf`` or ``numpy`` is not installed (CI installs them with the extra).
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import pytest
@@ -176,3 +177,39 @@ async def test_replay_real_reports_what_the_server_evaluated_and_reused(llama_se
     assert totals["prompt_evaluated"] >= engine["prompt_evaluated"] > 0
     assert totals["prompt_reused"] >= engine["prompt_reused"] > 0  # typing at the end: the beginning is reused
     assert totals["prompt_eval_ms"] > 0 and totals["generation_ms"] > 0
+
+
+def doctor(url: str, *settings: str) -> subprocess.CompletedProcess:
+    args = [arg for item in ("provider=llamacpp", f"baseUrl={url}", *settings) for arg in ("--set", item)]
+    return subprocess.run([sys.executable, "-m", "fim_server", "doctor", *args], capture_output=True, text=True,
+                          timeout=60, env=SERVER_ENV)
+
+
+def check_line(output: str, name: str) -> str:
+    return next(line for line in output.splitlines() if line.strip().split(" ", 1)[-1].lstrip().startswith(name + ":"))
+
+
+def test_doctor_reads_the_context_size_from_props(llama_server):
+    result = doctor(llama_server)
+    assert result.returncode == 0, result.stdout + result.stderr
+    context = check_line(result.stdout, "context")
+    assert context.split()[0] == "ok" and "16384 tokens per slot, 1 slot(s)" in context
+    assert check_line(result.stdout, "FIM request").split()[0] == "ok"
+
+
+def test_doctor_says_when_the_context_is_too_small_or_the_model_cannot_fill_in(tmp_path):
+    small = tmp_path / "small.gguf"
+    write_tiny_model(small, n_ctx=512)
+    with running_server(small, tmp_path / "small.log", ctx=512) as url:
+        result = doctor(url)
+    assert result.returncode == 1
+    context = check_line(result.stdout, "context")
+    assert context.split()[0] == "FAIL" and "512 tokens per slot" in context and "-c 4096" in context
+
+    no_fim = tmp_path / "no-fim.gguf"
+    write_tiny_model(no_fim, n_ctx=4096, fim=False)
+    with running_server(no_fim, tmp_path / "no-fim.log", ctx=4096) as url:
+        result = doctor(url)
+    assert result.returncode == 1
+    probe = check_line(result.stdout, "FIM request")
+    assert probe.split()[0] == "FAIL" and "cannot fill in the middle" in probe and "qwen2.5-coder" in probe

@@ -58,18 +58,20 @@ def write_tiny_model(
     n_head: int = 2,
     n_ctx: int = 32768,
     pieces: list[tuple[str, float]] = (),
+    fim: bool = True,
 ) -> None:
     """A llama-architecture GGUF with an SPM vocabulary that has FIM tokens; ``pieces``
-    (``code_vocabulary``) adds multi-character tokens, else one token is about a byte."""
+    (``code_vocabulary``) adds multi-character tokens, else one token is about a byte.
+    ``fim=False``: a model without FIM tokens (llama.cpp refuses ``/infill``)."""
     import gguf
     import numpy as np
 
     tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
     types_ = [2, 3, 3] + [6] * 256  # UNKNOWN, CONTROL, CONTROL, BYTE...
-    fim: dict[str, int] = {}
+    fim_ids: dict[str, int] = {}
     for name in ("<PRE>", "<SUF>", "<MID>", "<EOT>"):
-        fim[name] = len(tokens)
-        tokens.append(name)
+        fim_ids[name] = len(tokens)
+        tokens.append(name if fim else name.replace("<", "<not-"))  # llama.cpp also finds FIM tokens by name
         types_.append(3)
     tokens += WORDS
     types_ += [1] * len(WORDS)
@@ -104,9 +106,10 @@ def write_tiny_model(
     writer.add_add_bos_token(False)
     # FIM token ids under the current and the older key names
     for new, old, name in (("fim_pre", "prefix", "<PRE>"), ("fim_suf", "suffix", "<SUF>"), ("fim_mid", "middle", "<MID>")):
-        writer.add_uint32(f"tokenizer.ggml.{new}_token_id", fim[name])
-        writer.add_uint32(f"tokenizer.ggml.{old}_token_id", fim[name])
-    writer.add_uint32("tokenizer.ggml.eot_token_id", fim["<EOT>"])
+        if fim:
+            writer.add_uint32(f"tokenizer.ggml.{new}_token_id", fim_ids[name])
+            writer.add_uint32(f"tokenizer.ggml.{old}_token_id", fim_ids[name])
+    writer.add_uint32("tokenizer.ggml.eot_token_id", fim_ids["<EOT>"])
 
     f32 = np.float32
     rng = np.random.default_rng(7)
