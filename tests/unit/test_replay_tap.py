@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from fim_server.fakes.deepseek import Reply
+from fim_server.fakes.replies import Reply
 from fim_server.fakes.llamacpp import FakeLlamaCpp
 from fim_server.tools.replay.tap import Tap, combine, parse_metrics, request_lines, summarize, timings_of
 
