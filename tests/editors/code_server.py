@@ -88,6 +88,8 @@ class CodeServer:
         (self.user_data / "Machine" / "settings.json").write_text(json.dumps(machine or {}, indent=1))
 
     def start(self, trust: bool = False) -> str:
+        """Starts code-server; ``trust``: with VS Code's workspace trust (a dialog asks),
+        else every folder is trusted."""
         # a restart keeps the port: the browser keeps its storage (secrets) per origin
         self.port = self.port or free_port()
         args = [

@@ -45,3 +45,19 @@ def test_the_extension_knows_each_providers_address_and_key_variable():
         loopback = json.dumps(list(LOOPBACK))[1:-1]
         hosts = f"[{loopback}]" if hosts == "LOOPBACK" else hosts.replace("...LOOPBACK", loopback)
         assert tuple(json.loads(hosts)) == defaults.key_hosts, name  # the environment's key goes where the server sends it
+
+
+def test_untrusted_folders_get_limited_support_and_cannot_set_programs_hosts_or_certificates():
+    """Issue 18: Restricted Mode keeps the extension on, with the settings that pick
+    a program, a host or a certificate taken from the user only; the same three that
+    guard.ts asks about in a trusted folder."""
+    package = json.loads((VSCODE_DIR / "package.json").read_text())
+    trust = package["capabilities"]["untrustedWorkspaces"]
+    assert trust["supported"] == "limited"
+    guarded = re.search(r"export const GUARDED = \[(.*?)\];", (VSCODE_DIR / "src" / "guard.ts").read_text()).group(1)
+    asked = {f"fimServer.{name}" for name in re.findall(r'"(\w+)"', guarded)}
+    assert asked == {"fimServer.provider", "fimServer.baseUrl", "fimServer.caBundle"}
+    assert set(trust["restrictedConfigurations"]) == asked | {"fimServer.serverPath", "fimServer.serverArgs"}
+    props = package["contributes"]["configuration"]["properties"]
+    assert props["fimServer.serverPath"]["scope"] == props["fimServer.serverArgs"]["scope"] == "machine"
+    assert props["fimServer.serverPath"]["default"] == ""  # unset: look for one, else install the carried wheel

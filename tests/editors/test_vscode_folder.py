@@ -3,8 +3,9 @@
 .vscode/settings.json naming its own provider address (a second fake) and its own
 server program (a script that leaves a marker). Nothing reaches the folder's
 address and the script never runs until the user answers; completions keep coming
-from the user's own settings; after *Allow for this folder* they go to the
-folder's address with the key; the answer survives a restart."""
+from the user's own settings (in an untrusted window nobody is even asked); after
+*Allow for this folder* they go to the folder's address with the key; the answer
+survives a restart."""
 
 from __future__ import annotations
 
@@ -50,6 +51,17 @@ def test_a_folder_cannot_redirect_the_key_or_start_its_program(tools, tmp_path):
             {"fimServer.baseUrl": user_fake.url, "fimServer.debounceMs": 50},
             machine={"fimServer.serverPath": str(server_wrapper(tmp_path))},
         )
+        # an untrusted window (Restricted Mode): the folder's settings are not used
+        # and nobody is asked; completions come from the user's settings
+        url = cs.start(trust=True)
+        untrusted = cs.drive("folder.mjs", "untrusted", url, "add.py", str(tmp_path), str(profile), API_KEY)
+        assert untrusted["restricted"] >= 1, "the window is not in Restricted Mode"
+        assert untrusted["shown"].strip() == USER_ANSWER
+        assert not [t for t in untrusted["toasts"] if "this folder's settings" in t], untrusted["toasts"]
+        assert folder_fake.requests == [] and not marker.exists()
+        cs.stop()
+
+        # a trusted window: asked, and until the user answers nothing goes to the folder's host
         url = cs.start()
         before = cs.drive("folder.mjs", "before", url, "add.py", str(tmp_path), str(profile), API_KEY)
         # asked, not answered: the folder's address got nothing, its program never ran,

@@ -15,7 +15,16 @@ try {
   session = await open(url, profile);
   const { page } = session;
   const out = { phase };
-  if (phase === "before") {
+  if (phase === "untrusted") {
+    step("answer the trust dialog: do not trust the folder");
+    await page.locator('.monaco-dialog-box a.monaco-button:has-text("No")').first().click({ timeout: 60_000 });
+    await page.waitForTimeout(3000);
+    out.restricted = await page.locator(".statusbar-item:has-text('Restricted Mode')").count();
+    step("set the key");
+    await setKey(page, apiKey);
+    const checked = toast(page, "accepted the key");
+    await checked.first().waitFor({ state: "visible", timeout: 60_000 });
+  } else if (phase === "before") {
     step("wait for the question about the folder's settings");
     const question = toast(page, QUESTION);
     await question.first().waitFor({ state: "visible", timeout: 90_000 });
