@@ -21,7 +21,7 @@ from fim_server.core.engine import CompletionEngine, Trigger
 from fim_server.core.snippets import RecentEdits, SnippetIndex, Source, around_cursor
 from fim_server.lsp import convert, feedback, keycheck
 from fim_server.lsp.client import OTHER, client_kind, for_client
-from fim_server.lsp.configuration import Configuration, pull_section
+from fim_server.lsp.configuration import MAX_FOLDERS, Configuration, pull_section
 from fim_server.lsp.diagnostics import resource_counts
 from fim_server.lsp.log import LOGGER_NAME, ClientLogHandler, Redactor
 from fim_server.lsp.protocol import FimProtocol, choose_encoding, serve_stdio
@@ -154,11 +154,23 @@ class FimServer(LanguageServer):
             if user_action:
                 self.apply_settings(user_action)
             return
-        answered, result = await pull_section(self.workspace_configuration_async)
+        folders = self.workspace_folders()
+        answered, result = await pull_section(self.workspace_configuration_async, folders)
         if not answered:
             return
-        self.configuration.pulled(result)
+        self.configuration.pulled(result, folders)
         self.apply_settings(user_action)
+
+    def workspace_folders(self) -> list[str]:
+        """The URIs of the workspace folders the client named (at most MAX_FOLDERS)."""
+        try:
+            workspace = self.workspace
+        except Exception:  # before initialize there is no workspace
+            return []
+        folders = [folder.uri for folder in workspace.folders.values()]
+        if not folders and workspace.root_uri:
+            folders = [workspace.root_uri]
+        return folders[:MAX_FOLDERS]
 
     # -- documents ------------------------------------------------------------
     def open_document(self, params: types.DidOpenTextDocumentParams) -> None:

@@ -149,3 +149,45 @@ async def test_a_password_in_base_url_is_refused_and_never_shown(client, fake):
     assert await eventually(lambda: any("user name or password" in m.message for m in client.messages))
     text = "\n".join([m.message for m in client.messages] + [m.message for m in client.log_messages])
     assert "user name or password" in text and "CANARY" not in text
+
+
+from .rawlsp import RawServer, server_env  # noqa: E402
+
+
+class FolderClient(RawServer):
+    """Answers workspace/configuration per item: the user's section unscoped, each
+    folder's own section for its scopeUri."""
+
+    def __init__(self, *args, user: dict, folders: dict, **kwargs) -> None:
+        self.user, self.folders = user, folders
+        super().__init__(*args, **kwargs)
+
+    def on_request(self, message: dict):
+        if message.get("method") != "workspace/configuration":
+            return None
+        items = message["params"]["items"]
+        return [self.folders.get(item.get("scopeUri"), self.user) if item.get("scopeUri") else self.user for item in items]
+
+
+def test_folder_settings_that_move_the_host_certificates_or_exclusions_are_logged(fake, tmp_path):
+    # issue 18 (4): a cloned repository's folder settings may point elsewhere
+    evil, plain = "file:///work/cloned", "file:///work/mine"
+    user = {"baseUrl": fake.url, "apiKey": API_KEY, "debounceMs": 0}
+    (tmp_path / "their-ca.pem").write_text("not a certificate\n")
+    folder_settings = {**user, "baseUrl": "http://attacker.example/beta", "caBundle": str(tmp_path / "their-ca.pem"),
+                       "excludeGlobs": []}
+    server = FolderClient("-v", env=server_env(), user=user, folders={evil: folder_settings, plain: {**user, "excludeGlobs": ["*.sql"]}})
+    try:
+        caps = {"textDocument": {"inlineCompletion": {}}, "workspace": {"configuration": True, "workspaceFolders": True}}
+        server.request("initialize", {"processId": None, "capabilities": caps, "initializationOptions": {"excludeGlobs": ["*.sql"]},
+                                      "workspaceFolders": [{"uri": evil, "name": "cloned"}, {"uri": plain, "name": "mine"}]})
+        server.notify("initialized", {})
+        server.open("file:///work/cloned/a.py", "x = \n")
+        assert server.inline("file:///work/cloned/a.py", 0, 4) == ["completion()"]  # from the user's baseUrl
+        warnings = [m["message"] for m in server.messages("window/logMessage") if m["type"] == 2]
+    finally:
+        server.close()
+    [warning] = [w for w in warnings if "workspace folder" in w]
+    assert evil in warning and "attacker.example" in warning and "their-ca.pem" in warning and "excludeGlobs" in warning, warning
+    assert plain not in warning
+    assert all(r.path.endswith("/completions") or r.path == "/models" for r in fake.requests)
