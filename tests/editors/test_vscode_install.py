@@ -21,6 +21,7 @@ from .code_server import WHEELHOUSE, CodeServer, need_tools, path_without_fim_se
 from .tools import ROOT, need
 
 API_KEY = "sk-firstrun-e2e-CANARY-4242"
+WRONG_KEY = "sk-firstrun-e2e-WRONG-0000"
 ANSWER = "a + b"
 FIRST_RUN_SHOT = ROOT / "docs" / "first-run.png"
 GHOST_SHOT = ROOT / "docs" / "ghost-text.png"
@@ -58,11 +59,12 @@ def test_the_vsix_alone_installs_its_server_and_the_first_run_notice_leads_to_gh
         assert shutil.which("fim-server", path=path) is None
         (workspace / "add.py").write_text("def add(a, b):\n    return")
         cs.install(artefacts["vsix"])
-        fake.push(*[Reply(text=ANSWER) for _ in range(20)])
+        # the first completion call meets a rate limit (retry after 3 s), then answers
+        fake.push(Reply.rate_limited(retry_after=3), *[Reply(text=ANSWER) for _ in range(20)])
         # no serverPath anywhere; the user's own settings name the (fake) provider
         cs.settings({"fimServer.baseUrl": fake.url, "fimServer.debounceMs": 50})
         url = cs.start()
-        seen = cs.drive("firstrun.mjs", url, "add.py", " ", str(tmp_path), API_KEY, timeout=700)
+        seen = cs.drive("firstrun.mjs", url, "add.py", " ", str(tmp_path), API_KEY, WRONG_KEY, timeout=700)
         requests = list(fake.requests)
         host = fake.url.split("//")[1].split("/")[0]
     venv = tmp_path / "user" / "User" / "globalStorage" / "fim-server.fim-server" / "server-venv"
@@ -74,11 +76,20 @@ def test_the_vsix_alone_installs_its_server_and_the_first_run_notice_leads_to_gh
     # the first-run notice came at activation, before any typing, and named the provider
     assert "DeepSeek" in seen["noticeText"] and "Use a local model" in seen["noticeText"] and "Not now" in seen["noticeText"]
     assert "DeepSeek" in seen["prompt"] and "platform.deepseek.com" in seen["prompt"]
-    # one request checked the key (the model list: nothing generated), then completions
+    # one request checked each key (the model list: nothing generated): the wrong one
+    # gave a toast with the same Set API key button, gone once the right one worked
+    assert [(r.method, r.bearer) for r in requests[:2]] == [("GET", WRONG_KEY), ("GET", API_KEY)]
+    assert "rejected the API key (401)" in seen["rejectedText"] and "Set API key" in seen["rejectedText"]
+    assert WRONG_KEY not in seen["rejectedText"]
+    assert seen["rejectedAfter"] == 0, "the 401 toast stayed after the key was accepted"
     assert "accepted the key" in seen["checkText"]
-    assert not requests[0].is_completion and requests[0].bearer == API_KEY
+    # a rate limit is a warning with the seconds until the retry, not an error
+    assert "rate limit" in seen["rateStatus"] and "Retrying in" in seen["rateStatus"], seen["rateStatus"]
+    assert re.search(r"FIM [1-3]s", seen["rateText"]) and seen["rateIsError"] == 0, seen["rateText"]
+    # then completions, always with the key
     assert seen["shown"].strip() == ANSWER
-    assert [r for r in requests if r.is_completion] and all(r.bearer == API_KEY for r in requests)
+    completions = [r for r in requests if r.is_completion]
+    assert len(completions) >= 2 and all(r.bearer == API_KEY for r in completions)
     assert (workspace / "add.py").read_text() == "def add(a, b):\n    return " + ANSWER
     # the status menu and the counted suggestion
     for entry in ("Snooze for 5 minutes", "Snooze for 30 minutes", "Snooze for 60 minutes", "Disable for python",
