@@ -16,6 +16,12 @@ far below a real model's. The token counts are what the server's cache logic doe
 and do not depend on the model's size.
 
     python bench/llama_cache.py [--trace FILE] [--keys N] [--only NAME...] [--json FILE]
+
+``--latency`` instead measures time to ghost text with prompt evaluation that costs
+time: a larger model (256 wide, 4 layers: about 1 ms a token on one thread here) and
+the same typing once as it is (a short prompt) and once below 24,000 characters of
+other code (``maxPrefixChars`` 24,000 and ``-b 8192``, so the server keeps all of it:
+a prompt of about 8,000 tokens when the whole prefix is sent).
 """
 
 from __future__ import annotations
@@ -90,6 +96,7 @@ class Config:
     batch: int = 0  # 0: the server's default (2048)
     settings: dict[str, Any] = field(default_factory=dict)
     rewrite: Callable[[str, dict], tuple[str, dict]] | None = None
+    long: bool = False  # the trace below FILLER_CHARS of other code (--latency)
 
 
 CONFIGS = [
@@ -109,6 +116,25 @@ CONFIGS = [
 ]
 
 
+FILLER_CHARS = 24_000
+LATENCY_CONFIGS = [
+    Config("short", "short prompt (the trace as it is)", batch=8192),
+    Config("long", "long prompt (24,000 characters of code above)", batch=8192, long=True,
+           settings={"maxPrefixChars": FILLER_CHARS}),
+]
+
+
+def below_filler(trace: Trace) -> Trace:
+    """The trace with about FILLER_CHARS of other code above its text (moves shifted)."""
+    source = ROOT / "fim_server" / "core" / "engine.py"  # any Python code of this project
+    text = source.read_text(encoding="utf-8")
+    filler = (text * (FILLER_CHARS // len(text) + 1))[:FILLER_CHARS]
+    filler = filler[: filler.rfind("\n") + 1]
+    shift = filler.count("\n")
+    events = [replace(e, line=e.line + shift) if e.type == "move" else e for e in trace.events]
+    return replace(trace, text=filler + trace.text, line=trace.line + shift, events=events)
+
+
 def first_keys(trace: Trace, keys: int) -> Trace:
     """The trace up to its ``keys``-th keystroke."""
     if keys <= 0 or trace.keystrokes <= keys:
@@ -122,10 +148,11 @@ def first_keys(trace: Trace, keys: int) -> Trace:
     return replace(trace, events=events)
 
 
-def model_file(folder: Path) -> Path:
+def model_file(folder: Path, larger: bool = False) -> Path:
     texts = [json.loads(p.read_text().splitlines()[0])["text"] for p in sorted((ROOT / "bench" / "traces").glob("*.jsonl"))]
     path = folder / "tiny-code.gguf"
-    write_tiny_model(path, n_ctx=65536, pieces=code_vocabulary(texts))
+    size = dict(n_embd=256, n_layer=4, n_ff=1024, n_head=4) if larger else {}
+    write_tiny_model(path, n_ctx=65536, pieces=code_vocabulary(texts), **size)
     return path
 
 
@@ -133,8 +160,10 @@ def run(config: Config, trace: Trace, model: Path, folder: Path) -> dict[str, An
     flags = dict(ctx=8192 * config.parallel, cache_reuse=config.cache_reuse, parallel=config.parallel)
     if config.batch:
         flags["batch"] = config.batch
+    if config.long:
+        trace = below_filler(trace)
     with running_server(model, folder / f"{config.name}.log", **flags) as url:
-        settings = {"provider": "llamacpp", "baseUrl": url, "maxTokens": 16, **config.settings}
+        settings = {"provider": "llamacpp", "baseUrl": url, "maxTokens": 16, "timeoutMs": 30000, **config.settings}
         options = ReplayOptions(settings=settings, fake=False, tap_upstream=url, tap_rewrite=config.rewrite)
         result = asyncio.run(replay_trace(trace, options))
     row = build_report([result], Prices(), settings, {})["total"]
@@ -154,6 +183,10 @@ def run(config: Config, trace: Trace, model: Path, folder: Path) -> dict[str, An
         "generation_ms": totals.get("generation_ms"),
         "pause_coverage": row["pause_coverage"],
         "pause_to_ghost_p50_ms": row["pause_to_ghost_ms"]["p50"],
+        "pause_to_ghost_p95_ms": row["pause_to_ghost_ms"]["p95"],
+        "prompt_tokens_per_request": round((totals.get("prompt_evaluated", 0) + totals.get("prompt_reused", 0)) / requests),
+        "prompt_eval_ms_per_request": round((totals.get("prompt_eval_ms") or 0) / requests, 1),
+        "prompt_eval_time_share": engine.get("prompt_eval_time_share"),
         "per_request": engine.get("per_request", []),
     }
 
@@ -169,25 +202,38 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def latency_markdown(rows: list[dict[str, Any]]) -> str:
+    out = ["| prompt | prompt tokens per request | evaluated share | prompt eval ms per request | prompt eval share of server time "
+           "| pause to ghost p50 ms | p95 ms | pause coverage |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        share = "-" if r["prompt_eval_time_share"] is None else f"{r['prompt_eval_time_share']:.0%}"
+        cover = "-" if r["pause_coverage"] is None else f"{r['pause_coverage']:.0%}"
+        evaluated = "-" if r["evaluated_share"] is None else f"{r['evaluated_share']:.1%}"
+        out.append(f"| {r['knob']} | {r['prompt_tokens_per_request']} | {evaluated} | {r['prompt_eval_ms_per_request']} | {share} | "
+                   f"{r['pause_to_ghost_p50_ms']} | {r['pause_to_ghost_p95_ms']} | {cover} |")
+    return "\n".join(out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trace", default=str(ROOT / "bench" / "traces" / "python-textwrap.jsonl"))
     parser.add_argument("--keys", type=int, default=300, help="replay the trace up to this keystroke (0: all)")
     parser.add_argument("--only", nargs="*", help="configuration names")
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--latency", action="store_true", help="time to ghost text, short and long prompt, larger model")
     args = parser.parse_args()
     trace = first_keys(load_trace(args.trace), args.keys)
-    configs = [c for c in CONFIGS if not args.only or c.name in args.only]
+    configs = [c for c in (LATENCY_CONFIGS if args.latency else CONFIGS) if not args.only or c.name in args.only]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        model = model_file(folder)
+        model = model_file(folder, larger=args.latency)
         for config in configs:
             started = time.perf_counter()
             rows.append(run(config, trace, model, folder))
             print(f"{config.name}: {time.perf_counter() - started:.0f} s, evaluated share {rows[-1]['evaluated_share']}", file=sys.stderr)
     print(f"trace {Path(args.trace).name}, {trace.keystrokes} keystrokes, {trace.duration_ms / 1000:.0f} s of typing, real time")
-    print(markdown(rows))
+    print(latency_markdown(rows) if args.latency else markdown(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     return 0

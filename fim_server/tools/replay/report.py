@@ -164,6 +164,7 @@ ROWS = [
     ("engine.prompt_evaluated_share", "server: share evaluated", "{:.1%}"),
     ("engine.prompt_eval_ms", "server: prompt eval ms", "{:.0f}"),
     ("engine.generation_ms", "server: generation ms", "{:.0f}"),
+    ("engine.prompt_eval_time_share", "server: prompt eval share of its time", "{:.0%}"),
     ("engine.server_totals.prompt_evaluated", "server: evaluated incl. cut requests", "{}"),
     ("engine.server_totals.prompt_reused", "server: reused incl. cut requests", "{}"),
     ("engine.server_totals.prompt_evaluated_share", "server: share evaluated incl. cut", "{:.1%}"),
