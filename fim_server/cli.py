@@ -109,15 +109,27 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+MAX_SETTINGS_CHARS = 1 << 20
+
+
 def load_settings(args: argparse.Namespace) -> tuple[Settings, list[str]]:
     """Settings from a file, then --set values; problems in plain words."""
+    from fim_server.tools.files import read_regular
+
     problems: list[str] = []
     settings = Settings()
     if args.settings:
         try:
-            text = sys.stdin.read() if args.settings == "-" else Path(args.settings).read_text(encoding="utf-8")
+            if args.settings == "-":
+                text = sys.stdin.read(MAX_SETTINGS_CHARS + 1)
+                if len(text) > MAX_SETTINGS_CHARS:
+                    raise ValueError(f"more than {MAX_SETTINGS_CHARS:,} characters")
+            else:
+                text = read_regular(args.settings, MAX_SETTINGS_CHARS).decode("utf-8")
             raw = json.loads(text)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+            if isinstance(exc, OSError) and exc.strerror:
+                raise UsageError(f"cannot read settings file {args.settings}: {exc.strerror}") from None
             raise UsageError(f"cannot read settings file {args.settings}: {exc}") from None
         settings, found = parse_settings(raw, settings)
         problems += found
@@ -190,34 +202,16 @@ def parse_position(spec: str) -> tuple[Path, int, int | None]:
     raise UsageError(f"expected PATH:LINE:COL with 1-based numbers, got {spec!r}")
 
 
-MAX_SOURCE_BYTES = 20_000_000  # past the server's 5,000,000-character limit in any encoding
-
-
-def read_source(path: Path, limit: int = MAX_SOURCE_BYTES) -> str:
+def read_source(path: Path) -> str:
     """A regular file's text; a FIFO, a device (``/dev/zero``), a folder or a file
-    over ``limit`` bytes is a ``UsageError`` at once, never a hang or a read until
-    memory runs out. Opened without blocking, then checked on the open file."""
-    import stat
+    too large is a ``UsageError`` at once, never a hang or a read until memory runs
+    out (``tools/files.py``)."""
+    from fim_server.tools.files import read_regular
 
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        return read_regular(path).decode("utf-8", errors="replace")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-        os.close(fd)
-        if info.st_size > limit and stat.S_ISREG(info.st_mode):
-            raise UsageError(f"cannot read {path}: {info.st_size:,} bytes is more than {limit:,}")
-        kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        raise UsageError(f"cannot read {path}: it is {kind}")
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            data = handle.read(limit + 1)
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(data) > limit:
-        raise UsageError(f"cannot read {path}: more than {limit:,} bytes")
-    return data.decode("utf-8", errors="replace")
 
 
 def language_of(path: Path) -> str:

@@ -111,6 +111,25 @@ def test_complete_on_something_that_is_not_a_file_exits_2_at_once(tmp_path, kind
     assert time.monotonic() - started < 15
 
 
+@pytest.mark.parametrize("command", ["settings", "replay", "trace"])
+def test_other_file_arguments_refuse_fifos_and_devices_at_once(tmp_path, source, command):
+    # the same class as issue 13's `complete` on a FIFO: a settings file, a trace to
+    # replay and a file to make a trace of are read only when they are regular files
+    fifo = tmp_path / "input.json"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        args = {
+            "settings": ["complete", f"{source}:2:12", "--settings", str(path)],
+            "replay": ["replay", str(path), "--quiet"],
+            "trace": ["trace", str(path)],
+        }[command]
+        started = time.monotonic()
+        result = run(*args, timeout=20)
+        assert result.returncode == 2, result.stderr
+        assert "cannot read" in result.stderr and "Traceback" not in result.stderr
+        assert time.monotonic() - started < 15
+
+
 def test_complete_on_a_link_to_an_env_file_is_refused(tmp_path):
     (tmp_path / ".env").write_text("x = 'CANARYLINKED'\n")
     (tmp_path / "innocent.py").symlink_to(tmp_path / ".env")

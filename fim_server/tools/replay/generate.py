@@ -110,8 +110,10 @@ def type_text(text: str, typist: Typist, *, word_pause: float = 0.08, line_pause
 def generate(path: str | Path, *, seed: int = 1, max_keys: int = 600, max_block_lines: int = 40, language: str | None = None, source: str = "") -> Trace:
     """A trace typing top-level definitions of ``path`` back, top to bottom, until about
     ``max_keys`` keystrokes."""
+    from fim_server.tools.files import read_regular
+
     path = Path(path)
-    original = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    original = read_regular(path).decode("utf-8").replace("\r\n", "\n")  # a FIFO or /dev/zero: OSError
     language = language or LANGUAGES.get(path.suffix, "plaintext")
     rng = random.Random(seed)
     typist = Typist(rng)

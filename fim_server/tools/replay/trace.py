@@ -200,9 +200,11 @@ def parse_trace(lines: Iterable[str], name: str) -> Trace:
 
 
 def load_trace(path: str | Path) -> Trace:
+    from fim_server.tools.files import read_regular  # a FIFO or /dev/zero is refused, not read
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path).decode("utf-8")
     except OSError as exc:
         raise TraceError(f"cannot read trace {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
