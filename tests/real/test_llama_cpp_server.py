@@ -7,19 +7,22 @@ advance; the server's own ``timings`` say how much of each prompt it evaluated.
 Covered: provider ``llamacpp`` on the native API (``/health``, ``/infill``, ``timings``
 and the KV-cache reuse they report), the real ``fim-server`` process with provider
 ``llamacpp`` and with provider ``openai`` on ``/v1/completions``. Skipped only when the
-wheel, ``gguf`` or ``numpy`` is not installed (CI installs them with the extra).
+wheel, ``gguf`` or ``numpy`` is not installed, unless ``FIM_REQUIRE_REAL=1`` (CI
+installs them with the extra and sets it, so there they must run).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 
-pytest.importorskip("numpy")
-pytest.importorskip("gguf")
-pytest.importorskip("xllamacpp", reason="the extra 'real' (pip install -e '.[real]') brings llama.cpp's server")
+if os.environ.get("FIM_REQUIRE_REAL") != "1":  # .ci/run sets it: there a missing wheel is a failure
+    pytest.importorskip("numpy")
+    pytest.importorskip("gguf")
+    pytest.importorskip("xllamacpp", reason="the extra 'real' (pip install -e '.[real]') brings llama.cpp's server")
 
 import httpx  # noqa: E402
 import pytest_lsp  # noqa: E402

@@ -130,3 +130,18 @@ def test_rewrite_changes_the_request_on_its_way():
         finally:
             tap.stop()
         assert fake.completion_requests()[0].body["cache_prompt"] is False
+
+
+def test_the_key_goes_upstream_and_nowhere_else():
+    canary = "sk-canary-TAP-0f9e8d7c6b5a"
+    with FakeLlamaCpp([Reply(text="ok")]) as fake:
+        tap = Tap(fake.url, keep_bodies=True).start()
+        try:
+            answer = httpx.post(tap.url + "/infill", headers={"Authorization": f"Bearer {canary}"},
+                                json={"input_prefix": "a", "stream": False})
+        finally:
+            tap.stop()
+        assert answer.status_code == 200
+        assert fake.completion_requests()[0].headers.get("authorization") == f"Bearer {canary}"
+    summary = summarize(tap.records(), {}, {})
+    assert canary not in json.dumps(summary) and canary not in "\n".join(request_lines(summary))
