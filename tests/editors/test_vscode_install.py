@@ -96,6 +96,7 @@ def test_the_vsix_alone_installs_its_server_and_the_first_run_notice_leads_to_gh
                   "Disable everywhere", "Set API key", "Show log", "Show stats", "Restart server"):
         assert any(entry in m for m in seen["menu"]), (entry, seen["menu"])
     assert re.search(r"\b[1-9]\d* shown\b", seen["stats"]) and re.search(r"\b1 accepted\b", seen["stats"]), seen["stats"]
+    assert "off for python" in seen["languageOff"] and "snoozed for 30 more minutes" in seen["snoozed"], (seen["languageOff"], seen["snoozed"])
     # with the key cleared the status item says so, with the provider and its host
     assert f"no API key for DeepSeek ({host})" in seen["noKeyStatus"], seen["noKeyStatus"]
     # the key stays in secret storage

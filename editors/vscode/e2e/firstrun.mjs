@@ -66,13 +66,30 @@ try {
   await statsToast.first().waitFor({ state: "visible", timeout: 30_000 });
   const stats = await statsToast.first().innerText();
   await page.keyboard.press("Escape");
+  const pick = async (label) => {
+    await page.locator('.statusbar-item:has-text("FIM")').first().click();
+    await page.locator(`.quick-input-list .monaco-list-row:has-text("${label}")`).first().click();
+  };
+  step("menu: disable for python, the status says so; enable again");
+  await editor.click();
+  await pick("Disable for python");
+  await page.locator('.statusbar-item:has-text("off for python")').first().waitFor({ state: "visible", timeout: 15_000 });
+  const languageOff = await statusLabel(page);
+  await pick("Enable for python");
+  await page.locator('.statusbar-item:has-text("FIM"):has(.codicon-check)').first().waitFor({ state: "visible", timeout: 15_000 });
+  step("menu: snooze for 30 minutes, then resume");
+  await pick("Snooze for 30 minutes");
+  await page.locator('.statusbar-item:has-text("30 min")').first().waitFor({ state: "visible", timeout: 15_000 });
+  const snoozed = await statusLabel(page);
+  await pick("Resume now");
+  await page.locator('.statusbar-item:has-text("FIM"):has(.codicon-check)').first().waitFor({ state: "visible", timeout: 15_000 });
   step("clear the key: the status says there is none");
   await palette(page, "fim-server: Clear API key");
   const noKey = page.locator('.statusbar-item:has-text("no key")');
   await noKey.first().waitFor({ state: "visible", timeout: 30_000 });
   const noKeyStatus = await statusLabel(page);
   process.stdout.write(JSON.stringify({
-    noticeText, sawInstall, prompt, rejectedText, rejectedAfter, checkText, rateStatus, rateText, rateIsError, shown, status, menu, stats, noKeyStatus,
+    noticeText, sawInstall, prompt, rejectedText, rejectedAfter, checkText, rateStatus, rateText, rateIsError, shown, status, menu, stats, languageOff, snoozed, noKeyStatus,
   }) + "\n");
 } catch (err) {
   if (session) await session.page.screenshot({ path: `${shots}/failure.png` }).catch(() => {});
