@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, OrderedDict, deque
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 import enum
 import logging
 import time
@@ -448,12 +448,8 @@ class CompletionEngine:
         """Counters and token usage (for the stats command and the benchmarks)."""
         return {
             **dict(self.stats),
-            "prompt_tokens": self.usage.prompt_tokens,
-            "completion_tokens": self.usage.completion_tokens,
-            "cache_hit_tokens": self.usage.cache_hit_tokens,
-            "cache_miss_tokens": self.usage.cache_miss_tokens,
-            "prompt_eval_ms": round(self.usage.prompt_ms, 1),
-            "generation_ms": round(self.usage.generation_ms, 1),
+            # tokens, and the server's prompt_ms/generation_ms where it reports them
+            **{k: round(v, 1) if isinstance(v, float) else v for k, v in asdict(self.usage).items()},
             "cached_answers": len(self.cache),
         }
 

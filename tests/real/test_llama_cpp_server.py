@@ -118,6 +118,9 @@ async def test_fim_server_completes_against_the_native_llama_cpp_server(lsp, lla
     assert stats["provider_calls"] == 1
     assert stats["completion_tokens"] == MAX_TOKENS  # usage reported by the real server
     assert stats["prompt_tokens"] > 0
+    # llama.cpp's timings: the prompt split into evaluated and cached tokens, and the time split
+    assert stats["cache_hit_tokens"] + stats["cache_miss_tokens"] == stats["prompt_tokens"]
+    assert stats["prompt_ms"] > 0 and stats["generation_ms"] > 0
 
 
 @pytest.mark.parametrize("stream", [True, False])
