@@ -76,7 +76,11 @@ function M.lines(fim)
     lines[#lines + 1] = ("provider: %s, model: %s, base URL: %s (from setup(); the server is not running)"):format(
       s.provider or "deepseek", s.model or "its default", s.baseUrl or "its default")
   end
-  lines[#lines + 1] = "API key: " .. M.key_line(fim, setup)
+  if fim.config and fim.config.demo then
+    lines[#lines + 1] = "API key: none needed (demo)"
+  else
+    lines[#lines + 1] = "API key: " .. M.key_line(fim, setup)
+  end
   if fim.last_message then
     lines[#lines + 1] = "last message: " .. fim.last_message
   end
