@@ -73,10 +73,10 @@ local function steps(python, root)
   local list = {}
   if vim.fn.executable(venv_python()) == 0 then
     local cmd = vim.list_extend(vim.deepcopy(python), { "-m", "venv", M.venv() })
-    list[#list + 1] = { what = "creating a Python venv in " .. M.venv(), cmd = cmd }
+    list[#list + 1] = { what = "creating a Python venv", cmd = cmd }
   end
   list[#list + 1] = {
-    what = "installing fim-server from " .. root .. " (pip)",
+    what = "installing fim-server (pip)",
     cmd = { venv_python(), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade", root },
   }
   return list
@@ -143,7 +143,8 @@ function M.install(opts)
     local step = list[i]
     if not step then
       local version = vim.trim(vim.system({ M.server_path(), "--version" }, { text = true }):wait().stdout or "")
-      finish(true, ("installed %s at %s"):format(version ~= "" and version or "the server", M.server_path()))
+      -- one short line (a longer one would wait for Enter); :checkhealth fim says where
+      finish(true, ("installed %s"):format(version ~= "" and version or "the server"))
       return true
     end
     report(("(%d/%d) %s…"):format(i, #list, step.what))
