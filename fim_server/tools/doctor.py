@@ -182,6 +182,13 @@ def as_json(settings: Settings, checks: list[Check]) -> dict:
         "baseUrl": settings.resolved_base_url(),
         "keyEnv": defaults.key_env,
         "keyRequired": defaults.key_required,
-        "checks": [{"name": c.name, "status": c.status, "detail": c.detail} for c in checks],
+        "checks": [{"name": c.name, "status": c.status, "detail": _without_key(c, settings)} for c in checks],
         "ok": not any(c.status == "FAIL" for c in checks),
     }
+
+
+def _without_key(check: Check, settings: Settings) -> str:
+    """The detail, where the key's check shows not even the masked key: only where it comes from."""
+    if check.name == "API key" and check.status == "ok" and settings.resolved_api_key():
+        return f"present ({settings.api_key_source()})"
+    return check.detail

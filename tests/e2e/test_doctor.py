@@ -160,3 +160,30 @@ def test_timeout_must_be_a_sane_number():
         result = subprocess.run([sys.executable, "-m", "fim_server", "doctor", "--timeout", bad],
                                 capture_output=True, text=True, env=ENV, timeout=30)
         assert result.returncode == 2 and "--timeout" in result.stderr
+
+
+def test_json_report_with_settings_read_from_stdin_never_holds_the_key():
+    """What the Neovim plugin's :checkhealth runs: the settings (key included) on
+    stdin, not in a file or the command line; the report as JSON."""
+    with FakeDeepSeek(api_key=SECRET, default=Reply(text="a + b")) as fake:
+        done = subprocess.run(
+            [sys.executable, "-m", "fim_server", "doctor", "--json", "--timeout", "5", "--settings", "-"],
+            input=json.dumps({"baseUrl": fake.url, "apiKey": SECRET}), capture_output=True, text=True, env=ENV, timeout=60,
+        )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["provider"], report["model"], report["baseUrl"], report["ok"]) == ("deepseek", "deepseek-v4-flash", fake.url, True)
+    assert report["keyEnv"] == "DEEPSEEK_API_KEY"
+    assert {c["name"]: c["status"] for c in report["checks"]}["model"] == "ok"
+    assert SECRET not in done.stdout + done.stderr and SECRET[-4:] not in done.stdout
+
+
+def test_json_report_says_what_failed():
+    done = subprocess.run(
+        [sys.executable, "-m", "fim_server", "doctor", "--json", "--timeout", "5", "--settings", "-"],
+        input="{}", capture_output=True, text=True, env=ENV, timeout=60,
+    )
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert report["ok"] is False
+    assert {c["name"]: c["status"] for c in report["checks"]}["API key"] == "FAIL"
