@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     complete.add_argument("position", metavar="PATH:LINE[:COL]", help="1-based line and column; no column = end of line")
     add_settings_arguments(complete)
+    add_open_argument(complete)
     complete.add_argument("--json", action="store_true", help="print the completion, usage and latency as JSON")
     complete.add_argument(
         "--demo",
@@ -94,6 +95,7 @@ def add_eval_parser(commands) -> None:
     ev.add_argument("--out", metavar="DIR", help="write eval.json, report.md, report.html and SVG plots to DIR")
     ev.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_settings_arguments(ev)
+    add_open_argument(ev)
 
 
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
@@ -110,6 +112,28 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 MAX_SETTINGS_CHARS = 1 << 20
+
+
+def add_open_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--open",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="a file the editor has open besides the one completed: its code may be sent as workspace context "
+        "(workspaceContext, contextBudgetChars, excludeGlobs apply); repeatable",
+    )
+
+
+def open_workspace(paths: Sequence[str]):
+    """A Workspace with the ``--open`` files in it (a bad file is a usage error)."""
+    from fim_server.core.workspace import Workspace
+
+    workspace = Workspace()
+    for name in paths:
+        path = Path(name)
+        workspace.open(path.resolve().as_uri(), read_source(path), None, language_of(path))
+    return workspace
 
 
 def load_settings(args: argparse.Namespace) -> tuple[Settings, list[str]]:
@@ -223,7 +247,7 @@ def language_of(path: Path) -> str:
 
 def run_complete(args: argparse.Namespace) -> int:
     from fim_server.core.context import NoContext, cursor_context
-    from fim_server.core.documents import Document, line_content
+    from fim_server.core.documents import line_content
     from fim_server.core.engine import CompletionEngine, Trigger
 
     path, line, col = parse_position(args.position)
@@ -231,7 +255,8 @@ def run_complete(args: argparse.Namespace) -> int:
     settings, problems = load_settings(args)
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
-    doc = Document(path.resolve().as_uri(), text, language_id=language_of(path))
+    workspace = open_workspace(args.open)
+    doc = workspace.open(path.resolve().as_uri(), text, None, language_of(path))
     if line < 1 or line > len(doc.lines):
         raise UsageError(f"line {line} is outside {path} (1 to {len(doc.lines)})")
     content = line_content(doc.lines[line - 1])
@@ -263,6 +288,7 @@ def run_complete(args: argparse.Namespace) -> int:
 
     async def go():
         engine = CompletionEngine(settings, notify=lambda level, message: notices.append(message))
+        engine.connect(on_status=lambda state, reason: None, with_snippets=workspace.snippet_hook(engine))
         try:
             started = time.perf_counter()
             suggestions = await engine.complete(ctx, Trigger.INVOKED)
@@ -376,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings, problems = load_settings(args)
             for problem in problems:
                 print(f"warning: {problem}", file=sys.stderr)
-            return evaluate.run(args, settings)
+            return evaluate.run(args, settings, open_workspace(args.open))
         if args.command in ("replay", "trace"):
             from fim_server.tools.replay import command
 

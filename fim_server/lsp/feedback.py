@@ -1,5 +1,5 @@
 """What editors tell the server about its suggestions: shown, accepted, partly
-accepted. Counted locally in ``engine.stats`` (the ``fimServer.stats`` command);
+accepted. Counted locally by the engine (the ``fimServer.stats`` command);
 nothing leaves the machine.
 
 The names follow the notifications editors with Copilot support already send:
@@ -47,26 +47,29 @@ def accept_command(text: str) -> types.Command:
     return types.Command(title="Accept completion", command=ACCEPT_COMMAND, arguments=[len(text)])
 
 
+def did_show(ls: Any, params: Any = None) -> None:
+    ls.engine.count("shown")
+
+
+def did_partially_accept(ls: Any, params: Any = None) -> None:
+    length = accepted_length(params)
+    if length is None:
+        log.info("%s without a valid acceptedLength; ignored", DID_PARTIALLY_ACCEPT)
+        return
+    ls.engine.count("partially_accepted")
+    ls.engine.count("partially_accepted_units", length)
+
+
+def accept(ls: Any, *args: Any) -> None:
+    ls.engine.count("accepted")
+    length = args[0] if args and isinstance(args[0], int) and not isinstance(args[0], bool) else None
+    if length is not None and length >= 0:
+        ls.engine.count("accepted_chars", length)
+
+
 def register(server: Any) -> None:
-    """Add the two notifications and the accept command to ``server``, counting
-    into ``server.engine.stats``."""
-
-    @server.feature(DID_SHOW)
-    def did_show(ls: Any, params: Any = None) -> None:
-        ls.engine.stats["shown"] += 1
-
-    @server.feature(DID_PARTIALLY_ACCEPT)
-    def did_partially_accept(ls: Any, params: Any = None) -> None:
-        length = accepted_length(params)
-        if length is None:
-            log.info("%s without a valid acceptedLength; ignored", DID_PARTIALLY_ACCEPT)
-            return
-        ls.engine.stats["partially_accepted"] += 1
-        ls.engine.stats["partially_accepted_units"] += length
-
-    @server.command(ACCEPT_COMMAND)
-    def accept(ls: Any, *args: Any) -> None:
-        ls.engine.stats["accepted"] += 1
-        length = args[0] if args and isinstance(args[0], int) and not isinstance(args[0], bool) else None
-        if length is not None and length >= 0:
-            ls.engine.stats["accepted_chars"] += length
+    """Add the two notifications and the accept command to ``server``, counted by
+    the engine (``engine.count``)."""
+    server.feature(DID_SHOW)(did_show)
+    server.feature(DID_PARTIALLY_ACCEPT)(did_partially_accept)
+    server.command(ACCEPT_COMMAND)(accept)

@@ -31,7 +31,7 @@ async def check_key(engine: Any) -> dict:
         return {"ok": False, "message": error.message}
     except errors.ProviderError as error:
         return {"ok": None, "message": f"{name} could not be asked about the key ({error.message})"}
-    engine.health.reset()  # a block left by a rejected key is over
+    engine.lift_block()  # a block left by a rejected key is over
     return {"ok": True, "message": f"{name} at {provider.base_url} accepted the key"}
 
 

@@ -7,7 +7,6 @@ the command line each get their own.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from typing import BinaryIO, Callable
 
@@ -16,9 +15,9 @@ from pygls.lsp.server import LanguageServer
 
 from fim_server import __version__
 from fim_server.core.context import NoContext, Selected, cursor_context
-from fim_server.core.documents import UTF16, DocumentStore
+from fim_server.core.documents import UTF16
 from fim_server.core.engine import CompletionEngine, Trigger
-from fim_server.core.snippets import RecentEdits, SnippetIndex, Source, around_cursor
+from fim_server.core.workspace import Workspace
 from fim_server.lsp import convert, feedback, keycheck
 from fim_server.lsp.client import OTHER, client_kind, for_client
 from fim_server.lsp.configuration import MAX_FOLDERS, Configuration, pull_section
@@ -53,9 +52,8 @@ _LOG_TYPES = [
 class FimServer(LanguageServer):
     def __init__(self, engine_factory: Callable[[Settings, Callable[[str, str], None]], CompletionEngine] | None = None):
         super().__init__("fim-server", __version__, protocol_cls=FimProtocol)
-        self.documents = DocumentStore()
-        self.snippet_index = SnippetIndex()
-        self.recent_edits = RecentEdits()
+        self.open_files = Workspace()
+        self.documents = self.open_files.documents
         self.encoding = UTF16
         self.redactor = Redactor()
         self.configuration = Configuration()
@@ -70,8 +68,7 @@ class FimServer(LanguageServer):
         self.redactor.add(settings.resolved_api_key())
         factory = engine_factory or (lambda s, notify: CompletionEngine(s, notify=notify))
         self.engine: CompletionEngine = factory(settings, self.notify)
-        self.engine.on_status = self.send_status
-        self.engine.with_snippets = self.with_snippets
+        self.engine.connect(on_status=self.send_status, with_snippets=self.open_files.snippet_hook(self.engine))
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
         """Serve LSP on stdio until ``exit`` or end of input; returns the exit code."""
@@ -108,9 +105,8 @@ class FimServer(LanguageServer):
             return
         self._status = wanted
         params = {"state": wanted[0], "reason": self.redactor.redact(wanted[1])}
-        health = getattr(self.engine, "health", None)
-        if wanted[0] == "error" and health is not None:  # fatal (needs the user) or transient, seconds to the retry
-            params.update(health.describe())
+        if wanted[0] == "error":  # fatal (needs the user) or transient, seconds to the retry
+            params.update(self.engine.failure())
         self.protocol.notify(STATUS_NOTIFICATION, params)
 
     def send_log(self, levelno: int, text: str) -> None:
@@ -136,13 +132,13 @@ class FimServer(LanguageServer):
             self.use_settings(settings)
             log.info("settings applied: %s", describe(settings))
         elif user_action:
-            self.engine.health.reset()
+            self.engine.lift_block()
 
     def use_settings(self, settings: Settings) -> None:
         """New settings for every later request. The snippet chooser's last choice
         goes too: it was made under the old exclusions."""
         self.engine.update_settings(settings)
-        self.snippet_index.clear_choice()
+        self.open_files.settings_changed()
 
     def _warn(self, problems: list[str]) -> None:
         warning = self.configuration.news(problems)
@@ -175,13 +171,11 @@ class FimServer(LanguageServer):
     # -- documents ------------------------------------------------------------
     def open_document(self, params: types.DidOpenTextDocumentParams) -> None:
         doc = params.text_document
-        self.documents.open(doc.uri, doc.text, doc.version, doc.language_id)
+        self.open_files.open(doc.uri, doc.text, doc.version, doc.language_id)
 
     def close_document(self, uri: str) -> None:
-        self.documents.close(uri)
+        self.open_files.close(uri)
         self.engine.forget(uri)
-        self.snippet_index.forget(uri)
-        self.recent_edits.forget(uri)
 
     def apply_changes(self, params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
@@ -189,14 +183,14 @@ class FimServer(LanguageServer):
         if doc is None:
             log.warning("change for a document that is not open: %s", uri)
             return
-        self.engine.stats["changes"] += 1
+        self.engine.count("changes")
         version = params.text_document.version
         if doc.version is not None and version is not None and version <= doc.version:
             log.warning("change with version %s after version %s for %s; applied anyway", version, doc.version, uri)
         for change in params.content_changes:
             rng = getattr(change, "range", None)
             if rng is not None:
-                self.recent_edits.record(uri, rng.start.line)
+                self.open_files.recent_edits.record(uri, rng.start.line)
             if rng is None:
                 doc.apply_change(change.text)
             else:
@@ -241,37 +235,6 @@ class FimServer(LanguageServer):
             log.info("no completions in %s: %s", uri, reason)
         return True
 
-    def with_snippets(self, ctx):
-        """The context with workspace snippets added (the engine asks for them only
-        when a request is about to be built, never for typing-through answers)."""
-        settings = self.engine.settings
-        if self.documents.get(ctx.uri) is None or not settings.workspace_context or settings.context_budget_chars <= 0:
-            return ctx
-        return dataclasses.replace(ctx, snippets=self.snippets_for(ctx))
-
-    def may_send(self, uri: str) -> bool:
-        """Whether a document's text may leave the machine (privacy exclusions,
-        disabled languages): asked for every snippet of another document."""
-        doc = self.documents.get(uri)
-        return self.engine.may_send(uri, doc.language_id if doc is not None else "")
-
-    def snippets_for(self, ctx) -> tuple[tuple[str, str], ...]:
-        """Snippets of other open documents and recent edits (never of excluded files)."""
-        settings = self.engine.settings
-        # which documents may be sent (exclusions, disabled languages) is may_send's to say
-        sources = [Source(other.uri, other.version, other.lines, other.language_id) for other in self.documents]
-        window = (ctx.line - ctx.prefix.count("\n") - 1, ctx.line + ctx.suffix.count("\n") + 1)
-        chosen = self.snippet_index.collect(
-            ctx.uri,
-            around_cursor(ctx.prefix, ctx.suffix),
-            sources,
-            budget_chars=settings.context_budget_chars,
-            recent=self.recent_edits,
-            may_send=self.may_send,
-            skip_lines=window,
-        )
-        return tuple((s.path, s.text) for s in chosen)
-
 
 def selected_applies(selected: types.SelectedCompletionInfo | None, position: types.Position) -> bool:
     """Whether a selected completion-menu item shapes the completion: it is on the
@@ -300,7 +263,7 @@ async def initialized(ls: FimServer, params: types.InitializedParams) -> None:
         ls.engine.settings.resolved_model(),
         ls.encoding,
     )
-    ls.engine.provider  # build the HTTP client now, not on the first keystroke
+    ls.engine.prepare()  # build the HTTP client now, not on the first keystroke
     await ls.pull_configuration()
 
 
@@ -369,9 +332,7 @@ def document_text(ls: FimServer, *args) -> str | None:
 
 
 def provider_times(ls: FimServer, *args) -> list[float]:
-    times = list(ls.engine.provider_seconds)
-    ls.engine.provider_seconds.clear()
-    return times
+    return ls.engine.drain_provider_seconds()
 
 
 async def shutdown(ls: FimServer, *args) -> None:

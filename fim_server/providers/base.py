@@ -21,8 +21,24 @@ class FimRequest:
     language_id: str = ""  # for the comment syntax of those blocks
     # single-line situation: a stream may end (and its connection close) at the first line break
     first_line_only: bool = False
-    # the text streamed so far, appended piece by piece (for in-flight reuse); not part of equality
-    progress: list[str] | None = field(default=None, compare=False, hash=False, repr=False)
+
+
+class Streamed:
+    """The text of one call as it streams in, piece by piece: the provider adds to
+    it, the engine reads it while the call runs (in-flight reuse). Passed to
+    ``Provider.complete`` by the caller; the request itself stays frozen."""
+
+    __slots__ = ("pieces",)
+
+    def __init__(self) -> None:
+        self.pieces: list[str] = []
+
+    def add(self, text: str) -> None:
+        self.pieces.append(text)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
 
 
 @dataclass
@@ -54,8 +70,9 @@ class Completion:
 class Provider(Protocol):
     name: str
 
-    async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
-        """One FIM call; raises ``errors.ProviderError`` subclasses on failure."""
+    async def complete(self, request: FimRequest, timeout_s: float, progress: Streamed | None = None) -> Completion:
+        """One FIM call; raises ``errors.ProviderError`` subclasses on failure.
+        Streamed pieces are added to ``progress`` as they come."""
         ...
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from fim_server.providers.base import Completion, FimRequest
+from fim_server.providers.base import Completion, FimRequest, Streamed
 from fim_server.providers.common import HttpProvider, choice_text, read_choices, stop_list
 from fim_server.providers.openai import usage_from
 
@@ -50,8 +50,8 @@ class CodestralProvider(HttpProvider):
             body["stop"] = stop
         return body
 
-    async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
+    async def complete(self, request: FimRequest, timeout_s: float, progress: Streamed | None = None) -> Completion:
         async def read(response: httpx.Response) -> Completion:
-            return await read_choices(response, request, chat_text, usage_from)
+            return await read_choices(response, request, chat_text, usage_from, progress)
 
         return await self.post("/fim/completions", self.body(request), timeout_s, read)

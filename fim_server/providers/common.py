@@ -13,7 +13,7 @@ import httpx
 from fim_server.providers import errors
 from fim_server.settings import Settings
 from fim_server.providers.http import ERROR_TEXT_CHARS, error_message, parse_json_body, read_body, request_timeout, retry_after_seconds, sse_events
-from fim_server.providers.base import Completion, FimRequest, Usage
+from fim_server.providers.base import Completion, FimRequest, Streamed, Usage
 from fim_server.redaction import redact_and_cut, secret_forms
 
 # An error text that says the model name itself is wrong (not, say, "this model's
@@ -79,16 +79,14 @@ def choice_text(data: Any, name: str, text_of: Callable[[dict], Any] = _completi
     return text, reason if isinstance(reason, str) else None
 
 
-def take_piece(request: FimRequest, parts: list[str], text: str) -> bool:
-    """Keep one streamed piece (also in ``request.progress``, which in-flight reuse
-    watches); True when a single-line request (``first_line_only``) now has its
-    first line: the reader answers at once, and leaving the caller's ``stream``
-    block closes the connection."""
+def take_piece(request: FimRequest, streamed: Streamed, text: str) -> bool:
+    """Keep one streamed piece in ``streamed`` (which in-flight reuse may watch);
+    True when a single-line request (``first_line_only``) now has its first line:
+    the reader answers at once, and leaving the caller's ``stream`` block closes
+    the connection."""
     if not text:
         return False
-    parts.append(text)
-    if request.progress is not None:
-        request.progress.append(text)
+    streamed.add(text)
     return request.first_line_only and ("\n" in text or "\r" in text)
 
 
@@ -97,28 +95,29 @@ async def read_choices(
     request: FimRequest,
     text_of: Callable[[Any], tuple[str, str | None]],
     usage_from: Callable[[Any], Usage],
+    progress: Streamed | None = None,
 ) -> Completion:
     """An OpenAI-style answer, streamed (SSE) or whole; ``text_of`` takes the text
     and finish reason out of the answer or of one chunk (``choice_text`` for
     completion-shaped answers, Codestral's for chat-shaped ones).
 
-    Streamed pieces go through ``take_piece`` (progress, early stop).
+    Streamed pieces go through ``take_piece`` (into ``progress``, early stop).
     """
     if "text/event-stream" not in response.headers.get("content-type", ""):
         data = parse_json_body(await read_body(response))
         text, reason = text_of(data)
         return Completion(text, reason, usage_from(data.get("usage")))
-    parts: list[str] = []
+    streamed = progress if progress is not None else Streamed()
     reason: str | None = None
     usage = Usage()
     async for event in sse_events(response):
         text, finish = text_of(event)
-        if take_piece(request, parts, text):
-            return Completion("".join(parts), "early_stop", usage)
+        if take_piece(request, streamed, text):
+            return Completion(streamed.text, "early_stop", usage)
         reason = finish or reason
         if event.get("usage"):
             usage = usage_from(event["usage"])
-    return Completion("".join(parts), reason, usage)
+    return Completion(streamed.text, reason, usage)
 
 
 class HttpProvider:

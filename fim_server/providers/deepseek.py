@@ -17,7 +17,7 @@ import httpx
 
 from fim_server.core.postprocess.single_line import comment_marker
 from fim_server.core.snippets import commented_blocks
-from fim_server.providers.base import Completion, FimRequest, Usage, encodable
+from fim_server.providers.base import Completion, FimRequest, Streamed, Usage, encodable
 from fim_server.providers.common import HttpProvider, choice_text, num, read_choices, stop_list
 
 NAME = "DeepSeek"
@@ -61,9 +61,9 @@ class DeepSeekProvider(HttpProvider):
             body["stream_options"] = {"include_usage": True}
         return body
 
-    async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
+    async def complete(self, request: FimRequest, timeout_s: float, progress: Streamed | None = None) -> Completion:
         async def read(response: httpx.Response) -> Completion:
-            return await read_choices(response, request, lambda data: choice_text(data, NAME), usage_from)
+            return await read_choices(response, request, lambda data: choice_text(data, NAME), usage_from, progress)
 
         return await self.post("/completions", self.body(request), timeout_s, read)
 

@@ -30,7 +30,7 @@ from fim_server.providers import errors
 from fim_server.settings import Settings
 from fim_server.redaction import redact_and_cut
 from fim_server.providers.http import error_message, parse_json_body, read_body, sse_events
-from fim_server.providers.base import Completion, FimRequest, Usage
+from fim_server.providers.base import Completion, FimRequest, Streamed, Usage
 from fim_server.providers.common import HttpProvider, num, stop_list, take_piece
 
 NAME = "llama.cpp"
@@ -172,25 +172,25 @@ class LlamaCppProvider(HttpProvider):
                 raise
         self.ready = True
 
-    async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
+    async def complete(self, request: FimRequest, timeout_s: float, progress: Streamed | None = None) -> Completion:
         if not self.ready:
             await self.health(timeout_s)
-        return await self.post("/infill", self.body(request, timeout_s), timeout_s, lambda r: self._read(r, request))
+        return await self.post("/infill", self.body(request, timeout_s), timeout_s, lambda r: self._read(r, request, progress))
 
-    async def _read(self, response: httpx.Response, request: FimRequest) -> Completion:
+    async def _read(self, response: httpx.Response, request: FimRequest, progress: Streamed | None) -> Completion:
         if "text/event-stream" in response.headers.get("content-type", ""):
-            parts: list[str] = []
+            streamed = progress if progress is not None else Streamed()
             last: Any = None
             async for event in sse_events(response, done_marker=False):
                 text, stop = _piece(event)
-                if take_piece(request, parts, text):
-                    return Completion("".join(parts), "early_stop", usage_from(event))
+                if take_piece(request, streamed, text):
+                    return Completion(streamed.text, "early_stop", usage_from(event))
                 if stop:
                     last = event
             if last is None:  # llama.cpp ends every stream with a "stop": true event
                 raise errors.BadResponse("llama.cpp's stream ended before its final event")
             reason = _reason(last) if last is not None else None
-            return Completion("".join(parts), reason, usage_from(last))
+            return Completion(streamed.text, reason, usage_from(last))
         data = parse_json_body(await read_body(response))
         text, _ = _piece(data)
         return Completion(text, _reason(data), usage_from(data))

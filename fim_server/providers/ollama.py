@@ -19,7 +19,7 @@ from fim_server.settings import Settings
 from fim_server.redaction import redact_and_cut
 from fim_server.providers.http import error_message, ndjson_objects, parse_json_body, read_body
 from fim_server.providers.templates import template_for
-from fim_server.providers.base import Completion, FimRequest, Usage
+from fim_server.providers.base import Completion, FimRequest, Streamed, Usage
 from fim_server.providers.common import HttpProvider, num, stop_list, take_piece
 
 NAME = "Ollama"
@@ -83,24 +83,24 @@ class OllamaProvider(HttpProvider):
             )
         return super().map_status(status, body, headers)
 
-    async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
-        return await self.post("/api/generate", self.body(request), timeout_s, lambda r: self._read(r, request))
+    async def complete(self, request: FimRequest, timeout_s: float, progress: Streamed | None = None) -> Completion:
+        return await self.post("/api/generate", self.body(request), timeout_s, lambda r: self._read(r, request, progress))
 
-    async def _read(self, response: httpx.Response, request: FimRequest) -> Completion:
+    async def _read(self, response: httpx.Response, request: FimRequest, progress: Streamed | None) -> Completion:
         content_type = response.headers.get("content-type", "")
         if "ndjson" in content_type:
-            parts: list[str] = []
+            streamed = progress if progress is not None else Streamed()
             last: Any = None
             async for obj in ndjson_objects(response):
                 text, done = _piece(obj)
-                if take_piece(request, parts, text):
-                    return Completion("".join(parts), "early_stop", Usage())
+                if take_piece(request, streamed, text):
+                    return Completion(streamed.text, "early_stop", Usage())
                 if done:
                     last = obj
             if last is None:
                 raise errors.ProviderUnavailable("Ollama's stream ended before it was done.")
             reason = last.get("done_reason")
-            return Completion("".join(parts), reason if isinstance(reason, str) else None, usage_from(last))
+            return Completion(streamed.text, reason if isinstance(reason, str) else None, usage_from(last))
         data = parse_json_body(await read_body(response))
         text, _ = _piece(data)
         reason = data.get("done_reason")

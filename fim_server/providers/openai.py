@@ -17,7 +17,7 @@ import httpx
 from fim_server.providers import errors
 from fim_server.settings import Settings
 from fim_server.providers.templates import TEMPLATE_NAMES, FimTemplate, template_for
-from fim_server.providers.base import Completion, FimRequest, Usage
+from fim_server.providers.base import Completion, FimRequest, Streamed, Usage
 from fim_server.providers.common import HttpProvider, choice_text, num, read_choices, stop_list
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,9 @@ class OpenAICompatibleProvider(HttpProvider):
             body["stream_options"] = {"include_usage": True}
         return body
 
-    async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
+    async def complete(self, request: FimRequest, timeout_s: float, progress: Streamed | None = None) -> Completion:
         async def read(response: httpx.Response) -> Completion:
-            return await read_choices(response, request, lambda data: choice_text(data, NAME), usage_from)
+            return await read_choices(response, request, lambda data: choice_text(data, NAME), usage_from, progress)
 
         try:
             return await self.post("/completions", self.body(request), timeout_s, read)

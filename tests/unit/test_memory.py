@@ -1,4 +1,5 @@
-"""The cache key, the cache, typing-through."""
+"""The cache key, the cache (bounded by count and by bytes, one answer by length:
+issue 13, item 12), typing-through."""
 
 from __future__ import annotations
 
@@ -7,9 +8,19 @@ from dataclasses import replace
 import pytest
 
 from cursor import ctx_at
-from fim_server.core.memory import CompletionCache, Shown, cache_key, typed_through
+from fim_server.core.engine import CompletionEngine, Trigger
+from fim_server.core.memory import (
+    MAX_ANSWER_CHARS,
+    MAX_CACHE_BYTES,
+    CompletionCache,
+    Shown,
+    answer_bytes,
+    bounded_answer,
+    cache_key,
+    typed_through,
+)
 from fim_server.settings import Settings
-from fim_server.providers.base import FimRequest
+from fim_server.providers.base import Completion, FimRequest, Usage
 
 
 # -- cache_key -----------------------------------------------------------------------------
@@ -142,3 +153,65 @@ def test_typed_through_with_a_cut_prefix_window():
     new = ctx_at("0123456789a█\n", max_prefix_chars=5)
     assert new.prefix == "6789a"
     assert typed_through(shown, new) == "bc"
+
+
+# -- bounded by bytes ---------------------------------------------------------------------
+
+HUGE = ("value = compute(first, second) + another_term * factor\n" * 17_000)[:900_000]  # 900 KB
+
+
+class Huge:
+    name = "huge"
+
+    async def complete(self, request, timeout_s, progress=None) -> Completion:
+        return Completion(HUGE, "stop", Usage())
+
+
+def test_the_cache_evicts_by_bytes_least_recently_used_first():
+    cache = CompletionCache(1000, 600, max_bytes=10 * answer_bytes("x" * 1000))
+    for i in range(25):
+        cache.put((i,), "x" * 1000)
+        assert cache.bytes <= cache.max_bytes
+    assert len(cache) == 10
+    assert cache.get((14,)) is None and cache.get((15,)) == "x" * 1000
+    assert cache.bytes == sum(answer_bytes(cache.get((i,))) for i in range(15, 25))
+    cache.put((15,), "y")  # replacing an answer gives its bytes back
+    assert cache.bytes == 9 * answer_bytes("x" * 1000) + answer_bytes("y")
+
+
+def test_an_answer_larger_than_the_whole_cache_is_not_kept():
+    cache = CompletionCache(10, 600, max_bytes=1000)
+    cache.put(("a",), "a" * 5000)
+    assert len(cache) == 0 and cache.bytes == 0
+
+
+def test_a_suggestion_is_cut_at_a_line_break_before_the_limit():
+    cut = bounded_answer(HUGE)
+    assert len(cut) <= MAX_ANSWER_CHARS and HUGE.startswith(cut) and cut.endswith("factor")
+    assert bounded_answer("short") == "short"
+    assert len(bounded_answer("x" * (MAX_ANSWER_CHARS + 10))) == MAX_ANSWER_CHARS
+
+
+async def test_900_kb_answers_over_200_requests_keep_memory_bounded():
+    engine = CompletionEngine(Settings(api_key="k", speculative_next=False), provider_factory=lambda s, c: Huge())
+    try:
+        for i in range(200):
+            await engine.complete(ctx_at(f"# request {i}\nx = █\n"), Trigger.INVOKED)
+    finally:
+        await engine.aclose()
+    assert engine.stats["provider_calls"] == 200
+    assert len(engine.cache) == 200
+    assert engine.cache.bytes <= 200 * answer_bytes("x" * MAX_ANSWER_CHARS)  # not 200 * 900 KB
+    assert engine.cache.bytes <= MAX_CACHE_BYTES
+
+
+async def test_the_byte_bound_holds_when_the_count_bound_is_far_away():
+    engine = CompletionEngine(Settings(api_key="k", speculative_next=False, cache_size=100_000), provider_factory=lambda s, c: Huge())
+    engine.cache.max_bytes = 40 * answer_bytes("x" * MAX_ANSWER_CHARS)
+    try:
+        for i in range(60):
+            await engine.complete(ctx_at(f"# request {i}\nx = █\n"), Trigger.INVOKED)
+    finally:
+        await engine.aclose()
+    assert 0 < engine.cache.bytes <= engine.cache.max_bytes
+    assert len(engine.cache) < 60

@@ -15,7 +15,7 @@ from fim_server.fakes.ollama import FakeOllama
 from fim_server.fakes.openai import FakeOpenAI
 from fim_server.providers import create_provider
 from fim_server.fakes.deepseek import FakeDeepSeek, Reply
-from fim_server.providers.base import FimRequest
+from fim_server.providers.base import FimRequest, Streamed
 from fim_server.providers.deepseek import DeepSeekProvider
 
 
@@ -25,13 +25,13 @@ async def _complete(first_line_only: bool):
         settings = Settings(base_url=fake.url, api_key="k")
         async with httpx.AsyncClient() as client:
             provider = DeepSeekProvider(settings, client)
-            progress: list[str] = []
-            request = FimRequest("x = ", "\ny = 2\n", 64, first_line_only=first_line_only, progress=progress)
+            progress = Streamed()
+            request = FimRequest("x = ", "\ny = 2\n", 64, first_line_only=first_line_only)
             started = time.monotonic()
-            completion = await provider.complete(request, 10)
+            completion = await provider.complete(request, 10, progress)
             elapsed = time.monotonic() - started
         closed = fake.completion_requests()[0].client_closed.wait(3) if first_line_only else None
-    return completion, elapsed, progress, closed
+    return completion, elapsed, progress.pieces, closed
 
 
 async def test_single_line_request_stops_at_the_first_line_break():
@@ -63,11 +63,11 @@ async def test_every_streaming_provider_stops_early_and_reports_progress(name):
         assert problems == []
         async with httpx.AsyncClient() as client:
             provider = create_provider(settings, client)
-            progress: list[str] = []
-            request = FimRequest("x = ", "\ny = 2\n", 64, first_line_only=True, progress=progress)
+            progress = Streamed()
+            request = FimRequest("x = ", "\ny = 2\n", 64, first_line_only=True)
             started = time.monotonic()
-            completion = await provider.complete(request, 10)
+            completion = await provider.complete(request, 10, progress)
             elapsed = time.monotonic() - started
     assert completion.text == "value + 1\nnext" and completion.finish_reason == "early_stop"
-    assert progress == ["value", " + 1\nnext"]
+    assert progress.pieces == ["value", " + 1\nnext"]
     assert elapsed < 1.0

@@ -24,7 +24,7 @@ class Recorder:
     def __init__(self) -> None:
         self.requests: list = []
 
-    async def complete(self, request, timeout_s: float) -> Completion:
+    async def complete(self, request, timeout_s: float, progress=None) -> Completion:
         self.requests.append(request)
         return Completion("QQQ", "stop", Usage())
 

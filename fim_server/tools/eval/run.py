@@ -23,7 +23,7 @@ from typing import Callable, TextIO
 
 from fim_server.settings import Settings
 from fim_server.core.context import NoContext, cursor_context
-from fim_server.core.documents import Document
+from fim_server.core.workspace import Workspace
 from fim_server.core.engine import CompletionEngine, Trigger
 from fim_server.core.privacy import exclusion_reason
 from fim_server.core.prompt import build_request
@@ -31,7 +31,7 @@ from fim_server.redaction import known_secrets
 from fim_server.tools.eval import report
 from fim_server.tools.eval.holes import FAULTS, KINDS, Hole, applicable, applied, edit_similarity, inject, sample
 from fim_server.core.postprocess.syntax import SyntaxChecker
-from fim_server.providers.base import Completion, FimRequest, Usage
+from fim_server.providers.base import Completion, FimRequest, Streamed, Usage
 
 LANGUAGES = {
     ".py": "python", ".js": "javascript", ".jsx": "javascriptreact", ".ts": "typescript", ".tsx": "typescriptreact",
@@ -91,7 +91,7 @@ class OracleProvider:
     def expect(self, request_key: tuple[str, str], hole: Hole, source: str) -> None:
         self._holes[request_key] = (hole, source)
 
-    async def complete(self, request: FimRequest, timeout_s: float) -> Completion:
+    async def complete(self, request: FimRequest, timeout_s: float, progress: Streamed | None = None) -> Completion:
         key = (request.prompt, request.suffix)
         hole, source = self._holes[key]
         text = hole.truth
@@ -146,8 +146,12 @@ async def evaluate(
     fault_rate: float = 0.3,
     progress: Progress | None = None,
     provider_factory: Callable | None = None,
+    workspace: Workspace | None = None,
 ) -> list[Row]:
+    """Complete ``samples`` holes; ``workspace`` holds the files open besides each
+    hole's (``--open``), whose code may be sent as workspace context."""
     rng = random.Random(seed)
+    workspace = workspace or Workspace()
     # Files the server would never send are never read either (also through a
     # symlink with an innocent name: privacy resolves file: URIs).
     files = [
@@ -161,6 +165,7 @@ async def evaluate(
     oracle = OracleProvider(fault_rate, random.Random(seed + 1)) if fake else None
     factory = provider_factory or ((lambda s, c: oracle) if oracle else None)
     engine = CompletionEngine(settings, **({"provider_factory": factory} if factory else {}))
+    engine.connect(on_status=lambda state, reason: None, with_snippets=workspace.snippet_hook(engine))
     checker = SyntaxChecker()
     rows: list[Row] = []
     attempts = 0
@@ -178,10 +183,14 @@ async def evaluate(
                 continue
             hole = found[0]
             language = LANGUAGES[path.suffix]
-            doc = Document(path.resolve().as_uri(), hole.document(source), language_id=language)
+            uri = path.resolve().as_uri()
+            opened = workspace.documents.get(uri)  # an --open file: its text comes back after the hole
+            kept = None if opened is None else opened.source
+            doc = workspace.open(uri, hole.document(source), None, language)
             try:
                 ctx = cursor_context(doc, hole.line, hole.column, settings)
             except NoContext:
+                _restore(workspace, uri, kept, language)
                 continue  # a file the server would not complete in (binary, minified)
             if oracle is not None:
                 sent = build_request(ctx, settings)  # as the provider sees it: secret-looking parts masked
@@ -192,7 +201,10 @@ async def evaluate(
             before = asdict(engine.usage)
             errors_before = engine.stats.get("errors_fatal", 0) + engine.stats.get("errors_transient", 0) + engine.stats.get("errors_other", 0)
             started = time.perf_counter()
-            suggestions = await engine.complete(ctx, Trigger.INVOKED)
+            try:
+                suggestions = await engine.complete(ctx, Trigger.INVOKED)
+            finally:
+                _restore(workspace, uri, kept, language)
             latency = (time.perf_counter() - started) * 1000
             after = asdict(engine.usage)
             errors_after = engine.stats.get("errors_fatal", 0) + engine.stats.get("errors_transient", 0) + engine.stats.get("errors_other", 0)
@@ -228,7 +240,15 @@ async def evaluate(
     return rows
 
 
-def run(args, settings: Settings) -> int:
+def _restore(workspace: Workspace, uri: str, kept: str | None, language: str) -> None:
+    """After a hole: its file closed again, or back to its text if it was open."""
+    if kept is None:
+        workspace.close(uri)
+    else:
+        workspace.open(uri, kept, None, language)
+
+
+def run(args, settings: Settings, workspace: Workspace | None = None) -> int:
     repo = Path(args.repo)
     if not repo.is_dir():
         print(f"error: {repo} is not a directory", file=sys.stderr)
@@ -253,7 +273,10 @@ def run(args, settings: Settings) -> int:
     stopped = False
     try:
         rows = asyncio.run(
-            evaluate(repo, settings, samples=args.samples, seed=args.seed, kinds=kinds, fake=args.fake, fault_rate=args.fault_rate, progress=progress)
+            evaluate(
+                repo, settings, samples=args.samples, seed=args.seed, kinds=kinds, fake=args.fake,
+                fault_rate=args.fault_rate, progress=progress, workspace=workspace,
+            )
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
