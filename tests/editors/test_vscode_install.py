@@ -105,3 +105,15 @@ def test_the_vsix_alone_installs_its_server_and_the_first_run_notice_leads_to_gh
     if os.environ.get("FIM_UPDATE_SCREENSHOT") == "1":
         shutil.copy(tmp_path / "first-run.png", FIRST_RUN_SHOT)
         shutil.copy(tmp_path / "ghost.png", GHOST_SHOT)
+
+
+def test_a_server_that_cannot_be_found_is_one_error_with_its_buttons(artefacts, tmp_path):
+    missing = tmp_path / "nowhere" / "fim-server"
+    with CodeServer(tmp_path, tmp_path / "ws") as cs:
+        cs.install(artefacts["vsix"])
+        cs.settings({}, machine={"fimServer.serverPath": str(missing)})
+        seen = cs.drive("noserver.mjs", cs.start(), str(tmp_path))
+    assert len(seen["toasts"]) == 1, seen["toasts"]
+    assert str(missing) in seen["toasts"][0] and "was not found" in seen["toasts"][0]
+    assert seen["buttons"] == ["Locate fim-server…", "Show log", "How to install"], seen["buttons"]
+    assert "cannot start the server" in seen["status"]

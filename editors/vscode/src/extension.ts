@@ -96,7 +96,7 @@ class Extension {
     } else {
       await this.section();
     }
-    this.status.ok(); // new settings or a new key: a fresh chance
+    if (client?.state === State.Running) this.status.ok(); // new settings or a new key: a fresh chance
     await this.showMissingKey();
     this.refreshSwitches();
     void this.askAboutFolder();

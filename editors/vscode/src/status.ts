@@ -83,7 +83,9 @@ export class StatusItem implements vscode.Disposable {
     this.render();
   }
 
+  /** No key: shown unless a worse problem (a server that cannot start) is. */
   noKey(reason: string): void {
+    if (this.problem?.kind === "error") return;
     this.problem = { kind: "nokey", reason };
     this.render();
   }
