@@ -221,9 +221,18 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", help="configuration names")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--latency", action="store_true", help="time to ghost text, short and long prompt, larger model")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a fim-server setting for every row")
     args = parser.parse_args()
+    extra: dict[str, Any] = {}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        try:
+            extra[name] = json.loads(value)
+        except ValueError:
+            extra[name] = value
     trace = first_keys(load_trace(args.trace), args.keys)
-    configs = [c for c in (LATENCY_CONFIGS if args.latency else CONFIGS) if not args.only or c.name in args.only]
+    configs = [replace(c, settings={**c.settings, **extra}) for c in (LATENCY_CONFIGS if args.latency else CONFIGS)
+               if not args.only or c.name in args.only]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
