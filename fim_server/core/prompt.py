@@ -8,7 +8,7 @@ from fim_server.settings import Settings
 from fim_server.core.context import CursorContext
 from fim_server.core.privacy import mask_secrets
 from fim_server.redaction import secret_forms
-from fim_server.core.postprocess.single_line import wants_single_line
+from fim_server.core.postprocess.single_line import comment_marker, wants_single_line
 from fim_server.providers.base import FimRequest, encodable
 
 
@@ -34,6 +34,7 @@ def build_request(ctx: CursorContext, settings: Settings) -> FimRequest:
         path=_path_of(ctx.uri),
         extra=tuple((path, mask_secrets(text, known)) for path, text in ctx.snippets),
         language_id=ctx.language_id,
+        comment=comment_marker(ctx.language_id) or "",
         first_line_only=settings.stream_early_stop and single,
     )
 

@@ -223,16 +223,3 @@ class SnippetIndex:
         result = tuple(chosen)
         self._last = (state, target, result)
         return result
-
-
-def commented_blocks(extra: Iterable[tuple[str, str]], marker: str | None) -> str:
-    """Snippets as comment blocks for models without a native form (DeepSeek):
-    a ``Path:`` line, then each line of the snippet commented out."""
-    marker = marker or "#"
-    out = []
-    for path, text in extra:
-        out.append(f"{marker} Path: {path}\n")
-        for line in text.rstrip("\n").split("\n"):
-            out.append(f"{marker} {line}".rstrip() + "\n")
-        out.append("\n")
-    return "".join(out)

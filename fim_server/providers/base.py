@@ -18,7 +18,10 @@ class FimRequest:
     # (path, text) context chunks from other files; providers with a native form use
     # it (Qwen <|file_sep|>, llama.cpp input_extra), DeepSeek gets commented blocks
     extra: tuple[tuple[str, str], ...] = ()
-    language_id: str = ""  # for the comment syntax of those blocks
+    language_id: str = ""
+    # the language's line-comment marker ("#", "//", "--"; "" when unknown), set by the
+    # prompt stage, for providers that send ``extra`` as comment blocks (DeepSeek)
+    comment: str = ""
     # single-line situation: a stream may end (and its connection close) at the first line break
     first_line_only: bool = False
 
@@ -84,3 +87,16 @@ def encodable(text: str) -> str:
         return text
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def commented_blocks(extra: tuple[tuple[str, str], ...], marker: str) -> str:
+    """Snippets as comment blocks for models without a native form (DeepSeek):
+    a ``Path:`` line, then each line of the snippet commented out."""
+    marker = marker or "#"
+    out = []
+    for path, text in extra:
+        out.append(f"{marker} Path: {path}\n")
+        for line in text.rstrip("\n").split("\n"):
+            out.append(f"{marker} {line}".rstrip() + "\n")
+        out.append("\n")
+    return "".join(out)

@@ -15,9 +15,7 @@ from typing import Any
 
 import httpx
 
-from fim_server.core.postprocess.single_line import comment_marker
-from fim_server.core.snippets import commented_blocks
-from fim_server.providers.base import Completion, FimRequest, Streamed, Usage, encodable
+from fim_server.providers.base import Completion, FimRequest, Streamed, Usage, commented_blocks, encodable
 from fim_server.providers.common import HttpProvider, choice_text, num, read_choices, stop_list
 
 NAME = "DeepSeek"
@@ -45,7 +43,7 @@ class DeepSeekProvider(HttpProvider):
             "model": self.model,
             # snippets of other files first, as comments: the prompt's start stays stable
             "prompt": encodable(
-                commented_blocks(request.extra, comment_marker(request.language_id)) + request.prompt
+                commented_blocks(request.extra, request.comment) + request.prompt
                 if request.extra
                 else request.prompt
             ),

@@ -8,7 +8,8 @@ from cursor import ctx_at
 from fim_server.settings import Settings
 from fim_server.core.documents import split_lines
 from fim_server.core.prompt import build_request
-from fim_server.core.snippets import RecentEdits, SnippetIndex, Source, commented_blocks, display_path, similarity, words
+from fim_server.providers.base import commented_blocks
+from fim_server.core.snippets import RecentEdits, SnippetIndex, Source, display_path, similarity, words
 
 HELPERS = "def parse_header(raw_bytes):\n    fields = raw_bytes.split(b':')\n    return fields\n"
 UNRELATED = "class Colour:\n    red = 1\n    green = 2\n"
