@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from fim_server.settings import Settings
-from fim_server.providers.base import Completion, FimRequest, Provider, Usage
+from fim_server.providers.base import Provider
 from fim_server.providers.codestral import CodestralProvider
 from fim_server.providers.deepseek import DeepSeekProvider
 from fim_server.providers.llamacpp import LlamaCppProvider

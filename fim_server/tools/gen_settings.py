@@ -18,7 +18,7 @@ from pathlib import Path
 import sys
 from typing import Any, Callable, Sequence
 
-from fim_server.settings import DISPLAY_ORDER, SECTION, SPECS, Settings, Spec, describe
+from fim_server.settings import DISPLAY_ORDER, SECTION, Settings, Spec, describe
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_JSON = "editors/vscode/package.json"

@@ -45,3 +45,19 @@ def ctx_at(
         max_suffix_chars=max_suffix_chars,
         language_id=language_id,
     )
+
+
+class Recorder:
+    """A provider that records what it was asked and answers ``answer``."""
+
+    name = "recorder"
+
+    def __init__(self, answer: str = "QQQ") -> None:
+        self.answer = answer
+        self.requests: list = []
+
+    async def complete(self, request, timeout_s: float, progress=None):
+        from fim_server.providers.base import Completion, Usage
+
+        self.requests.append(request)
+        return Completion(self.answer, "stop", Usage())

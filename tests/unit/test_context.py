@@ -15,13 +15,12 @@ import pytest
 from hypothesis import given, strategies as st
 from lsprotocol import types
 
-from cursor import CURSOR, ctx_at, locate
+from cursor import CURSOR, Recorder, ctx_at, locate
 from fim_server.core.context import ANCHOR_LINES, build_context, prefix_start_line
 from fim_server import cli
 from fim_server.core.engine import CompletionEngine
 from fim_server.fakes.deepseek import FakeDeepSeek, Reply
 from fim_server.lsp import server as lsp_server
-from fim_server.providers.base import Completion, Usage
 from fim_server.settings import parse_settings
 from fim_server.core.workspace import Workspace
 from fim_server.tools.eval.run import evaluate
@@ -300,21 +299,12 @@ def first_line(prompt: str) -> int:
     return int(prompt[7:10])
 
 
-class Recorder:
-    """A provider that records what it was asked."""
-
-    name = "recorder"
-
-    def __init__(self) -> None:
-        self.requests: list = []
-
-    async def complete(self, request, timeout_s: float, progress=None) -> Completion:
-        self.requests.append(request)
-        return Completion("compute(first, second)", "stop", Usage())
+def _recorder() -> Recorder:
+    return Recorder("compute(first, second)")
 
 
 def via_server(tmp_path: Path, raw: dict, helper: bool = False) -> tuple[str, str, list[str]]:
-    recorder = Recorder()
+    recorder = _recorder()
     server = lsp_server.create_server(
         lambda settings, notify: CompletionEngine(settings, notify=notify, provider_factory=lambda s, c: recorder)
     )
@@ -370,7 +360,7 @@ def via_eval(tmp_path: Path, raw: dict, helper: bool = False) -> tuple[str, str,
     (repo / "example.py").write_text(SOURCE, encoding="utf-8")
     settings, problems = parse_settings({**raw, "apiKey": KEY})
     assert problems == []
-    recorder = Recorder()
+    recorder = _recorder()
     workspace = Workspace()
     if helper:
         workspace.open(_helper(tmp_path).as_uri(), HELPER, None, "python")

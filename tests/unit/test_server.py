@@ -8,10 +8,11 @@ import asyncio
 
 from lsprotocol import types
 
+from cursor import Recorder
+
 from fim_server.lsp.server import STATUS_DELAY_S, STATUS_NOTIFICATION, create_server
 from fim_server.core.engine import CompletionEngine
 from fim_server.lsp import server as lsp_server
-from fim_server.providers.base import Completion, Usage
 
 def _recording_server():
     server = create_server()
@@ -50,17 +51,6 @@ def test_a_flip_back_within_the_delay_sends_nothing_and_a_lasting_state_one_mess
 MAIN = "import notes\n\nheader = parse_header(raw_bytes)\nfields = header.split(b':')\nprint(fields)\nvalue = \n"
 NOTES = "parse_header raw_bytes fields split header\nthe canary-notes-line: parse_header(raw_bytes) fields\n"
 CURSOR = (5, 8)
-
-
-class Recorder:
-    name = "recorder"
-
-    def __init__(self) -> None:
-        self.requests: list = []
-
-    async def complete(self, request, timeout_s: float, progress=None) -> Completion:
-        self.requests.append(request)
-        return Completion("QQQ", "stop", Usage())
 
 
 def _server(tmp_path):

@@ -22,7 +22,7 @@ from fim_server.core.text import common_prefix_len
 from fim_server.providers.catalog import KEY_VARIABLES
 from fim_server.tools.replay.answers import ContinuationAnswers, FixedAnswers
 from fim_server.tools.replay.client import StdioClient, rss_kib
-from fim_server.tools.replay.trace import Trace, advance, advance_over, back
+from fim_server.tools.replay.trace import Trace, advance, back
 
 PAUSE_MS = 500
 FAKE_KEY = "sk-replay-fake-key"
