@@ -302,7 +302,8 @@ def run_complete(args: argparse.Namespace) -> int:
         if fake is not None:
             fake.stop()
     if notices:
-        print(f"error: {notices[0]}", file=sys.stderr)
+        # the key fix in the command line's words: --set apiKey=..., not the editors' setting name
+        print(f"error: {notices[0].replace('fimServer.apiKey', '--set apiKey=...')}", file=sys.stderr)
         return 1
     if args.json:
         print(

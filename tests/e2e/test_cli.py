@@ -71,6 +71,8 @@ def test_complete_without_key_prints_one_clear_line(source):
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "DEEPSEEK_API_KEY" in lines[0]
+    # the fix in the command line's words (an editor's setting name means nothing here)
+    assert "--set apiKey=" in lines[0] and "fimServer.apiKey" not in lines[0]
     assert "Traceback" not in result.stderr
 
 
