@@ -155,6 +155,12 @@ def load_settings(args: argparse.Namespace) -> tuple[Settings, list[str]]:
             if isinstance(exc, OSError) and exc.strerror:
                 raise UsageError(f"cannot read settings file {args.settings}: {exc.strerror}") from None
             raise UsageError(f"cannot read settings file {args.settings}: {exc}") from None
+        # where the client got each setting, when it says so (doctor shows it): {"baseUrl": "folder /repo"}
+        inner = raw.get(SECTION) if isinstance(raw, dict) and isinstance(raw.get(SECTION), dict) else raw
+        told = inner.pop("$sources", None) if isinstance(inner, dict) else None
+        label = "stdin" if args.settings == "-" else f"settings file {args.settings}"
+        args.origins = {name: label for name in inner} if isinstance(inner, dict) else {}
+        args.told_origins = told
         settings, found = parse_settings(raw, settings)
         problems += found
     overrides: dict[str, Any] = {}
@@ -167,6 +173,7 @@ def load_settings(args: argparse.Namespace) -> tuple[Settings, list[str]]:
         except ValueError:
             overrides[name] = value
     if overrides:
+        args.origins = {**getattr(args, "origins", {}), **{name: "--set" for name in overrides}}
         settings, found = parse_settings(overrides, settings)
         problems += found
     register_secret(settings.api_key)
@@ -332,7 +339,10 @@ def run_doctor(args: argparse.Namespace) -> int:
 
     logging.getLogger("fim_server").addHandler(logging.NullHandler())
     settings, problems = load_settings(args)
+    from fim_server.tools.doctor import origins_check
+
     checks = asyncio.run(diagnose(settings, problems, timeout_s=args.timeout))
+    checks.insert(1, origins_check(getattr(args, "origins", {}), getattr(args, "told_origins", None)))
     text, code = report(settings, checks)
     if args.json:
         from fim_server.tools.doctor import as_json

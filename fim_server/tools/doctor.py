@@ -160,6 +160,32 @@ async def _probe(provider, settings: Settings, timeout: float) -> Check:
     )
 
 
+# settings that choose where code and the key go, or what is never sent: when a project
+# folder set them, doctor says so as a warning (a cloned repository can carry settings)
+GUARDED = ("provider", "baseUrl", "caBundle", "excludeGlobs", "apiKey")
+
+
+def origins_check(origins: Mapping[str, str], told: object = None) -> Check:
+    """Where each setting that is not a default came from: ``--set``, the settings file,
+    or, when the client says so in the file's ``$sources`` (``{"baseUrl": "folder
+    /repo"}``), the client's own account (user settings, a folder, ...)."""
+    said = {str(k): str(v)[:200] for k, v in told.items()} if isinstance(told, dict) else {}
+    if not origins and not said:
+        return Check("setting sources", "ok", "all defaults (no settings file, no --set)")
+    parts, folder = [], []
+    for name in sorted(set(origins) | set(said)):
+        where = said.get(name) or origins.get(name, "?")
+        if name in said and origins.get(name) == "--set":
+            where = "--set"  # the command line wins over what the file says
+        parts.append(f"{name} from {where}")
+        if name in GUARDED and "folder" in where.lower():
+            folder.append(name)
+    if folder:
+        return Check("setting sources", "warn", "; ".join(parts) + f" (set by a project folder: {', '.join(folder)}; "
+                                                "check that you trust it)")
+    return Check("setting sources", "ok", "; ".join(parts))
+
+
 def report(settings: Settings, checks: list[Check]) -> tuple[str, int]:
     """The printed report and the exit code (0 only when nothing failed)."""
     failed = [c for c in checks if c.status == "FAIL"]

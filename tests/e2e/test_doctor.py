@@ -187,3 +187,24 @@ def test_json_report_says_what_failed():
     report = json.loads(done.stdout)
     assert report["ok"] is False
     assert {c["name"]: c["status"] for c in report["checks"]}["API key"] == "FAIL"
+
+
+def test_doctor_says_where_each_setting_came_from_and_warns_about_a_folder(tmp_path):
+    """Issue 18: the client may say where it got each setting (``$sources``); a
+    folder that picks the provider's address is a warning, --set wins over the file."""
+    with FakeDeepSeek(api_key=SECRET, default=Reply(text="a + b")) as fake:
+        path = tmp_path / "settings.json"
+        path.write_text(json.dumps({"fimServer": {
+            "baseUrl": fake.url + "/beta", "model": "deepseek-v4-flash",
+            "$sources": {"baseUrl": "folder /work/cloned (.vscode/settings.json)", "model": "user settings"}}}))
+        result = doctor(f"apiKey={SECRET}", settings_file=path)
+        assert result.returncode == 0, result.stdout
+        sources = line(result.stdout, "setting sources")
+        assert sources.split()[0] == "warn"
+        assert "baseUrl from folder /work/cloned (.vscode/settings.json)" in sources
+        assert "model from user settings" in sources and "apiKey from --set" in sources
+        assert "set by a project folder: baseUrl" in sources
+        assert SECRET not in result.stdout + result.stderr
+        plain = doctor(f"apiKey={SECRET}", f"baseUrl={fake.url}/beta")
+        sources = line(plain.stdout, "setting sources")
+        assert sources.split()[0] == "ok" and "baseUrl from --set" in sources and "folder" not in sources
