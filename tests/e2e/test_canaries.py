@@ -13,7 +13,6 @@ and report files. No canary may be anywhere.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 import subprocess
 import sys

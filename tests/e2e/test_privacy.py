@@ -6,15 +6,11 @@ are used, and plain http to another host draws a warning."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
-from pathlib import Path
 
 import pytest
 import trustme
