@@ -369,9 +369,11 @@ def run_server(args: argparse.Namespace) -> int:
     if fake is not None:  # stderr: the editor's server log (no client to send it to yet)
         print(f"fim-server demo mode: every answer comes from the built-in fake DeepSeek at {fake.url}; "
               "no key is used and nothing leaves this machine", file=sys.stderr, flush=True)
-    if args.tcp:
-        return run_tcp(server, args)
-    return server.start_io()
+    try:
+        return run_tcp(server, args) if args.tcp else server.start_io()
+    finally:
+        if fake is not None:  # the demo's fake ends with the server (its port and thread)
+            fake.stop()
 
 
 def run_tcp(server, args: argparse.Namespace) -> int:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import io
 import logging
+import os
 import re
+import stat
 import sys
 import threading
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -178,6 +181,14 @@ class _PipeReader:
 
 async def _stdin_reader(stdin: BinaryIO, executor) -> Any:
     loop = asyncio.get_running_loop()
+    try:
+        mode = os.fstat(stdin.fileno()).st_mode
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+        mode = 0
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        # a file, /dev/null or a terminal: epoll refuses the first two (after connect_read_pipe
+        # has returned, where it cannot be caught), so read them on a worker thread
+        return StdinAsyncReader(stdin, executor)
     stream = asyncio.StreamReader(limit=1 << 16, loop=loop)
     try:
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream, loop=loop), stdin)

@@ -166,3 +166,23 @@ def test_help_lists_the_commands():
     result = run("--help")
     assert result.returncode == 0
     assert "complete" in result.stdout and "--tcp" in result.stdout and "--log-file" in result.stdout
+
+
+@pytest.mark.parametrize("demo", [False, True])
+def test_server_on_a_null_or_file_stdin_ends_instead_of_hanging(tmp_path, demo):
+    """stdin that the event loop cannot watch (/dev/null, a file) is read on a thread:
+    the server answers what the file holds and ends at its end (it used to print a
+    traceback from the loop and wait for ever)."""
+    extra = ["--demo"] if demo else []
+    with open(os.devnull, "rb") as null:
+        result = subprocess.run([sys.executable, "-m", "fim_server", *extra], stdin=null,
+                                capture_output=True, env=ENV, timeout=30)
+    assert result.returncode == 0 and b"Traceback" not in result.stderr
+    body = b'{"jsonrpc":"2.0","id":1,"method":"shutdown"}'
+    requests = tmp_path / "requests.lsp"
+    requests.write_bytes(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    with open(requests, "rb") as stdin:
+        result = subprocess.run([sys.executable, "-m", "fim_server", *extra], stdin=stdin,
+                                capture_output=True, env=ENV, timeout=30)
+    assert result.returncode == 0 and b"Traceback" not in result.stderr
+    assert b'"id": 1' in result.stdout and b'"result": null' in result.stdout
