@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from fim_server.core.context import CursorContext
 from fim_server.core.debounce import Superseded
-from fim_server.core.memory import Shown, bounded_answer, cache_key
+from fim_server.core.memory import Shown, bounded_answer, cache_key, typed_since
 from fim_server.core.postprocess import Cleaned, before_cache
 from fim_server.core.prompt import build_request
 from fim_server.core.text import common_prefix_len
@@ -270,12 +270,4 @@ def extension(old: CursorContext, new: CursorContext) -> str | None:
     """The text typed since ``old`` when ``new`` is ``old`` plus typing at its cursor
     (``""`` for the same place), else None. Both prefixes are windows (tails) of the
     same text, so the shorter must end the longer."""
-    typed = new.offset - old.offset
-    if typed < 0 or typed > len(new.prefix) or new.suffix != old.suffix:
-        return None
-    before = new.prefix[: len(new.prefix) - typed]
-    if not (before.endswith(old.prefix) or old.prefix.endswith(before)):
-        return None
-    if not before and old.prefix:
-        return None
-    return new.prefix[len(new.prefix) - typed :]
+    return typed_since(old.prefix, old.offset, old.suffix, new)

@@ -134,15 +134,23 @@ def typed_through(shown: Shown, ctx: CursorContext) -> str | None:
     followed by exactly those characters (both windows are tails of the same text,
     so the shorter must end the longer).
     """
-    typed = ctx.offset - shown.offset
-    if typed <= 0 or typed >= len(shown.text) or ctx.suffix != shown.suffix:
+    typed = typed_since(shown.prefix, shown.offset, shown.suffix, ctx)
+    if not typed or len(typed) >= len(shown.text) or not shown.text.startswith(typed):
         return None
-    head = shown.text[:typed]
-    if not ctx.prefix.endswith(head):
+    return shown.text[len(typed):]
+
+
+def typed_since(prefix: str, offset: int, suffix: str, ctx: CursorContext) -> str | None:
+    """The text typed at the cursor since the place (``prefix``, ``offset``, ``suffix``)
+    when ``ctx`` is that place plus typing (``""`` for the same place), else None.
+    Both prefixes are windows (tails) of the same text, so the shorter must end the
+    longer. The one rule behind typing-through and the scheduler's ``extension``."""
+    typed = ctx.offset - offset
+    if typed < 0 or typed > len(ctx.prefix) or ctx.suffix != suffix:
         return None
     before = ctx.prefix[: len(ctx.prefix) - typed]
-    if not (before.endswith(shown.prefix) or shown.prefix.endswith(before)):
+    if not (before.endswith(prefix) or prefix.endswith(before)):
         return None
-    if not before and shown.prefix:
+    if not before and prefix:
         return None
-    return shown.text[typed:]
+    return ctx.prefix[len(ctx.prefix) - typed :]
