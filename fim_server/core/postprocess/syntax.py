@@ -14,32 +14,16 @@ is downloaded at run time.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 from typing import Any
 
 from fim_server.core.context import CursorContext
+from fim_server.core.language import grammar, new_parser
 from fim_server.core.text import common_prefix_len
 
 log = logging.getLogger(__name__)
 
-# languageId -> (module, function returning the language pointer)
-GRAMMARS: dict[str, tuple[str, str]] = {
-    "python": ("tree_sitter_python", "language"),
-    "javascript": ("tree_sitter_javascript", "language"),
-    "javascriptreact": ("tree_sitter_javascript", "language"),
-    "typescript": ("tree_sitter_typescript", "language_typescript"),
-    "typescriptreact": ("tree_sitter_typescript", "language_tsx"),
-    "go": ("tree_sitter_go", "language"),
-    "rust": ("tree_sitter_rust", "language"),
-    "c": ("tree_sitter_c", "language"),
-    "cpp": ("tree_sitter_cpp", "language"),
-    "java": ("tree_sitter_java", "language"),
-    "json": ("tree_sitter_json", "language"),
-    "bash": ("tree_sitter_bash", "language"),
-    "shellscript": ("tree_sitter_bash", "language"),
-}
 MAX_TRIES = 4  # parses per completion at most
 # The check parses only the code nearest the cursor, cut where a top-level statement
 # starts (a line at column 0 that begins with a word or ``@``), so its cost is
@@ -116,19 +100,11 @@ class SyntaxChecker:
     def parser_for(self, language_id: str):
         if language_id in self._parsers:
             return self._parsers[language_id]
-        parser = None
-        spec = GRAMMARS.get(language_id)
-        if spec is not None:
-            try:
-                import tree_sitter
+        parser = new_parser(language_id)
+        if parser is not None:
+            import tree_sitter
 
-                module = importlib.import_module(spec[0])
-                language = tree_sitter.Language(getattr(module, spec[1])())
-                parser = tree_sitter.Parser(language)
-                self._queries[language_id] = tree_sitter.Query(language, "(ERROR) @e (MISSING) @m")
-            except Exception as exc:  # no grammar package: the check is skipped
-                log.debug("no syntax check for %s: %s", language_id, exc)
-                parser = None
+            self._queries[language_id] = tree_sitter.Query(grammar(language_id), "(ERROR) @e (MISSING) @m")
         self._parsers[language_id] = parser
         return parser
 

@@ -30,14 +30,11 @@ from fim_server.core.prompt import build_request
 from fim_server.redaction import known_secrets
 from fim_server.tools.eval import report
 from fim_server.tools.eval.holes import FAULTS, KINDS, Hole, applicable, applied, edit_similarity, inject, sample
+from fim_server.core.language import EXTENSIONS
 from fim_server.core.postprocess.syntax import SyntaxChecker
 from fim_server.providers.base import Completion, FimRequest, Streamed, Usage
 
-LANGUAGES = {
-    ".py": "python", ".js": "javascript", ".jsx": "javascriptreact", ".ts": "typescript", ".tsx": "typescriptreact",
-    ".go": "go", ".rs": "rust", ".c": "c", ".h": "c", ".cpp": "cpp", ".cc": "cpp", ".java": "java", ".rb": "ruby",
-    ".lua": "lua", ".sh": "shellscript",
-}
+LANGUAGES = EXTENSIONS  # file extension -> languageId (core/language)
 SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", "build", "dist", ".tox", "target", ".mypy_cache"}
 MAX_FILE_BYTES = 300_000
 

@@ -15,9 +15,9 @@ import random
 import re
 from pathlib import Path
 
+from fim_server.core.language import language_for_path
 from fim_server.tools.replay.trace import Event, Trace
 
-LANGUAGES = {".py": "python", ".ts": "typescript", ".js": "javascript", ".go": "go", ".rs": "rust"}
 _DEFINITION = {
     "python": re.compile(r"^(async\s+def|def|class)\s"),
     "go": re.compile(r"^func\s"),
@@ -114,7 +114,7 @@ def generate(path: str | Path, *, seed: int = 1, max_keys: int = 600, max_block_
 
     path = Path(path)
     original = read_regular(path).decode("utf-8").replace("\r\n", "\n")  # a FIFO or /dev/zero: OSError
-    language = language or LANGUAGES.get(path.suffix, "plaintext")
+    language = language or language_for_path(path)
     rng = random.Random(seed)
     typist = Typist(rng)
     lines = original.split("\n")
