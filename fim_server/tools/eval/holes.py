@@ -12,7 +12,21 @@ import re
 from fim_server.core.postprocess.min_length import MIN_CHARS
 
 KINDS = ("line_end", "mid_line", "block_start", "multi_line")
-FAULTS = ("run_on_suffix", "duplicate_closer", "repeat_last_line", "leak_tokens", "trailing_whitespace", "past_block")
+FAULTS = (
+    "run_on_suffix", "past_block", "duplicate_closer", "repeat_last_line", "repeat_block", "wrong_indent",
+    "leak_tokens", "trailing_whitespace", "retype_above",
+)
+# faults whose answer holds nothing of the truth: recovered means dropped (``expected``)
+DROPPED = ("retype_above",)
+_COMMENT_STARTS = ("#", '"""', "'''", "//", "/*", "*")
+_CLOSER_LINE = re.compile(r"[)\]}]+[;,)]*$")
+_NEXT_FUNCTION = {
+    "go": "func nextHelper(value int) int {\n\treturn value\n}",
+    "rust": "fn next_helper(value: i32) -> i32 {\n    value\n}",
+    "javascript": "function nextHelper(value) {\n  return value;\n}",
+    "typescript": "function nextHelper(value: number): number {\n  return value;\n}",
+    "c": "static int next_helper(int value) {\n    return value;\n}",
+}
 _BOUNDARY = re.compile(r"\b|(?<=[\s(\[{,.=:])")
 
 
@@ -24,6 +38,7 @@ class Hole:
     column: int  # code points
     offset: int  # code points from the start of the file
     truth: str  # the removed text
+    language: str = "python"  # the languageId: faults are made the way that language writes blocks
 
     def document(self, source: str) -> str:
         """The file with the hole punched."""
@@ -34,9 +49,16 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
-def _code_line(line: str) -> bool:
+def _code_line(line: str, language: str = "python") -> bool:
     s = line.strip()
-    return len(s) >= 4 and not s.startswith(("#", '"""', "'''", "//")) and "\t" not in line[: _indent(line)]
+    if len(s) < 4 or s.startswith(_COMMENT_STARTS):
+        return False
+    return language != "python" or "\t" not in line[: _indent(line)]  # Go indents with tabs
+
+
+def brace(language: str) -> bool:
+    """Blocks made by braces (every language here but Python)."""
+    return language != "python"
 
 
 def _boundaries(content: str, lo: int, hi: int) -> list[int]:
@@ -50,13 +72,15 @@ def _boundaries(content: str, lo: int, hi: int) -> list[int]:
     return out
 
 
-def sample(path: str, source: str, rng: random.Random, count: int, kinds: tuple[str, ...] = KINDS) -> list[Hole]:
+def sample(
+    path: str, source: str, rng: random.Random, count: int, kinds: tuple[str, ...] = KINDS, language: str = "python"
+) -> list[Hole]:
     """Up to ``count`` holes in ``source``, the kinds taken in turn."""
     lines = source.split("\n")
     starts = [0]
     for line in lines[:-1]:
         starts.append(starts[-1] + len(line) + 1)
-    code = [i for i, line in enumerate(lines) if _code_line(line)]
+    code = [i for i, line in enumerate(lines) if _code_line(line, language)]
     if not code:
         return []
     holes: list[Hole] = []
@@ -96,7 +120,9 @@ def sample(path: str, source: str, rng: random.Random, count: int, kinds: tuple[
         col, truth = hole
         if truth.count('"""') % 2 or truth.count("'''") % 2:
             continue  # a hole that cuts a docstring in two
-        item = Hole(path, kind, i, col, starts[i] + col, truth)
+        if brace(language) and (truth.count("`") % 2 or truth.count("/*") != truth.count("*/")):
+            continue  # ... or a template string or a block comment
+        item = Hole(path, kind, i, col, starts[i] + col, truth, language)
         if item not in holes:
             holes.append(item)
     return holes
@@ -113,24 +139,69 @@ def _line_suffix(source: str, hole: Hole) -> str:
     return source[hole.offset + len(hole.truth) : end if end != -1 else len(source)]
 
 
+def _next_line(source: str, hole: Hole) -> str:
+    """The first non-blank line after the hole's line."""
+    for line in source[hole.offset + len(hole.truth) :].split("\n")[1:]:
+        if line.strip():
+            return line
+    return ""
+
+
+def _unit(source: str) -> str:
+    """One level of indentation in ``source``: a tab where lines start with one, else the
+    narrowest indentation of spaces (4 when nothing is indented)."""
+    widths = []
+    for line in source.split("\n"):
+        if line[:1] == "\t":
+            return "\t"
+        if line[:1] == " " and line.strip():
+            widths.append(_indent(line))
+    return " " * (min(widths) if widths else 4)
+
+
+def _line_above(source: str, hole: Hole) -> str:
+    lines = source.split("\n")
+    for line in reversed(lines[: hole.line]):
+        if line.strip():
+            return line
+    return ""
+
+
 def applicable(fault: str, hole: Hole, source: str) -> bool:
     rest = _line_suffix(source, hole)
     if fault == "duplicate_closer":
-        return rest[:1] in (")", "]", "}")
+        # the closer right of the cursor, or (line end) the closer line that follows
+        return rest[:1] in (")", "]", "}") or (not rest.strip() and bool(_CLOSER_LINE.match(_next_line(source, hole).strip())))
     if fault in ("trailing_whitespace", "repeat_last_line", "past_block"):
         return not rest.strip()
+    if fault == "repeat_block":
+        return not rest.strip() and "\n" in hole.truth
+    if fault == "wrong_indent":
+        following = _next_line(source, hole).strip()
+        return not rest.strip() and bool(following) and not _CLOSER_LINE.match(following)
+    if fault == "retype_above":
+        above = _line_above(source, hole).strip()
+        cursor_line = source.split("\n")[hole.line]
+        return not cursor_line[: hole.column].strip() and len(above) >= 4 and above != hole.truth.split("\n")[0].strip()
     if fault == "run_on_suffix":
         after = source[hole.offset + len(hole.truth) :]
         return bool(after.strip())
     return True
 
 
+def expected(fault: str | None, hole: Hole) -> str:
+    """What a good pipeline leaves of the answer: the truth, or nothing (``DROPPED``)."""
+    return "" if fault in DROPPED else hole.truth
+
+
 def inject(fault: str, hole: Hole, source: str, rng: random.Random) -> str:
-    """What a model making ``fault`` would answer for ``hole``."""
+    """What a model making ``fault`` would answer for ``hole``, written the way
+    ``hole.language`` writes blocks (braces, or indentation for Python)."""
     truth = hole.truth
     after = source[hole.offset + len(hole.truth) :]
     lines = source.split("\n")
     cursor_line = lines[hole.line]
+    braces = brace(hole.language)
     if fault == "run_on_suffix":
         rest = _line_suffix(source, hole)
         if rest.strip():
@@ -138,17 +209,38 @@ def inject(fault: str, hole: Hole, source: str, rng: random.Random) -> str:
         following = [line for line in after.split("\n")[1:] if line.strip()][:2]
         return truth + "\n" + "\n".join(following) if following else truth
     if fault == "duplicate_closer":
-        return truth + _line_suffix(source, hole)[0]
+        rest = _line_suffix(source, hole)
+        if rest[:1] in (")", "]", "}"):
+            return truth + rest[0]
+        return truth + "\n" + _next_line(source, hole)  # closes the block the suffix closes
     if fault == "repeat_last_line":
         last = (cursor_line[: hole.column] + truth).split("\n")[-1]
         return truth + "\n" + last
+    if fault == "repeat_block":
+        written = (cursor_line[: hole.column] + truth).split("\n")
+        return truth + "\n" + "\n".join(written[-min(3, len(written)) :])
+    if fault == "wrong_indent":
+        # goes on with the line that follows, one level too deep (so it no longer
+        # matches the suffix character for character)
+        return truth + "\n" + _unit(source) + _next_line(source, hole)
+    if fault == "retype_above":
+        return _line_above(source, hole).strip()
     if fault == "leak_tokens":
         token = rng.choice(["<|endoftext|>", "<｜fim▁end｜>", "<|fim_middle|>", "<|file_sep|>"])
-        return truth + token + "\ndef unrelated():\n    pass\n"
+        junk = _NEXT_FUNCTION.get(hole.language, _NEXT_FUNCTION["c"]) if braces else "def unrelated():\n    pass"
+        return truth + token + "\n" + junk + "\n"
     if fault == "trailing_whitespace":
         return truth + rng.choice(["  ", "\t", " \n\n", "\n   \n"])
     if fault == "past_block":
         base = _indent(cursor_line)
+        if braces:
+            # closes every block it is in, then writes another function
+            unit = _unit(source)
+            indent = cursor_line[:base]
+            depth = indent.count("\t") if unit == "\t" else len(indent.replace("\t", unit)) // len(unit)
+            closers = [unit * level + "}" for level in range(depth - 1, -1, -1)]
+            function = _NEXT_FUNCTION.get(hole.language, _NEXT_FUNCTION["c"])
+            return truth + "\n" + "\n".join(closers) + ("\n\n" if closers else "\n\n\n") + function + "\n"
         if base == 0:
             return truth + "\n\n\ndef _next_helper(value):\n    return value\n"
         outer = " " * max(0, base - 4)

@@ -175,7 +175,7 @@ async def evaluate(
                 source = path.read_text(encoding="utf-8").replace("\r\n", "\n")
             except (UnicodeDecodeError, OSError):
                 continue
-            found = sample(str(path), source, rng, 1, (kind,))
+            found = sample(str(path), source, rng, 1, (kind,), language=LANGUAGES[path.suffix])
             if not found:
                 continue
             hole = found[0]
