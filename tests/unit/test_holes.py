@@ -166,3 +166,12 @@ def test_unknown_fault_is_an_error():
     source, hole = hole_at("go")
     with pytest.raises(ValueError):
         inject("no_such_fault", hole, source, random.Random(1))
+
+
+def test_past_block_closes_the_blocks_open_after_the_truth_with_the_files_indentation():
+    # the truth opens a block itself; the file's " * " comment lines are no indentation unit
+    source = "/**\n * Area.\n */\nfunction area(width) {\n  if (width > 0) {\n    return width;\n  }\n}\n"
+    start = source.index("if (width")
+    hole = Hole("x", "block_start", 4, 2, start, "if (width > 0) {", "javascript")
+    answer = inject("past_block", hole, source, random.Random(1))
+    assert answer.startswith("if (width > 0) {\n  }\n}\n\nfunction nextHelper(value) {")

@@ -154,8 +154,8 @@ def _unit(source: str) -> str:
     for line in source.split("\n"):
         if line[:1] == "\t":
             return "\t"
-        if line[:1] == " " and line.strip():
-            widths.append(_indent(line))
+        if line[:1] == " " and line.strip() and not line.strip().startswith(_COMMENT_STARTS):
+            widths.append(_indent(line))  # not the " * " of a block comment
     return " " * (min(widths) if widths else 4)
 
 
@@ -234,10 +234,12 @@ def inject(fault: str, hole: Hole, source: str, rng: random.Random) -> str:
     if fault == "past_block":
         base = _indent(cursor_line)
         if braces:
-            # closes every block it is in, then writes another function
+            # closes every block open at the end of the truth, then writes another function
             unit = _unit(source)
-            indent = cursor_line[:base]
+            last = (cursor_line[: hole.column] + truth).split("\n")[-1]
+            indent = last[: _indent(last)]
             depth = indent.count("\t") if unit == "\t" else len(indent.replace("\t", unit)) // len(unit)
+            depth += last.rstrip().endswith("{")
             closers = [unit * level + "}" for level in range(depth - 1, -1, -1)]
             function = _NEXT_FUNCTION.get(hole.language, _NEXT_FUNCTION["c"])
             return truth + "\n" + "\n".join(closers) + ("\n\n" if closers else "\n\n\n") + function + "\n"
