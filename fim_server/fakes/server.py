@@ -67,6 +67,8 @@ class FakeServer:
     stream_by_default = False
     default_models: tuple[str, ...] = ("model-a",)
     bad_body_message = "invalid JSON body"
+    #: the methods the other routes answer (llama.cpp's /tokenize is a POST)
+    route_methods: frozenset[str] = frozenset({"GET"})
 
     def __init__(
         self,
@@ -273,7 +275,7 @@ class FakeServer:
         if self.api_key is not None and req.bearer != self.api_key:
             return self.error(401)
         if req.path in self.routes():
-            return None if req.method == "GET" else self.error(405)
+            return None if req.method in self.route_methods else self.error(405)
         if req.path not in self.completion_paths:
             return self.error(404, f"No route for {req.method} {req.path}")
         if req.method != "POST":

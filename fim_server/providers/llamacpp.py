@@ -18,6 +18,18 @@ a batch, ``-b``: 1536 tokens by default) is cut at a front that moves with every
 key. The provider therefore sends a prefix that fits (``PREFIX_CHARS``, cut only in
 steps of ``PREFIX_STEP_LINES`` lines, so its start stays put) and a short suffix
 (``SUFFIX_CHARS``, whole lines); bench/README.md has the measurements.
+
+Even so the suffix sits after the cursor, so with ``/infill`` it is evaluated again at
+every key. When the model's FIM tokens are known (the ``template`` setting, or with
+``auto`` the family its file name suggests, checked against the server's own
+``/tokenize``: each marker must be one token), the provider instead sends
+``/completion`` a raw prompt laid out by ``templates.render_line_last``: the lines
+above the cursor, the suffix, the middle marker, then the cursor line's text before
+the cursor. Typing on one line changes only the end of that prompt, so the server
+reuses all the rest. (``/infill``'s own ``prompt`` field cannot do this: llama.cpp's
+README places it after the middle token, but its code appends it to the prefix,
+before the suffix.) Without known tokens, or behind a front without ``/props`` or
+``/tokenize``, the provider uses ``/infill``.
 """
 
 from __future__ import annotations
@@ -29,8 +41,9 @@ import httpx
 from fim_server.providers import errors
 from fim_server.settings import Settings
 from fim_server.redaction import redact_and_cut
-from fim_server.providers.http import error_message, parse_json_body, read_body, sse_events
+from fim_server.providers.http import error_message, parse_json_body, read_body, request_timeout, sse_events
 from fim_server.providers.base import Completion, FimRequest, Streamed, Usage
+from fim_server.providers.templates import FimTemplate, render_line_last, template_for
 from fim_server.providers.common import HttpProvider, num, stop_list, take_piece
 
 NAME = "llama.cpp"
@@ -122,12 +135,33 @@ class LlamaCppProvider(HttpProvider):
     def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
         super().__init__(settings, client)
         self.ready = False  # /health said 200 since the last 503
+        self.layout_known = False  # the raw-prompt check below ran
+        self.template: FimTemplate | None = None  # raw /completion prompts with these FIM tokens; None: /infill
+
+    def path(self) -> str:
+        return "/infill" if self.template is None else "/completion"
+
+    def layout_note(self) -> str:
+        """Which layout the requests use (for ``fim-server doctor``)."""
+        if self.template is not None:
+            return (f"prompts go to /completion with the model's {self.template.name} FIM tokens and the cursor line "
+                    "last, so typing on a line reuses the rest of the server's cache")
+        return ("prompts go to /infill (no FIM template confirmed for this model; the text after the cursor is "
+                "evaluated again at every key: set `template` to the model's family if /tokenize knows its tokens)")
+
+    def prompt_fields(self, request: FimRequest) -> dict[str, Any]:
+        prefix, suffix = prefix_window(request.prompt), suffix_window(request.suffix)
+        if self.template is not None:
+            return {"prompt": render_line_last(self.template, prefix, suffix, path=request.path, files=request.extra)}
+        return {
+            "input_prefix": prefix,
+            "input_suffix": suffix,
+            "input_extra": [{"filename": path, "text": text} for path, text in request.extra],
+        }
 
     def body(self, request: FimRequest, timeout_s: float) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "input_prefix": prefix_window(request.prompt),
-            "input_suffix": suffix_window(request.suffix),
-            "input_extra": [{"filename": path, "text": text} for path, text in request.extra],
+            **self.prompt_fields(request),
             "n_predict": request.max_tokens,
             "t_max_predict_ms": max(50, int(timeout_s * 1000 * 0.8)),
             "cache_prompt": True,
@@ -138,10 +172,43 @@ class LlamaCppProvider(HttpProvider):
             # every piece carries the prompt's timings, so an answer cut at its first
             # line (early stop) still says how much of the prompt the server evaluated
             body["timings_per_token"] = True
-        stop = stop_list(request.stop)
+        stop = stop_list(request.stop, self.template.stop if self.template is not None else ())
         if stop:
             body["stop"] = stop
         return body
+
+    async def resolve_layout(self, timeout_s: float) -> None:
+        """Pick the raw ``/completion`` layout when the model's FIM tokens are known and
+        the server's tokenizer has each marker as one special token; else ``/infill``.
+        Asked once (a failure here is not an error: ``/infill`` is always right)."""
+        self.layout_known = True
+        choice = self._settings.template
+        try:
+            if choice == "auto":
+                _, props = await self.get_json("/props", timeout_s)
+                names = [props.get(k) for k in ("model_path", "model_alias")] if isinstance(props, dict) else []
+                candidates = [template_for(n) for n in [*names, self.model] if isinstance(n, str) and n]
+                template = next((t for t in candidates if t is not None), None)
+            else:
+                template = template_for(None, choice)
+            if template is not None and template.markers and await self._one_token_each(template.markers, timeout_s):
+                self.template = template
+        except errors.TransientError:
+            self.layout_known = False  # asked again at the next request; this one goes to /infill
+        except errors.ProviderError:
+            self.template = None
+
+    async def _one_token_each(self, markers: tuple[str, ...], timeout_s: float) -> bool:
+        async with self.transport_errors(timeout_s):
+            response = await self._client.post(self.base_url + "/tokenize", json={"content": "".join(markers)},
+                                               headers=self.headers(), timeout=request_timeout(timeout_s))
+        if response.status_code != 200:
+            return False
+        try:
+            tokens = response.json().get("tokens")
+        except (ValueError, AttributeError):
+            return False
+        return isinstance(tokens, list) and len(tokens) == len(markers)
 
     def map_status(self, status: int, body: bytes, headers: httpx.Headers) -> errors.ProviderError:
         detail = error_message(body, self.secrets())
@@ -175,7 +242,9 @@ class LlamaCppProvider(HttpProvider):
     async def complete(self, request: FimRequest, timeout_s: float, progress: Streamed | None = None) -> Completion:
         if not self.ready:
             await self.health(timeout_s)
-        return await self.post("/infill", self.body(request, timeout_s), timeout_s, lambda r: self._read(r, request, progress))
+        if not self.layout_known:
+            await self.resolve_layout(timeout_s)
+        return await self.post(self.path(), self.body(request, timeout_s), timeout_s, lambda r: self._read(r, request, progress))
 
     async def _read(self, response: httpx.Response, request: FimRequest, progress: Streamed | None) -> Completion:
         if "text/event-stream" in response.headers.get("content-type", ""):

@@ -8,6 +8,13 @@ cuts any that leak anyway.
 
 ``template_for(model, choice)`` picks the family: ``choice`` names one, or
 ``"auto"`` guesses from the model name (``None`` when no family matches).
+
+``render_line_last`` lays a prompt out for a server that reuses the KV cache of the
+unchanged beginning of the previous prompt (llama.cpp, Ollama): the lines above the
+cursor go in the prefix slot, the suffix after it, and the cursor line's text before
+the cursor goes last, after the middle marker, as the start of the middle the model
+continues. Typing on one line then changes only the end of the prompt; the suffix is
+evaluated again only when the cursor reaches a new line.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ class FimTemplate:
     name: str
     build: Callable[[str, str, str, str, RepoFiles], str]  # (prefix, suffix, repo_name, path, files)
     stop: tuple[str, ...]
+    markers: tuple[str, ...] = ()  # the special tokens the layout uses (each one token in the model's vocabulary)
 
     def render(self, prefix: str, suffix: str, *, repo_name: str = "", path: str = "", files: RepoFiles = ()) -> str:
         return self.build(prefix, suffix, repo_name, path, files)
@@ -71,13 +79,18 @@ def _codegemma(prefix: str, suffix: str, repo: str, path: str, files: RepoFiles)
 TEMPLATES: dict[str, FimTemplate] = {
     t.name: t
     for t in (
-        FimTemplate("deepseek", _deepseek, ("<｜end▁of▁sentence｜>", "<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>")),
-        FimTemplate("qwen", _qwen, ("<|endoftext|>", "<|file_sep|>", "<|fim_pad|>", "<|im_end|>", "<|repo_name|>", "<|fim_prefix|>")),
-        FimTemplate("starcoder", _starcoder, ("<|endoftext|>", "<file_sep>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>")),
-        FimTemplate("granite", _granite, ("<|endoftext|>", "<file_sep>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>")),
-        FimTemplate("codellama", _codellama, ("<EOT>", "<PRE>", "<SUF>", "<MID>")),
-        FimTemplate("codestral", _codestral, ("[PREFIX]", "[SUFFIX]", "[MIDDLE]")),
-        FimTemplate("codegemma", _codegemma, ("<|file_separator|>", "<end_of_turn>", "<|fim_prefix|>", "<|fim_suffix|>")),
+        FimTemplate("deepseek", _deepseek, ("<｜end▁of▁sentence｜>", "<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>"),
+                    ("<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>")),
+        FimTemplate("qwen", _qwen, ("<|endoftext|>", "<|file_sep|>", "<|fim_pad|>", "<|im_end|>", "<|repo_name|>", "<|fim_prefix|>"),
+                    ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>")),
+        FimTemplate("starcoder", _starcoder, ("<|endoftext|>", "<file_sep>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>"),
+                    ("<fim_prefix>", "<fim_suffix>", "<fim_middle>")),
+        FimTemplate("granite", _granite, ("<|endoftext|>", "<file_sep>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>"),
+                    ("<fim_prefix>", "<fim_suffix>", "<fim_middle>")),
+        FimTemplate("codellama", _codellama, ("<EOT>", "<PRE>", "<SUF>", "<MID>"), ("<PRE>", "<SUF>", "<MID>")),
+        FimTemplate("codestral", _codestral, ("[PREFIX]", "[SUFFIX]", "[MIDDLE]"), ("[SUFFIX]", "[PREFIX]")),
+        FimTemplate("codegemma", _codegemma, ("<|file_separator|>", "<end_of_turn>", "<|fim_prefix|>", "<|fim_suffix|>"),
+                    ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>")),
     )
 }
 TEMPLATE_NAMES: tuple[str, ...] = tuple(TEMPLATES)
@@ -112,3 +125,20 @@ def template_for(model: str | None, choice: str = "auto") -> FimTemplate | None:
         return TEMPLATES.get(choice)
     family = guess_family(model)
     return TEMPLATES[family] if family else None
+
+
+def split_cursor_line(prefix: str) -> tuple[str, str]:
+    """(the lines above the cursor, the cursor line's text before the cursor)."""
+    cut = prefix.rfind("\n") + 1
+    return prefix[:cut], prefix[cut:]
+
+
+def render_line_last(
+    template: FimTemplate, prefix: str, suffix: str, *, repo_name: str = "", path: str = "", files: RepoFiles = ()
+) -> str:
+    """The prompt with the cursor line's start after the middle marker (see the module's
+    note): what the model writes next continues that text, so its answer is still the
+    text to insert at the cursor. For suffix-first families (codestral) it is the
+    ordinary prompt, whose end is the prefix anyway."""
+    above, line = split_cursor_line(prefix)
+    return template.render(above, suffix, repo_name=repo_name, path=path, files=files) + line

@@ -151,6 +151,8 @@ async def _probe(provider, settings: Settings, timeout: float) -> Check:
     template = getattr(provider, "template", None)
     note = f"; the server rejects `suffix`, so raw prompts use the {template.name} template" if getattr(
         provider, "raw_mode", False) and template else ""
+    if settings.provider == "llamacpp":
+        note = f"; {provider.layout_note()}"
     return Check(
         "FIM request",
         "ok",

@@ -170,9 +170,11 @@ async def test_ollama_model_not_pulled(lsp):
 
 @pytest.mark.parametrize("stream", [True, False])
 async def test_llamacpp_infill(lsp, stream):
-    with FakeLlamaCpp([Reply(text="a + b")]) as fake:
+    # a model file whose name says no family: llama.cpp's own /infill lays the prompt out
+    with FakeLlamaCpp([Reply(text="a + b")], model_path="/models/my-model.gguf") as fake:
         assert await go(lsp, fake, "llamacpp", stream=stream, maxTokens=48, timeoutMs=2000) == ["a + b"]
         [req] = fake.completion_requests()
+        assert req.path == "/infill"
         assert req.json["input_prefix"] == "def add(a, b):\n    return "
         assert req.json["input_suffix"] == "\n\nprint(add(1, 2))\n"
         assert req.json["input_extra"] == []
@@ -180,6 +182,20 @@ async def test_llamacpp_infill(lsp, stream):
         assert 0 < req.json["t_max_predict_ms"] <= 2000
         assert req.json["cache_prompt"] is True and req.json["stream"] is stream
         assert [r.path for r in fake.requests][0] == "/health"
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_llamacpp_raw_prompt_with_the_cursor_line_last(lsp, stream):
+    # qwen2.5-coder, whose FIM tokens the server's /tokenize confirms: /completion with
+    # the lines above, the suffix, then the cursor line's start after <|fim_middle|>
+    with FakeLlamaCpp([Reply(text="a + b")]) as fake:
+        assert await go(lsp, fake, "llamacpp", stream=stream, maxTokens=48, timeoutMs=2000) == ["a + b"]
+        [req] = fake.completion_requests()
+        assert req.path == "/completion"
+        assert req.json["prompt"] == ("<|fim_prefix|>def add(a, b):\n<|fim_suffix|>\n\nprint(add(1, 2))\n"
+                                      "<|fim_middle|>    return ")
+        assert req.json["n_predict"] == 48 and req.json["cache_prompt"] is True and req.json["stream"] is stream
+        assert "<|file_sep|>" in req.json["stop"]
 
 
 async def test_llamacpp_waits_for_health_while_loading(lsp):

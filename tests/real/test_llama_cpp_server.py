@@ -162,6 +162,40 @@ async def test_typing_at_the_end_reuses_the_servers_cache_for_the_provider_windo
         assert u.prompt_ms >= 0 and u.generation_ms >= 0
 
 
+async def test_the_cursor_line_last_layout_reuses_all_but_the_typed_text(llama_server):
+    """With the model's FIM tokens known (``template``; the tiny model has codellama's
+    ``<PRE>``/``<SUF>``/``<MID>``, confirmed by the server's /tokenize) the provider sends
+    /completion the lines above, the suffix, then the cursor line last: a keystroke on
+    the line makes the server evaluate only the typed text. With /infill the suffix
+    comes after the typed text and is evaluated again at every key."""
+    above = "".join(f"def helper_{i}(value):\n    return value + {i}\n\n" for i in range(80)) + "def main():\n"
+    suffix = "".join(f"    print(total, {i})\n" for i in range(20))
+    lines = ["    total = ", "    total = h", "    total = he", "    total = hel"]
+    evaluated: dict[str, list] = {}
+    async with httpx.AsyncClient() as client:
+        for template in ("codellama", "auto"):
+            provider = LlamaCppProvider(Settings(provider="llamacpp", base_url=llama_server, template=template), client)
+            usage = []
+            for line in lines:
+                answer = await provider.complete(FimRequest(prompt=above + line, suffix=suffix, max_tokens=2, stream=True),
+                                                 timeout_s=30)
+                assert answer.text == ANSWER_TOKEN * 2
+                usage.append(answer.usage)
+            assert provider.path() == ("/completion" if template == "codellama" else "/infill")
+            evaluated[template] = usage
+            # a new line moves the finished line into the prefix: the suffix is evaluated again, once
+            newline = await provider.complete(FimRequest(prompt=above + lines[-1] + "p\n    ", suffix=suffix, max_tokens=2,
+                                                         stream=True), timeout_s=30)
+            assert newline.usage.cache_miss_tokens > len(suffix) // 2
+    prompt_tokens = evaluated["codellama"][0].prompt_tokens
+    assert prompt_tokens > 2000  # about a token a byte
+    for u in evaluated["codellama"][1:]:
+        assert u.cache_miss_tokens <= 3 and u.cache_hit_tokens + u.cache_miss_tokens == u.prompt_tokens
+        assert u.cache_miss_tokens < 0.01 * u.prompt_tokens
+    for u in evaluated["auto"][1:]:  # /infill: the typed letter and the whole suffix after it
+        assert u.cache_miss_tokens >= len(suffix) // 2
+
+
 async def test_replay_real_reports_what_the_server_evaluated_and_reused(llama_server):
     """``fim-server replay --real``'s tap: per request and in total, the server's own
     figures for a few keystrokes typed into the real fim-server."""
@@ -200,7 +234,10 @@ def test_doctor_reads_the_context_size_from_props(llama_server):
     assert result.returncode == 0, result.stdout + result.stderr
     context = check_line(result.stdout, "context")
     assert context.split()[0] == "ok" and "16384 tokens per slot, 1 slot(s)" in context
-    assert check_line(result.stdout, "FIM request").split()[0] == "ok"
+    probe = check_line(result.stdout, "FIM request")
+    assert probe.split()[0] == "ok" and "prompts go to /infill" in probe  # tiny-fim: no family in the name
+    probe = check_line(doctor(llama_server, "template=codellama").stdout, "FIM request")
+    assert probe.split()[0] == "ok" and "/completion with the model's codellama FIM tokens" in probe
 
 
 def test_doctor_says_when_the_context_is_too_small_or_the_model_cannot_fill_in(tmp_path):

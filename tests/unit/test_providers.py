@@ -259,9 +259,9 @@ def test_llamacpp_front_without_health_goes_on_to_infill():
             settings, _ = parse_settings({"provider": "llamacpp", "baseUrl": url})
             return await create_provider(settings, client).complete(REQ, 5.0)
 
-    with NoHealth(default=Reply(text="42")) as fake:
+    with NoHealth(default=Reply(text="42"), props=False) as fake:  # nor /props nor /tokenize: /infill
         assert asyncio.run(go(fake.url)).text == "42"
-        assert [r.path for r in fake.requests] == ["/health", "/infill"]
+        assert [r.path for r in fake.requests] == ["/health", "/props", "/infill"]
 
 
 def test_llamacpp_prefix_window_keeps_its_start_while_typing_at_the_end():
@@ -306,3 +306,84 @@ def test_llamacpp_body_sends_the_windows_and_asks_timings_on_streams():
     assert len(body["input_suffix"]) <= SUFFIX_CHARS and long.suffix.startswith(body["input_suffix"])
     assert body["timings_per_token"] is True
     assert "timings_per_token" not in provider(provider="llamacpp").body(replace(long, stream=False), timeout_s=5.0)
+
+
+def run_llamacpp(fake, *requests: FimRequest, **settings):
+    """Each request through one llamacpp provider against ``fake``; the completions."""
+    import asyncio
+
+    async def go():
+        async with httpx.AsyncClient() as client:
+            parsed, problems = parse_settings({"provider": "llamacpp", "baseUrl": fake.url, **settings})
+            assert problems == []
+            p = create_provider(parsed, client)
+            return [await p.complete(r, 5.0) for r in requests]
+
+    return asyncio.run(go())
+
+
+def test_llamacpp_known_fim_tokens_put_the_cursor_line_last_on_completion():
+    from fim_server.fakes.llamacpp import FakeLlamaCpp
+
+    above = "import os\n\ndef main():\n"
+    first = FimRequest(above + "    total = ", "\nprint(main())\n", 16, stream=False, path="m.py")
+    second = replace(first, prompt=first.prompt + "su")
+    with FakeLlamaCpp(default=Reply(text="sum(x)")) as fake:  # qwen2.5-coder: its FIM tokens are in the vocabulary
+        answers = run_llamacpp(fake, first, second)
+        assert [a.text for a in answers] == ["sum(x)", "sum(x)"]
+        # the layout is decided once: /props names the model, /tokenize confirms its three markers
+        assert [r.path for r in fake.requests] == ["/health", "/props", "/tokenize", "/completion", "/completion"]
+        assert fake.requests[2].json == {"content": "<|fim_prefix|><|fim_suffix|><|fim_middle|>"}
+        bodies = [r.json for r in fake.completion_requests()]
+    assert bodies[0]["prompt"] == ("<|fim_prefix|>" + above + "<|fim_suffix|>\nprint(main())\n<|fim_middle|>    total = ")
+    assert "input_prefix" not in bodies[0] and bodies[0]["cache_prompt"] is True
+    # typing on the line changed only the end of the prompt
+    assert bodies[1]["prompt"] == bodies[0]["prompt"] + "su"
+    assert "<|file_sep|>" in bodies[0]["stop"] and "<|endoftext|>" in bodies[0]["stop"]
+
+
+@pytest.mark.parametrize(
+    "fake_options, settings, path",
+    [
+        ({"model_path": "/models/my-own-model.gguf"}, {}, "/infill"),  # no family in the name
+        ({"supports_infill": False}, {}, "/infill"),  # a qwen without FIM tokens: /tokenize splits the markers
+        ({"model_path": "/models/my-own-model.gguf", "family": "qwen"}, {"template": "qwen"}, "/completion"),  # named
+        ({"model_path": "/models/codellama-7b.Q4_K_M.gguf"}, {}, "/completion"),
+        ({"model_path": "/models/codellama-7b.Q4_K_M.gguf"}, {"template": "qwen"}, "/infill"),  # wrong family named
+    ],
+)
+def test_llamacpp_raw_layout_only_with_tokens_the_server_confirms(fake_options, settings, path):
+    from fim_server.fakes.llamacpp import FakeLlamaCpp
+
+    request = FimRequest("def f():\n    return ", "\n", 8, stream=False)
+    with FakeLlamaCpp(default=Reply(text="1"), **fake_options) as fake:
+        try:
+            run_llamacpp(fake, request, **settings)
+        except errors.ModelRejected:
+            assert not fake.supports_infill  # /infill's 501, as before
+        assert [r.path for r in fake.completion_requests()] == [path]
+
+
+def test_llamacpp_layout_is_asked_again_after_a_transient_failure():
+    from fim_server.fakes.llamacpp import FakeLlamaCpp
+
+    class BusyOnce(FakeLlamaCpp):
+        busy = 1
+
+        def routes(self):
+            routes = dict(super().routes())
+            props = routes["/props"]
+
+            def busy_props(req):
+                if self.busy:
+                    self.busy -= 1
+                    return 503, self.error_body(503, "busy")
+                return props(req)
+
+            return {**routes, "/props": busy_props}
+
+    request = FimRequest("a\nb = ", "\n", 8, stream=False)
+    with BusyOnce(default=Reply(text="1")) as fake:
+        run_llamacpp(fake, request, request)
+        assert [r.path for r in fake.requests] == ["/health", "/props", "/infill", "/health", "/props", "/tokenize",
+                                                   "/completion"]

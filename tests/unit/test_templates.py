@@ -97,3 +97,20 @@ def test_explicit_template_wins_over_the_model_name():
 def test_leaked_tokens_of_every_family_are_cut(family):
     for token in TEMPLATES[family].stop:
         assert fim_tokens.apply(f"x = 1{token}garbage") == "x = 1", token
+
+
+@pytest.mark.parametrize("family", sorted(TEMPLATES))
+def test_cursor_line_last_changes_only_the_end_while_typing_on_a_line(family):
+    from fim_server.providers.templates import render_line_last
+
+    template = TEMPLATES[family]
+    above, suffix = "import os\n\ndef main():\n", "\n\nprint(main())\n"
+    typed = ["    t", "    to", "    tot", "    total = "]
+    prompts = [render_line_last(template, above + line, suffix, path="m.py") for line in typed]
+    for line, prompt in zip(typed, prompts):
+        assert prompt.endswith(line) and prompt == template.render(above, suffix, path="m.py") + line
+    # each keystroke's prompt is the previous one with the typed text appended
+    assert all(b.startswith(a) for a, b in zip(prompts, prompts[1:]))
+    assert all(marker in prompts[0] for marker in template.markers) and template.markers
+    # a new line moves the finished line into the prefix slot
+    assert render_line_last(template, above + "    total = 1\n", suffix) == template.render(above + "    total = 1\n", suffix)
