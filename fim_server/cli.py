@@ -94,6 +94,9 @@ def add_eval_parser(commands) -> None:
     ev.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     ev.add_argument("--out", metavar="DIR", help="write eval.json, report.md, report.html and SVG plots to DIR")
     ev.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    ev.add_argument("--recall", action="store_true", help="no model: the share of holes whose answer uses a name "
+                    "defined in another file and whose definition reached the prompt (open documents only, + imports, "
+                    "+ identifiers near the cursor, + lexical similarity)")
     add_settings_arguments(ev)
     add_open_argument(ev)
 
@@ -415,6 +418,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings, problems = load_settings(args)
             for problem in problems:
                 print(f"warning: {problem}", file=sys.stderr)
+            if args.recall:
+                from fim_server.tools.eval import recall
+
+                return recall.run(args, settings)
             return evaluate.run(args, settings, open_workspace(args.open))
         if args.command in ("replay", "trace"):
             from fim_server.tools.replay import command

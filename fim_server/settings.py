@@ -125,6 +125,12 @@ class Settings:
                                       "first in the prompt.")
     context_budget_chars: int = setting(1500, "Most characters of the prompt those snippets may take (0: none).",
                                         minimum=0, maximum=100_000)
+    repo_context: bool = setting(True, "Index the workspace folders in memory (in the background; `.gitignore`, "
+                                 "`excludeGlobs` and the built-in secret files are never read) and put definitions "
+                                 "of the names the file imports and uses near the cursor, then similar code of other "
+                                 "files, in the prompt (within `contextBudgetChars`; needs `workspaceContext`).")
+    repo_context_max_files: int = setting(10_000, "Most files the workspace index reads (nearest the folders' tops "
+                                          "first).", minimum=0, maximum=200_000)
     # typing-replay optimisations (bench/README.md has the before/after figures)
     adaptive_debounce: bool = setting(True, "Debounce from your own typing rhythm (a little over the 90th "
                                       "percentile of your recent gaps between keys), the character typed (longer "

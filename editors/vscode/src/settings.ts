@@ -29,6 +29,8 @@ export const SERVER_SETTINGS = [
   "syntaxCheck",
   "workspaceContext",
   "contextBudgetChars",
+  "repoContext",
+  "repoContextMaxFiles",
   "adaptiveDebounce",
   "streamEarlyStop",
   "inflightReuse",

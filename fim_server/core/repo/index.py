@@ -1,0 +1,316 @@
+"""The repository index: per file its text, definitions, imports and lexical
+windows, plus the lookups the selection needs (definitions by name, files by path,
+by stem and by folder). Kept in memory only.
+
+``Indexer`` fills it on one worker thread: first the changes it was told about
+(an editor's save, a watched-file event, a folder added or removed), then the walk
+of the workspace folders, file by file, giving up the GIL between steps so the
+event loop keeps answering. Readers take ``lock`` for the few milliseconds of a
+choice; the worker takes it only to put one finished file in.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+import logging
+import os
+import posixpath
+import queue
+import threading
+import time
+from typing import Any, Callable
+
+from fim_server.core.repo import definitions as defs
+from fim_server.core.repo.imports import Import, imports_of, module_stems
+from fim_server.core.repo.lexical import WINDOW_LINES, Lexical
+from fim_server.core.repo.walker import Ignores, admissible, read_text, walk
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_FILES = 10_000
+
+
+@dataclass
+class FileEntry:
+    path: str
+    language: str
+    text: str
+    definitions: list[defs.Definition]
+    imports: list[Import]
+    file_id: int = 0
+    stamp: tuple[float, int] = (0.0, 0)  # (mtime, size) of the disk file it was read from
+    from_editor: bool = False  # the live text of an open document (wins over the disk)
+    window_starts: array = field(default_factory=lambda: array("I"), repr=False)  # offset of every WINDOW_LINES-th line
+
+    def window_text(self, start_line: int) -> str:
+        """The lexical window that starts at ``start_line`` (a multiple of WINDOW_LINES)."""
+        i = start_line // WINDOW_LINES
+        begin = self.window_starts[i] if i < len(self.window_starts) else len(self.text)
+        end = self.window_starts[i + 1] - 1 if i + 1 < len(self.window_starts) else len(self.text)
+        return self.text[begin:end]
+
+
+def build_entry(path: str, language: str, text: str, parsers: dict[str, Any]) -> FileEntry:
+    """Everything the index keeps of one file (no lock needed: a new object)."""
+    return FileEntry(path, language, text, defs.extract(language, text, parsers), imports_of(language, text))
+
+
+class RepoIndex:
+    def __init__(self, roots: list[str] = ()) -> None:
+        self.lock = threading.RLock()
+        self.roots: list[str] = [_norm(r) for r in roots]
+        self.files: dict[str, FileEntry] = {}
+        self.by_id: dict[int, FileEntry] = {}
+        self.names: dict[str, list[tuple[FileEntry, int]]] = {}
+        self.lexical = Lexical()
+        self._stems: dict[str, set[str]] = {}
+        self._folders: dict[str, set[str]] = {}
+        self._go: dict[str, str | None] = {}
+        self._next_id = 1
+        self.generation = 0  # bumped by every change: choices made before are stale
+
+    # -- changes (the worker thread, or a test) -----------------------------------------------
+    def put(self, entry: FileEntry) -> None:
+        lines = entry.text.split("\n")
+        offsets = array("I")
+        offset = 0
+        for i, line in enumerate(lines):
+            if i % WINDOW_LINES == 0:
+                offsets.append(offset)
+            offset += len(line) + 1
+        entry.window_starts = offsets
+        with self.lock:
+            self._drop(entry.path)
+            entry.file_id = self._next_id
+            self._next_id += 1
+            self.files[entry.path] = entry
+            self.by_id[entry.file_id] = entry
+            for i, d in enumerate(entry.definitions):
+                self.names.setdefault(d.name, []).append((entry, i))
+            for stem in module_stems(entry.path):
+                self._stems.setdefault(stem, set()).add(entry.path)
+            self._folders.setdefault(posixpath.dirname(entry.path), set()).add(entry.path)
+            self.lexical.add(entry.file_id, lines)
+            self.generation += 1
+
+    def remove(self, path: str) -> bool:
+        with self.lock:
+            found = self._drop(_norm(path))
+            if found:
+                self.generation += 1
+            return found
+
+    def remove_under(self, folder: str) -> int:
+        folder = _norm(folder).rstrip("/") + "/"
+        with self.lock:
+            gone = [p for p in self.files if p.startswith(folder)]
+            for p in gone:
+                self._drop(p)
+            self.generation += 1
+            return len(gone)
+
+    def _drop(self, path: str) -> bool:
+        entry = self.files.pop(path, None)
+        if entry is None:
+            return False
+        self.by_id.pop(entry.file_id, None)
+        for d in entry.definitions:
+            found = self.names.get(d.name)
+            if found:
+                kept = [item for item in found if item[0] is not entry]
+                if kept:
+                    self.names[d.name] = kept
+                else:
+                    del self.names[d.name]
+        for stem in module_stems(path):
+            self._stems.get(stem, set()).discard(path)
+        self._folders.get(posixpath.dirname(path), set()).discard(path)
+        self.lexical.remove(entry.file_id)
+        return True
+
+    # -- lookups (imports.Files) ---------------------------------------------------------------
+    def exists(self, path: str) -> bool:
+        return path in self.files
+
+    def files_in(self, folder: str) -> list[str]:
+        return sorted(self._folders.get(folder, ()))
+
+    def with_stem(self, stem: str) -> list[str]:
+        return sorted(self._stems.get(stem, ()))
+
+    def go_module(self, root: str) -> str | None:
+        if root not in self._go:
+            module = None
+            try:
+                with open(os.path.join(root, "go.mod"), encoding="utf-8") as f:
+                    for line in f.read(100_000).splitlines():
+                        if line.startswith("module "):
+                            module = line.split()[1].strip('"')
+                            break
+            except (OSError, IndexError):
+                pass
+            self._go[root] = module
+        return self._go[root]
+
+    def reexports(self, path: str) -> list[Import]:
+        entry = self.files.get(path)
+        if entry is None:
+            return []
+        return [imp for imp in entry.imports if imp.reexport]
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+
+def _norm(path: str) -> str:
+    return os.path.abspath(path).replace(os.sep, "/")
+
+
+class Indexer:
+    """The one worker thread that changes a ``RepoIndex``."""
+
+    def __init__(self, index: RepoIndex, may_read: Callable[[str, str], bool], max_files: int = DEFAULT_MAX_FILES) -> None:
+        self.index = index
+        self.may_read = may_read
+        self.max_files = max_files
+        self.ignores = Ignores()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._parsers: dict[str, Any] = {}
+        self.walked = threading.Event()  # set when the walk of every folder has finished
+        self.seconds = 0.0
+        self.read = 0  # files read from disk (tests and benchmarks look)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="fim-repo-index", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._queue.put(None)
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # what the event loop tells it (cheap: a queue put)
+    def changed(self, path: str) -> None:
+        self._queue.put(("disk", _norm(path), None, None))
+
+    def edited(self, path: str, language: str, text: str) -> None:
+        self._queue.put(("editor", _norm(path), language, text))
+
+    def closed(self, path: str) -> None:
+        self._queue.put(("closed", _norm(path), None, None))
+
+    def deleted(self, path: str) -> None:
+        self._queue.put(("deleted", _norm(path), None, None))
+
+    def folders(self, added: list[str], removed: list[str]) -> None:
+        self._queue.put(("folders", added, removed, None))
+
+    def drain(self) -> None:
+        """Wait until everything queued so far is done (tests, ``eval``)."""
+        done = threading.Event()
+        self._queue.put(("mark", done, None, None))
+        done.wait(60)
+
+    def run_now(self) -> None:
+        """Index the folders on this thread (``fim-server eval``, benchmarks)."""
+        self._walk()
+
+    # -- the worker ------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._work_queue(block=False)
+            self._walk()
+            while not self._stop.is_set():
+                self._work_queue(block=True)
+        except Exception:  # the index is a help; its failure never takes the server down
+            log.exception("the repository index stopped")
+
+    def _work_queue(self, block: bool) -> None:
+        while not self._stop.is_set():
+            try:
+                item = self._queue.get(block=block, timeout=None if block else 0)
+            except queue.Empty:
+                return
+            if item is None:
+                return
+            self._handle(*item)
+            block = False
+
+    def _handle(self, what: str, a: Any, b: Any, c: Any) -> None:
+        index = self.index
+        if what == "mark":
+            a.set()
+        elif what == "deleted":
+            index.remove(a)
+            index.remove_under(a)  # a folder deleted
+        elif what == "editor":
+            if self._admissible(a) and self.may_read(a, b):
+                self._put(build_entry(a, b, c, self._parsers), (0.0, 0), True)
+        elif what in ("disk", "closed"):
+            current = index.files.get(a)
+            if what == "disk" and current is not None and current.from_editor:
+                return  # an open document: its live text wins over the disk
+            self._from_disk(a, admissible(a, index.roots, self.may_read, self.ignores))
+        elif what == "folders":
+            for folder in b:
+                index.remove_under(folder)
+            with index.lock:
+                index.roots = [r for r in index.roots if r not in {_norm(f) for f in b}] + [_norm(f) for f in a]
+            self._walk([_norm(f) for f in a])
+
+    def _admissible(self, path: str) -> bool:
+        return admissible(path, self.index.roots, lambda p, lang: True, self.ignores) is not None
+
+    def _from_disk(self, path: str, language: str | None) -> None:
+        if language is None:
+            self.index.remove(path)
+            return
+        try:
+            info = os.stat(path)
+        except OSError:
+            self.index.remove(path)
+            return
+        stamp = (info.st_mtime, info.st_size)
+        current = self.index.files.get(path)
+        if current is not None and current.stamp == stamp and not current.from_editor:
+            return
+        text = read_text(path)
+        self.read += 1
+        if text is None:
+            self.index.remove(path)
+            return
+        self._put(build_entry(path, language, text, self._parsers), stamp, False)
+
+    def _put(self, entry: FileEntry, stamp: tuple[float, int], from_editor: bool) -> None:
+        if not from_editor and len(self.index) >= self.max_files and entry.path not in self.index.files:
+            return
+        entry.stamp, entry.from_editor = stamp, from_editor
+        self.index.put(entry)
+        time.sleep(0)
+
+    def _walk(self, roots: list[str] | None = None) -> None:
+        started = time.perf_counter()
+        roots = roots if roots is not None else list(self.index.roots)
+        for path, language, size, mtime in walk(roots, self.may_read, self.max_files, self.ignores):
+            if self._stop.is_set():
+                return
+            self._work_queue(block=False)  # what the editor says comes first
+            path = _norm(path)
+            current = self.index.files.get(path)
+            if current is not None and (current.from_editor or current.stamp == (mtime, size)):
+                continue
+            if len(self.index) >= self.max_files:
+                break
+            text = read_text(path)
+            self.read += 1
+            if text is not None:
+                self._put(build_entry(path, language, text, self._parsers), (mtime, size), False)
+        self.seconds += time.perf_counter() - started
+        self.walked.set()

@@ -1,0 +1,295 @@
+"""What of the repository index goes in a prompt, in the order of evidence:
+
+1. ``imports``: definitions of the names the current file imports and uses (the
+   uses nearest the cursor first);
+2. ``near``: definitions of identifiers near the cursor that the file does not
+   define itself (an unambiguous name, or the best of a few: imported file, same
+   folder, nearest path);
+3. ``lexical``: BM25 windows of other files sharing rare words with the code
+   around the cursor (``lexical.py``).
+
+Definitions are grouped per file and the snippets come out ordered by path and
+line, so the prompt's start stays put while the same ones win; while the user types
+in one place (same region, nearly the same words, no index change) the last choice
+is reused as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import os
+import re
+from urllib.parse import quote
+from typing import Callable, Iterable
+
+from fim_server.core.repo.imports import ALL, MODULE, Link, imports_of, resolve
+from fim_server.core.repo.index import FileEntry, RepoIndex
+from fim_server.core.repo.lexical import words as lexical_words
+from fim_server.core.snippets import display_path, similarity
+
+STAGES = ("imports", "near", "lexical")
+USE_LINES = 400  # lines each side of the cursor searched for uses of imported names
+NEAR_BEFORE, NEAR_AFTER = 30, 8  # lines counted as "near the cursor"
+MAX_AMBIGUOUS = 4  # a name defined in more files than this is too common to guess
+FULL_TEXT_CHARS = 260  # a definition longer than this is shown by its head only
+HEADER_COST = 16  # what a snippet's header costs besides its path
+REUSE_SIMILARITY = 0.8
+REGION_LINES = 16
+_WORDISH = re.compile(r"[\w$.]")
+_IDENT = re.compile(r"[A-Za-z_$][\w$]*")
+_DEFINES = re.compile(r"\n[ \t]*(?:(?:export|default|async|pub|static)[ \t]+)*(?:def|class|function|func|type|interface|"
+                      r"enum|struct|trait|fn|const|let|var)[ \t]+\*?[ \t]*([A-Za-z_$][\w$]*)")
+_LOCAL_ASSIGN = re.compile(r"\n[ \t]*(?:(?:const|let|var|auto|final)[ \t]+)?([A-Za-z_$][\w$]*)[ \t]*(?::[^=\n]*)?:?=(?!=)")
+
+
+@dataclass(frozen=True)
+class Picked:
+    path: str  # as the prompt names it
+    text: str
+    stage: str
+    file: str  # absolute path in the index
+    line: int
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The current document as the chooser needs it."""
+
+    path: str  # absolute path ("" for an untitled document)
+    language: str
+    text: str
+    line: int
+    around: str  # the code around the cursor (ranks lexical windows, keys the reuse)
+
+
+def file_uri(path: str) -> str:
+    return "file://" + quote(path)
+
+
+def cost(picks: Iterable[Picked]) -> int:
+    """The characters ``picks`` take of the budget."""
+    return sum(len(p.text) + len(p.path) + HEADER_COST for p in picks)
+
+
+class Chooser:
+    def __init__(self, index: RepoIndex) -> None:
+        self.index = index
+        self._last: dict[tuple[str, ...], tuple] = {}  # per set of stages: (state, words, picks)
+        self._links_cache: tuple | None = None
+
+    def clear_choice(self) -> None:
+        self._last.clear()
+
+    def choose(
+        self,
+        cur: Cursor,
+        budget: int,
+        may_send: Callable[[str, str], bool],
+        stages: Iterable[str] = STAGES,
+        skip_files: frozenset[str] = frozenset(),
+        defs_budget: int | None = None,
+    ) -> tuple[Picked, ...]:
+        """The picks within ``budget`` characters (definitions within ``defs_budget``
+        of it); ``skip_files`` are left to the open-document snippets."""
+        stages = tuple(s for s in STAGES if s in set(stages))
+        if budget <= 0 or not stages:
+            return ()
+        target = lexical_words(cur.around)
+        state = (cur.path, budget, defs_budget, cur.line // REGION_LINES, stages, skip_files, self.index.generation)
+        last = self._last.get(stages)
+        if last is not None and last[0] == state and similarity(last[1], target) >= REUSE_SIMILARITY:
+            return last[2]
+        with self.index.lock:
+            picks = self._choose(cur, budget, may_send, stages, skip_files, defs_budget, target)
+        result = tuple(sorted(picks, key=lambda p: (p.path, p.line)))
+        self._last[stages] = (state, frozenset(target), result)
+        return result
+
+    def _links(self, cur: Cursor) -> list[Link]:
+        """The current file's imports, resolved (kept while they and the index stay the same)."""
+        if not cur.path:
+            return []
+        found = tuple(imports_of(cur.language, cur.text))
+        key = (cur.path, found, self.index.generation)
+        if self._links_cache is not None and self._links_cache[0] == key:
+            return self._links_cache[1]
+        links: list[Link] = []
+        for imp in found:
+            links += resolve(imp, cur.path, cur.language, self.index)
+        self._links_cache = (key, links)
+        return links
+
+    def _choose(self, cur, budget, may_send, stages, skip_files, defs_budget, target) -> list[Picked]:
+        index = self.index
+        allowed: dict[str, bool] = {}
+
+        def sendable(entry: FileEntry) -> bool:
+            ok = allowed.get(entry.path)
+            if ok is None:
+                ok = allowed[entry.path] = entry.path != cur.path and may_send(file_uri(entry.path), entry.language)
+            return ok
+
+        used = 0
+        groups: dict[str, list[tuple[int, str]]] = {}  # file -> [(line, text)]
+        chosen: set[tuple[str, int]] = set()
+        limit = budget if defs_budget is None else min(budget, defs_budget)
+
+        def take(entry: FileEntry, def_index: int) -> bool:
+            nonlocal used
+            key = (entry.path, def_index)
+            if key in chosen or not sendable(entry):
+                return key in chosen
+            d = entry.definitions[def_index]
+            text = d.text if len(d.text) <= FULL_TEXT_CHARS else d.text[: d.head]
+            cost = len(text) + 1 + (0 if entry.path in groups else len(display_path(file_uri(entry.path))) + HEADER_COST)
+            if used + cost > limit:
+                return False
+            used += cost
+            chosen.add(key)
+            groups.setdefault(entry.path, []).append((d.line, text))
+            return True
+
+        uses = Uses(cur, index) if "imports" in stages or "near" in stages else None
+        links = self._links(cur) if uses is not None else []
+        if "imports" in stages:
+            for _, entry, def_index in _import_candidates(index, links, uses):
+                take(entry, def_index)
+        if "near" in stages:
+            imported = {link.path for link in links}
+            folder = os.path.dirname(cur.path)
+            for distance, name in uses.near():
+                found = index.names.get(name)
+                if not found or len({e.path for e, _ in found}) > MAX_AMBIGUOUS:
+                    continue
+                best = min(
+                    (item for item in found if item[0].path != cur.path),
+                    key=lambda item: (item[0].path not in imported, os.path.dirname(item[0].path) != folder,
+                                      item[0].definitions[item[1]].kind == "method", _path_distance(item[0].path, cur.path),
+                                      item[0].path, item[1]),
+                    default=None,
+                )
+                if best is not None:
+                    take(*best)
+        picks = [
+            Picked(display_path(file_uri(path)), "\n".join(text for _, text in sorted(items)), "definitions", path, items[0][0])
+            for path, items in groups.items()
+        ]
+        if "lexical" in stages and target:
+            skip_ids = {e.file_id for p in skip_files | {cur.path} if (e := index.files.get(p)) is not None}
+            for score, file_id, line in index.lexical.search(target, skip_ids, limit=8):
+                entry = index.by_id.get(file_id)
+                if entry is None or not sendable(entry):
+                    continue
+                text = entry.window_text(line).strip("\n")
+                name = display_path(file_uri(entry.path))
+                cost = len(text) + len(name) + HEADER_COST
+                if not text.strip() or used + cost > budget:
+                    continue
+                used += cost
+                picks.append(Picked(name, text, "lexical", entry.path, line))
+        return picks
+
+
+class Uses:
+    """Where names are used around the cursor, found with one regular expression
+    search per question (the document can be long): the distance in lines of the
+    nearest use, code above the cursor counting as nearer than code below."""
+
+    def __init__(self, cur: Cursor, index: RepoIndex) -> None:
+        lines = cur.text.split("\n")
+        self.first = max(0, cur.line - USE_LINES)
+        self.cursor = cur.line - self.first
+        self.block = "\n".join(lines[self.first : cur.line + USE_LINES + 1])
+        self._near = "\n".join(lines[max(0, cur.line - NEAR_BEFORE) : cur.line + NEAR_AFTER + 1])
+        self._near_first = max(0, cur.line - NEAR_BEFORE) - self.first
+        entry = index.files.get(cur.path) if cur.path else None
+        if entry is not None:  # its definitions as last indexed (opened, saved)
+            self.local = {d.name for d in entry.definitions}
+        else:
+            self.local = set(_DEFINES.findall("\n" + cur.text))
+        self.local.update(_DEFINES.findall("\n" + self._near))
+        self.local.update(_LOCAL_ASSIGN.findall("\n" + self._near))
+        self._cache: dict[str, int | None] = {}
+
+    def _distances(self, matches):
+        """(distance, match) of matches in the order found (rows counted as they go)."""
+        row = previous = 0
+        block = self.block
+        for m in matches:
+            start = m.start()
+            if start and _WORDISH.match(block, start - 1):
+                continue  # a longer name, or another owner's attribute
+            row += block.count("\n", previous, start)
+            previous = start
+            yield (self.cursor - row if row <= self.cursor else (row - self.cursor) * 3), m
+
+    def nearest(self, name: str) -> int | None:
+        if name not in self._cache:
+            best = None
+            # a literal first: the engine scans for it quickly
+            for d, _ in self._distances(re.finditer(re.escape(name) + r"(?![\w$])", self.block)):
+                if best is None or d < best:
+                    best = d
+            self._cache[name] = best
+        return self._cache[name]
+
+    def attributes(self, owner: str) -> list[tuple[int, str]]:
+        """(distance, name) of each ``owner.name`` use, nearest first, one per name."""
+        best: dict[str, int] = {}
+        for d, m in self._distances(re.finditer(re.escape(owner) + r"\.([A-Za-z_$][\w$]*)", self.block)):
+            if best.get(m.group(1), 1 << 30) > d:
+                best[m.group(1)] = d
+        return sorted((d, n) for n, d in best.items())
+
+    def near(self) -> list[tuple[int, str]]:
+        """(distance, name) of the identifiers near the cursor the file does not define."""
+        found: dict[str, int] = {}
+        for i, line in enumerate(self._near.split("\n")):
+            row = self._near_first + i
+            d = self.cursor - row if row <= self.cursor else (row - self.cursor) * 3
+            for name in _IDENT.findall(line):
+                if len(name) > 2 and found.get(name, 1 << 30) > d:
+                    found[name] = d
+        return sorted((d, n) for n, d in found.items() if n not in self.local)
+
+
+def _import_candidates(index: RepoIndex, links: list[Link], uses: Uses):
+    """(distance, entry, definition index) for each imported name the file uses."""
+    out = []
+    for link in links:
+        entry = index.files.get(link.path)
+        if entry is None:
+            continue
+        if link.remote is MODULE:
+            wanted = uses.attributes(link.local)
+        elif link.remote == ALL:
+            names = {d.name for d in entry.definitions if d.name not in uses.local}
+            wanted = [(d, n) for n in sorted(names) if (d := uses.nearest(n)) is not None] if len(names) < 200 else []
+        elif (d := uses.nearest(link.local)) is not None:
+            wanted = [(d, link.remote if link.remote != "default" else link.local)]
+        else:
+            wanted = []
+        for distance, name in wanted:
+            best = _best_in(entry, name)
+            if best is not None:
+                out.append((distance, entry, best))
+    out.sort(key=lambda item: (item[0], item[1].path, item[2]))
+    return out
+
+
+def _best_in(entry: FileEntry, name: str) -> int | None:
+    """The definition of ``name`` in a file: a top-level one before a method."""
+    found = [i for i, d in enumerate(entry.definitions) if d.name == name]
+    if not found:
+        return None
+    return min(found, key=lambda i: (entry.definitions[i].kind == "method", i))
+
+
+def _path_distance(a: str, b: str) -> int:
+    pa, pb = a.split("/"), b.split("/")
+    common = 0
+    for x, y in zip(pa, pb):
+        if x != y:
+            break
+        common += 1
+    return len(pa) + len(pb) - 2 * common

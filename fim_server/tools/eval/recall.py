@@ -1,0 +1,182 @@
+"""``fim-server eval REPO --recall``: context recall, measured without a model.
+
+Holes (``holes.sample``) whose ground truth uses a name defined in another file
+of the repository and not in its own; for each, the prompt's snippets are built
+the way the server builds them, with only the hole's file open, under four
+settings: the open documents only (no index), + definitions of imported names,
++ definitions of identifiers near the cursor, + lexical windows. A hole counts
+when a definition of each such name reached the snippets (its signature line is
+in them); ``any`` counts a hole where at least one did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+import json
+import keyword
+from pathlib import Path
+import random
+import re
+import sys
+import time
+
+from fim_server.core.context import NoContext, cursor_context
+from fim_server.core.privacy import exclusion_reason
+from fim_server.core.workspace import Workspace
+from fim_server.settings import Settings
+from fim_server.tools.eval.holes import KINDS, sample
+
+DEBUG = False
+CONFIGS = (
+    ("open documents only", ()),
+    ("+ imports", ("imports",)),
+    ("+ identifiers near the cursor", ("imports", "near")),
+    ("+ lexical similarity", ("imports", "near", "lexical")),
+)
+_IDENT = re.compile(r"[A-Za-z_$][\w$]{2,}")
+_COMMON = frozenset(keyword.kwlist) | {"self", "cls", "this", "None", "True", "False", "null", "undefined", "return"}
+
+
+@dataclass
+class Case:
+    path: str
+    line: int
+    names: tuple[str, ...]
+    hits: dict[str, tuple[int, int]]  # config -> (names found, names)
+
+
+def _signature_lines(workspace: Workspace, name: str, own: str) -> list[str]:
+    """The line of each definition of ``name`` outside ``own`` that names it."""
+    out = []
+    for entry, i in workspace.repo.names.get(name, ()):
+        if entry.path == own:
+            continue
+        for line in entry.definitions[i].text.split("\n"):
+            if re.search(r"(?<![\w$])" + re.escape(name) + r"(?![\w$])", line):
+                out.append(line.strip())
+                break
+    return out
+
+
+_STRINGS = re.compile(r"""(?s)(\"\"\".*?(?:\"\"\"|\Z)|'\'\'.*?(?:'\'\'|\Z)|"[^"\n]*"?|'[^'\n]*'?|`[^`]*`?|#[^\n]*|//[^\n]*|/\*.*?(?:\*/|\Z))""")
+
+
+def code_names(truth: str) -> list[str]:
+    """The identifiers of ``truth`` outside strings and comments."""
+    return list(dict.fromkeys(_IDENT.findall(_STRINGS.sub(" ", truth))))
+
+
+def bound_here(name: str, text: str) -> bool:
+    """Whether the file binds ``name`` itself (an assignment, a parameter, a loop or
+    ``as`` target): then its definition is in the file, not in another."""
+    n = re.escape(name)
+    return re.search(rf"(?<![\w$.]){n}\s*(?::[^=\n]+)?=(?!=)|\b(?:for|as|let|const|var)\s+{n}\b|"
+                     rf"\bdef\s+\w+\s*\([^)]*(?<![\w$.]){n}\b|(?<![\w$.]){n}\s*,[^=\n]*=(?!=)", text) is not None
+
+
+def cross_file_names(workspace: Workspace, truth: str, own: str) -> tuple[str, ...]:
+    """Names the code of ``truth`` uses that are defined in another file of the
+    index and neither defined nor bound in ``own``."""
+    entry = workspace.repo.files.get(own)
+    local = {d.name for d in entry.definitions} if entry is not None else set()
+    names = []
+    for name in code_names(truth):
+        if name in _COMMON or name in local or (entry is not None and bound_here(name, entry.text)):
+            continue
+        if any(e.path != own for e, _ in workspace.repo.names.get(name, ())):
+            names.append(name)
+    return tuple(names)
+
+
+def measure(repo: Path, settings: Settings, samples: int, seed: int, kinds=KINDS) -> dict:
+    """The recall table for ``repo`` (and the index's size and build time)."""
+    def may_read(path: str, language: str) -> bool:
+        return exclusion_reason(Path(path).as_uri(), language, settings) is None
+
+    workspace = Workspace()
+    started = time.perf_counter()
+    workspace.start_index([str(repo)], may_read, settings.repo_context_max_files, background=False)
+    index_seconds = time.perf_counter() - started
+    index = workspace.repo
+    files = sorted(p for p, e in index.files.items() if e.definitions)
+    if not files:
+        raise ValueError(f"no indexed source files under {repo}")
+    rng = random.Random(seed)
+    cases: list[Case] = []
+    attempts = 0
+    choose_ms: list[float] = []
+    while len(cases) < samples and attempts < samples * 40:
+        attempts += 1
+        path = rng.choice(files)
+        entry = index.files[path]
+        source = entry.text
+        kind = kinds[attempts % len(kinds)]
+        found = sample(path, source, rng, 1, (kind,))
+        if not found:
+            continue
+        hole = found[0]
+        names = cross_file_names(workspace, hole.truth, path)
+        if not names:
+            continue
+        uri = Path(path).as_uri()
+        doc = workspace.open(uri, hole.document(source), None, entry.language)
+        try:
+            ctx = cursor_context(doc, hole.line, hole.column, settings)
+        except NoContext:
+            workspace.close(uri)
+            continue
+        wanted = {n: _signature_lines(workspace, n, path) for n in names}
+        hits = {}
+        for label, stages in CONFIGS:
+            workspace.repo_stages = stages
+            workspace.settings_changed()
+            on = replace(settings, repo_context=bool(stages))
+            t = time.perf_counter()
+            snippets = workspace.snippets(ctx, on, lambda uri: True)
+            if stages == CONFIGS[-1][1]:
+                choose_ms.append((time.perf_counter() - t) * 1000)
+            text = "\n".join(s for _, s in snippets)
+            got = sum(1 for n in names if any(line and line in text for line in wanted[n]))
+            hits[label] = (got, len(names))
+        workspace.close(uri)
+        if DEBUG and hits[CONFIGS[-1][0]][0] < len(names):
+            print("MISS", path.rsplit("/",1)[-1], hole.line + 1, repr(hole.truth[:60]), names,
+                  {n: [(e.path.rsplit("/",1)[-1], e.definitions[i].kind) for e, i in workspace.repo.names.get(n, ())][:4] for n in names})
+        cases.append(Case(str(Path(path).relative_to(index.roots[0])), hole.line + 1, names, hits))
+    workspace.stop_index()
+    rows = []
+    for label, _ in CONFIGS:
+        every = sum(1 for c in cases if c.hits[label][0] == c.hits[label][1])
+        some = sum(1 for c in cases if c.hits[label][0] > 0)
+        rows.append({"config": label, "all": every / max(1, len(cases)), "any": some / max(1, len(cases))})
+    choose_ms.sort()
+    return {
+        "repo": str(repo), "holes": len(cases), "seed": seed, "budget": settings.context_budget_chars,
+        "files": len(index), "index_seconds": round(index_seconds, 2),
+        "choose_ms_p50": round(choose_ms[len(choose_ms) // 2], 2) if choose_ms else None,
+        "rows": rows,
+    }
+
+
+def table(result: dict) -> str:
+    out = [f"{result['repo']}: {result['holes']} holes whose answer uses a name defined in another file "
+           f"({result['files']} files indexed in {result['index_seconds']} s; budget {result['budget']} chars; "
+           f"context chosen in {result['choose_ms_p50']} ms p50)",
+           f"{'context':34} {'all names':>10} {'any name':>10}"]
+    for row in result["rows"]:
+        out.append(f"{row['config']:34} {row['all']:>10.1%} {row['any']:>10.1%}")
+    return "\n".join(out)
+
+
+def run(args, settings: Settings) -> int:
+    repo = Path(args.repo)
+    if not repo.is_dir():
+        print(f"error: {repo} is not a directory", file=sys.stderr)
+        return 2
+    try:
+        result = measure(repo, settings, args.samples, args.seed)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=1) if args.json else table(result))
+    return 0 if result["holes"] else 1

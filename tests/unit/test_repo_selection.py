@@ -1,0 +1,87 @@
+"""core/repo/selection and the workspace: what of the index reaches a prompt, in
+which order of evidence, within the budget, stable while typing in one place."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from fim_server.core.context import cursor_context
+from fim_server.core.repo.selection import Chooser, Cursor
+from fim_server.core.workspace import Workspace
+from fim_server.settings import Settings
+
+from test_repo_index import indexed, write
+
+FILES = {
+    "pkg/__init__.py": "",
+    "pkg/geometry.py": "def area(width: float, height: float) -> float:\n    \"\"\"Width times height.\"\"\"\n"
+                       "    return width * height\n\n\ndef perimeter(width, height):\n    return 2 * (width + height)\n",
+    "pkg/colors.py": "class Palette:\n    def brightest(self):\n        pass\n\n\nPRIMARY = ('red', 'green', 'blue')\n",
+    "pkg/noise.py": "def unrelated_helper():\n    return 42\n",
+}
+APP = "from pkg.geometry import area\nfrom pkg import colors\n\n\ndef report(w, h):\n    p = colors.Palette()\n    a = area(w, h)\n    return \n"
+
+
+def cursor(index, text=APP, line=7, around="") -> Cursor:
+    return Cursor(index.roots[0] + "/app.py", "python", text, line, around or text)
+
+
+def test_imports_then_near_identifiers_then_lexical(tmp_path):
+    index = indexed(tmp_path, FILES)
+    chooser = Chooser(index)
+    picks = chooser.choose(cursor(index), 2000, lambda uri, lang: True, ["imports"])
+    texts = "\n".join(p.text for p in picks)
+    assert "def area(width: float, height: float) -> float:" in texts  # imported and used
+    assert "class Palette:" in texts  # used as colors.Palette
+    assert "perimeter" not in texts and "unrelated_helper" not in texts  # imported module, but not used
+    assert [p.path.split("/")[-1] for p in picks] == ["colors.py", "geometry.py"]  # by path, not by rank
+
+
+def test_near_identifiers_found_without_an_import(tmp_path):
+    index = indexed(tmp_path, FILES)
+    text = "def f(w, h):\n    return perimeter(w, h) + unrelated_helper()\n"
+    picks = Chooser(index).choose(cursor(index, text, 1), 2000, lambda uri, lang: True, ["imports", "near"])
+    texts = "\n".join(p.text for p in picks)
+    assert "def perimeter(width, height):" in texts and "def unrelated_helper():" in texts
+
+
+def test_budget_and_exclusions_are_respected(tmp_path):
+    index = indexed(tmp_path, FILES)
+    refused = []
+
+    def may_send(uri, language):
+        if uri.endswith("geometry.py"):
+            refused.append(uri)
+            return False
+        return True
+
+    picks = Chooser(index).choose(cursor(index), 2000, may_send, ["imports", "near", "lexical"])
+    assert refused and not any("geometry" in p.path or "def area" in p.text for p in picks)
+    small = Chooser(index).choose(cursor(index), 60, lambda u, l: True, ["imports", "near", "lexical"])
+    assert sum(len(p.text) + len(p.path) + 16 for p in small) <= 60
+
+
+def test_choice_stays_while_typing_in_one_place(tmp_path):
+    index = indexed(tmp_path, FILES)
+    chooser = Chooser(index)
+    first = chooser.choose(cursor(index, around=APP), 2000, lambda u, l: True)
+    typed = APP.replace("return \n", "return a\n")
+    again = chooser.choose(cursor(index, typed, around=typed), 2000, lambda u, l: True)
+    assert again is first  # the same choice, not just an equal one
+
+
+def test_workspace_puts_index_definitions_first_in_the_context(tmp_path):
+    write(tmp_path, FILES)
+    workspace = Workspace()
+    workspace.start_index([str(tmp_path)], lambda p, l: True, 100, background=False)
+    uri = (tmp_path / "app.py").as_uri()
+    doc = workspace.open(uri, APP, 1, "python")
+    settings = Settings()
+    ctx = cursor_context(doc, 7, 11, settings)
+    with_index = workspace.with_snippets(ctx, settings, lambda uri: True)
+    assert with_index.snippets and with_index.snippets[0][0].endswith("pkg/colors.py")
+    assert any("def area(" in text for _, text in with_index.snippets)
+    without = workspace.with_snippets(ctx, replace(settings, repo_context=False), lambda uri: True)
+    assert not any("def area(" in text for _, text in without.snippets)
+    workspace.stop_index()
+    assert workspace.repo is None
