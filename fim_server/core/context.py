@@ -9,6 +9,7 @@ only serve a repeated beginning). The suffix window ends at a line boundary.
 from __future__ import annotations
 
 from bisect import bisect_left
+import dataclasses
 from dataclasses import dataclass
 import re
 from typing import TYPE_CHECKING, Sequence
@@ -40,6 +41,14 @@ class CursorContext:
     newline: str = "\n"  # the document's line terminator at the cursor
     # (path, text) of snippets from other open documents / recent edits, placed first in the prompt
     snippets: tuple[tuple[str, str], ...] = ()
+    # in a notebook cell (core/notebook.py): the notebook's URI (privacy rules apply to
+    # it), and the code-point offsets where the cursor's cell starts and ends in the
+    # notebook read as one file (``offset`` counts in that file too)
+    notebook: str = ""
+    cell: tuple[int, int] | None = None
+
+    def in_cell(self, notebook: str, start: int, end: int) -> "CursorContext":
+        return dataclasses.replace(self, notebook=notebook, cell=(start, end))
 
     @property
     def word_before(self) -> str:

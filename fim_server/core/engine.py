@@ -165,11 +165,16 @@ class CompletionEngine:
             log.info("%s is never sent to the provider: %s", uri, reason)
         return reason is None
 
+    def _may_send_context(self, ctx: CursorContext) -> bool:
+        """The cursor's document may be sent; in a notebook cell, the notebook too
+        (exclusions name the notebook's path, not the cell's URI)."""
+        return self.may_send(ctx.uri, ctx.language_id) and (not ctx.notebook or self.may_send(ctx.notebook, ctx.language_id))
+
     # -- the pipeline -----------------------------------------------------------
     async def complete(self, ctx: CursorContext, trigger: Trigger = Trigger.AUTOMATIC) -> list[Suggestion]:
         settings = self.settings
         self.stats["requests"] += 1
-        if not settings.enabled or not self.may_send(ctx.uri, ctx.language_id):
+        if not settings.enabled or not self._may_send_context(ctx):
             self.stats["not_sent_private"] += settings.enabled
             return []
         if trigger == Trigger.AUTOMATIC:

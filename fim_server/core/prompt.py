@@ -31,7 +31,7 @@ def build_request(ctx: CursorContext, settings: Settings) -> FimRequest:
         temperature=settings.temperature,
         stop=tuple(dict.fromkeys(stop)),
         stream=settings.stream,
-        path=_path_of(ctx.uri),
+        path=_path_of(ctx.notebook or ctx.uri),
         extra=tuple((path, mask_secrets(text, known)) for path, text in ctx.snippets),
         language_id=ctx.language_id,
         comment=comment_marker(ctx.language_id) or "",

@@ -12,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Callable
 
-from fim_server.core.context import CursorContext
+from fim_server.core.context import CursorContext, Selected, cursor_context
 from fim_server.core.documents import Document, DocumentStore
 from fim_server.core.privacy import uri_path
 from fim_server.core.repo.index import Indexer, RepoIndex
 from fim_server.core.repo.selection import STAGES, Chooser, Cursor, cost
+from fim_server.core.notebook import CODE, Cell, Notebook, Notebooks, cell_context
 from fim_server.core.snippets import RecentEdits, SnippetIndex, Source, around_cursor
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ class Workspace:
         self.documents = DocumentStore()
         self.snippet_index = SnippetIndex()
         self.recent_edits = RecentEdits()
+        self.notebooks = Notebooks()
         # the repository index (``repoContext``): None until workspace folders are indexed
         self.repo: RepoIndex | None = None
         self.indexer: Indexer | None = None
@@ -75,6 +77,47 @@ class Workspace:
         self.snippet_index.forget(uri)
         self.recent_edits.forget(uri)
 
+    def context(self, doc: Document, line: int, col: int, settings: "Settings", selected: Selected | None = None) -> CursorContext:
+        """The cursor context: ``cursor_context`` for a file, ``cell_context`` (the
+        notebook around it) for a notebook cell. Raises ``NoContext``."""
+        if self.notebooks.of_cell(doc.uri) is not None:
+            return cell_context(self.notebooks, self.documents, doc.uri, line, col, settings, selected)
+        return cursor_context(doc, line, col, settings, selected)
+
+    # -- notebooks: the cells' texts live in ``documents``, their order in ``notebooks``
+    def open_notebook(self, uri: str, cells: list[Cell], texts: list[tuple[str, str, int | None, str]],
+                      notebook_type: str = "jupyter-notebook", version: int | None = None) -> Notebook:
+        """A notebook opened with its cells (``texts``: uri, text, version, languageId
+        of each cell document)."""
+        for cell_uri, text, cell_version, language_id in texts:
+            self.documents.open(cell_uri, text, cell_version, language_id)
+        return self.notebooks.open(uri, cells, notebook_type, version)
+
+    def change_cells(self, uri: str, start: int, delete_count: int, cells: list[Cell],
+                     opened: list[tuple[str, str, int | None, str]], closed: list[str]) -> list[str]:
+        """Cells added, removed or moved (``opened``: uri, text, version, languageId of
+        new cell documents; ``closed``: cell documents that end). Returns the URIs of
+        the cell documents closed."""
+        for cell_uri, text, cell_version, language_id in opened:
+            self.documents.open(cell_uri, text, cell_version, language_id)
+        self.notebooks.splice(uri, start, delete_count, cells)
+        notebook = self.notebooks.get(uri)
+        still = {cell.uri for cell in notebook.cells} if notebook is not None else set()
+        gone = [cell_uri for cell_uri in dict.fromkeys(closed) if cell_uri not in still]
+        for cell_uri in gone:
+            self.documents.close(cell_uri)
+            self.notebooks.forget_cell(cell_uri)
+        return gone
+
+    def close_notebook(self, uri: str) -> list[str]:
+        """The notebook and its cell documents forgotten; returns the cells' URIs."""
+        cells = self.notebooks.close(uri)
+        for cell_uri in cells:
+            self.documents.close(cell_uri)
+        self.snippet_index.forget(uri)
+        self.recent_edits.forget(uri)
+        return cells
+
     def settings_changed(self) -> None:
         """The snippet chooser's last choice was made under the old exclusions: gone."""
         self.snippet_index.clear_choice()
@@ -95,24 +138,33 @@ class Workspace:
         """(path, text) of snippets within the budget (never of a document
         ``may_send`` refuses): definitions from the repository index (up to two
         thirds of the budget), then other open documents and recent edits, then
-        lexically similar windows of the index."""
+        lexically similar windows of the index. A notebook is one source, read as
+        one file under its own URI (its cells are never sources of their own)."""
         budget = settings.context_budget_chars
         around = around_cursor(ctx.prefix, ctx.suffix)
         chooser = self.chooser if settings.repo_context else None
         definitions: tuple = ()
         cur = None
         if chooser is not None:
-            doc = self.documents.get(ctx.uri)
-            path = uri_path(ctx.uri) if ctx.uri.startswith("file:") else ""
-            cur = Cursor(path, ctx.language_id, doc.source if doc is not None else "", ctx.line, around)
+            uri = ctx.notebook or ctx.uri  # in a notebook cell: the notebook, read as one file
+            path = uri_path(uri) if uri.startswith("file:") else ""
+            cur = Cursor(path, ctx.language_id, self.source_of(ctx), ctx.line, around)
             may_file = may_send_file or (lambda uri, language: may_send(uri))
             definitions = chooser.choose(cur, budget, may_file, [s for s in self.repo_stages if s != "lexical"],
                                          defs_budget=budget * 2 // 3)
             budget -= cost(definitions)
-        sources = [Source(other.uri, other.version, other.lines, other.language_id) for other in self.documents]
+        notebooks = self.notebooks
+        sources = [
+            Source(other.uri, other.version, other.lines, other.language_id)
+            for other in self.documents if notebooks.of_cell(other.uri) is None
+        ]
+        for notebook in notebooks:  # a notebook is one source, read as one file under its own URI
+            if notebook.uri != ctx.notebook:  # the cursor's notebook is in the prompt already
+                view = notebooks.view(notebook, self.documents)
+                sources.append(Source(notebook.uri, notebook.revision, view.lines, self.notebook_language(notebook)))
         window = (ctx.line - ctx.prefix.count("\n") - 1, ctx.line + ctx.suffix.count("\n") + 1)
         chosen = self.snippet_index.collect(
-            ctx.uri,
+            ctx.notebook or ctx.uri,
             around,
             sources,
             budget_chars=budget,
@@ -133,7 +185,29 @@ class Workspace:
         snippets, under the engine's current settings and privacy rules."""
 
         def may_send(uri: str) -> bool:
+            notebook = self.notebooks.get(uri)
+            if notebook is not None:
+                return engine.may_send(uri, self.notebook_language(notebook))
             doc = self.documents.get(uri)
+            owner = self.notebooks.of_cell(uri)
+            if owner is not None and not engine.may_send(owner.uri, doc.language_id if doc is not None else ""):
+                return False
             return engine.may_send(uri, doc.language_id if doc is not None else "")
 
         return lambda ctx: self.with_snippets(ctx, engine.settings, may_send, engine.may_send)
+
+    def notebook_language(self, notebook: Notebook) -> str:
+        """The language of a notebook's code cells (its first code cell's)."""
+        for cell in notebook.cells:
+            doc = self.documents.get(cell.uri) if cell.kind == CODE else None
+            if doc is not None:
+                return doc.language_id
+        return ""
+
+    def source_of(self, ctx: CursorContext) -> str:
+        """The text of the cursor's document; of its notebook, read as one file, in a cell."""
+        notebook = self.notebooks.get(ctx.notebook) if ctx.notebook else None
+        if notebook is not None:
+            return "".join(self.notebooks.view(notebook, self.documents, focus=ctx.uri).lines)
+        doc = self.documents.get(ctx.uri)
+        return doc.source if doc is not None else ""

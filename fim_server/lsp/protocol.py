@@ -25,6 +25,7 @@ from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from fim_server.core.documents import UTF8, UTF16
+from fim_server.lsp import notebooks
 
 if TYPE_CHECKING:
     from fim_server.lsp.server import FimServer
@@ -73,6 +74,27 @@ class FimProtocol(LanguageServerProtocol):
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
         self.fim.close_document(params.text_document.uri)
+        yield from ()
+
+    # notebooks: our store, not pygls's workspace copy (lsp/notebooks.py)
+    @lsp_method(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def lsp_notebook_document__did_open(self, params: types.DidOpenNotebookDocumentParams):
+        notebooks.did_open(self.fim, params)
+        yield from ()
+
+    @lsp_method(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def lsp_notebook_document__did_change(self, params: types.DidChangeNotebookDocumentParams):
+        notebooks.did_change(self.fim, params)
+        yield from ()
+
+    @lsp_method(types.NOTEBOOK_DOCUMENT_DID_SAVE)
+    def lsp_notebook_document__did_save(self, params: types.DidSaveNotebookDocumentParams):
+        notebooks.did_save(self.fim, params)
+        yield from ()
+
+    @lsp_method(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def lsp_notebook_document__did_close(self, params: types.DidCloseNotebookDocumentParams):
+        notebooks.did_close(self.fim, params)
         yield from ()
 
     def handle_message(self, message):

@@ -14,11 +14,11 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from fim_server import __version__
-from fim_server.core.context import NoContext, Selected, cursor_context
+from fim_server.core.context import NoContext, Selected
 from fim_server.core.documents import UTF16
 from fim_server.core.engine import CompletionEngine, Trigger
 from fim_server.core.workspace import Workspace
-from fim_server.lsp import convert, feedback, keycheck
+from fim_server.lsp import convert, feedback, keycheck, notebooks
 from fim_server.lsp.client import OTHER, client_kind, for_client
 from fim_server.lsp.configuration import MAX_FOLDERS, Configuration, pull_section
 from fim_server.lsp.diagnostics import resource_counts
@@ -51,7 +51,7 @@ _LOG_TYPES = [
 
 class FimServer(LanguageServer):
     def __init__(self, engine_factory: Callable[[Settings, Callable[[str, str], None]], CompletionEngine] | None = None):
-        super().__init__("fim-server", __version__, protocol_cls=FimProtocol)
+        super().__init__("fim-server", __version__, protocol_cls=FimProtocol, notebook_document_sync=notebooks.SYNC)
         self.open_files = Workspace()
         self.documents = self.open_files.documents
         self.encoding = UTF16
@@ -178,18 +178,21 @@ class FimServer(LanguageServer):
         self.engine.forget(uri)
 
     def apply_changes(self, params: types.DidChangeTextDocumentParams) -> None:
-        uri = params.text_document.uri
+        self.apply_edits(params.text_document.uri, params.text_document.version, params.content_changes)
+
+    def apply_edits(self, uri: str, version: int | None, changes) -> None:
+        """Content changes of a file or of a notebook cell, in the negotiated encoding."""
         doc = self.documents.get(uri)
         if doc is None:
             log.warning("change for a document that is not open: %s", uri)
             return
         self.engine.count("changes")
-        version = params.text_document.version
         if doc.version is not None and version is not None and version <= doc.version:
             log.warning("change with version %s after version %s for %s; applied anyway", version, doc.version, uri)
-        for change in params.content_changes:
+        record = self.open_files.notebooks.of_cell(uri) is None  # a cell's lines are not the notebook's
+        for change in changes:
             rng = getattr(change, "range", None)
-            if rng is not None:
+            if rng is not None and record:
                 self.open_files.recent_edits.record(uri, rng.start.line)
             if rng is None:
                 doc.apply_change(change.text)
@@ -218,7 +221,7 @@ class FimServer(LanguageServer):
             _, end = doc.to_codepoints(line, selected.range.end.character, self.encoding)
             item = Selected(start, end, selected.text)
         try:
-            return cursor_context(doc, line, col, self.engine.settings, item)
+            return self.open_files.context(doc, line, col, self.engine.settings, item)
         except NoContext as refusal:
             self._refused(uri, str(refusal))
             return None

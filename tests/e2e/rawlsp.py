@@ -27,7 +27,8 @@ class RawServer(BlockingClient):
         return [self.configuration] if message.get("method") == "workspace/configuration" else None
 
     # -- LSP helpers ----------------------------------------------------------------
-    def initialize(self, options: Any = None, encodings: list[str] | None = None, configuration: bool = False, plain: bool = True) -> dict:
+    def initialize(self, options: Any = None, encodings: list[str] | None = None, configuration: bool = False, plain: bool = True,
+                   notebooks: bool = False) -> dict:
         """``plain``: speculative calls and in-flight reuse off unless ``options`` say
         otherwise (these tests count the calls of one request at a time)."""
         if plain and isinstance(options, dict):
@@ -38,6 +39,8 @@ class RawServer(BlockingClient):
         }
         if encodings:
             caps["general"] = {"positionEncodings": encodings}
+        if notebooks:
+            caps["notebookDocument"] = {"synchronization": {}}
         result = self.request("initialize", {"processId": None, "rootUri": None, "capabilities": caps, "initializationOptions": options})
         self.notify("initialized", {})
         return result

@@ -54,11 +54,22 @@ def run_filter(name: str, case: dict, *, enabled: bool = True) -> tuple[str, int
     """``name`` alone (every other filter disabled, ``name`` too unless ``enabled``)
     through the pipeline function it belongs to: (shown text, code points replaced)."""
     ctx = ctx_at(case["code"], language_id=case.get("language", "python"))
+    if case.get("notebook"):
+        ctx = in_marked_cell(case["code"], ctx)
     disabled = frozenset(n for n in FILTERS if n != name or not enabled)
     if name in dict(postprocess.BEFORE_CACHE):
         return postprocess.before_cache(case["output"], ctx, disabled), 0
     cleaned = postprocess.clean(case["output"], ctx, disabled=disabled, syntax=syntax)
     return cleaned.text, cleaned.replace_after
+
+
+def in_marked_cell(code: str, ctx):
+    """``ctx`` as the cursor's cell of a notebook read as one file: the cell runs from
+    the line after the ``# %%`` above the cursor to the blank line before the next."""
+    text = code.replace("█", "")
+    start = text.rfind("# %%\n", 0, ctx.offset) + len("# %%\n")
+    end = text.find("\n\n# %%", ctx.offset)
+    return ctx.in_cell("file:///nb.ipynb", start, len(text) if end < 0 else end + 1)
 
 
 def golden_cases():
@@ -74,7 +85,7 @@ def test_every_filter_has_a_table_and_every_table_a_filter():
         cases = table(name)
         assert cases, name
         for case in cases:
-            assert set(case) <= {"note", "code", "output", "expected", "replaced", "language"}, case
+            assert set(case) <= {"note", "code", "output", "expected", "replaced", "language", "notebook"}, case
         # each table shows the filter at work, not only answers it leaves alone
         assert any((c["expected"], c.get("replaced", 0)) != (c["output"], 0) for c in cases), name
 

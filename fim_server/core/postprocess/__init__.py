@@ -19,6 +19,7 @@ from fim_server.core.context import CursorContext
 from fim_server.core.postprocess import (
     auto_closed,
     blank,
+    cell_boundary,
     duplicate_closer,
     fim_tokens,
     line_endings,
@@ -43,6 +44,7 @@ AFTER_CACHE: tuple[tuple[str, Filter | None], ...] = (
     ("suffix_overlap", suffix_overlap.apply),
     ("duplicate_closer", duplicate_closer.apply),
     ("repeated_lines", repeated_lines.apply),
+    ("cell_boundary", cell_boundary.apply),  # a notebook cell's end ends the completion
     ("scope_limit", scope_limit.apply),
     ("retype_above", retype_above.apply),
     ("trailing_whitespace", trailing_whitespace.apply),

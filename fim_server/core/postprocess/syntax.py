@@ -20,6 +20,7 @@ from typing import Any
 
 from fim_server.core.context import CursorContext
 from fim_server.core.language import grammar, new_parser
+from fim_server.core.notebook import mask_magics
 from fim_server.core.text import common_prefix_len
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,14 @@ def _near(ctx: CursorContext) -> tuple[str, str] | None:
     the cursor to one 400 to 1,200 after it (else a line end at 400). None where no
     top-level line starts before the cursor (inside a long literal or docstring: the
     cut code would not parse anyway, and broken code is the slowest to parse)."""
-    before = ctx.prefix
-    whole = ctx.prefix.count("\n") == ctx.line  # the prefix starts the file
+    before, after = ctx.prefix, ctx.suffix
+    if ctx.cell is not None:  # a notebook cell: its own code only (a cell boundary ends every statement)
+        in_cell = ctx.offset - ctx.cell[0]
+        whole = in_cell <= len(before)
+        before = before[len(before) - in_cell :] if whole else before
+        after = after[: max(0, ctx.cell[1] - ctx.offset)]
+    else:
+        whole = ctx.prefix.count("\n") == ctx.line  # the prefix starts the file
     if len(before) > CHECK_BEFORE_CHARS or not whole:
         lo = max(0, len(before) - MAX_BEFORE_CHARS)
         tops = [m.start() for m in _TOP.finditer(before, lo, max(lo, len(before) - CHECK_BEFORE_CHARS))]
@@ -52,7 +59,6 @@ def _near(ctx: CursorContext) -> tuple[str, str] | None:
             before = before[tops[-1] :]
         elif not whole or len(before) > MAX_BEFORE_CHARS:
             return None
-    after = ctx.suffix
     if len(after) > CHECK_AFTER_CHARS:
         top = _TOP.search(after, CHECK_AFTER_CHARS, MAX_AFTER_CHARS)
         if top is not None:
@@ -171,10 +177,15 @@ class SyntaxChecker:
         if near is None:
             return text
         before, after = near
+        masked = ctx.cell is not None  # IPython lines parse as statements of the same length
+        if masked:
+            whole = mask_magics(before + after)
+            before, after = whole[: len(before)], whole[len(before) :]
         base = self._baseline_errors(ctx.language_id, before, after)
         if base:
             return text  # the code around is broken already: no verdict on the completion
-        if self._errors_with(ctx.language_id, text) <= base:
+        check = (lambda middle: _masked_middle(before, middle, after)) if masked else (lambda middle: middle)
+        if self._errors_with(ctx.language_id, check(text)) <= base:
             return text
         lines = text.split("\n")
         tries = 1
@@ -185,6 +196,13 @@ class SyntaxChecker:
             if not candidate.strip():
                 continue
             tries += 1
-            if self._errors_with(ctx.language_id, candidate) <= base:
+            if self._errors_with(ctx.language_id, check(candidate)) <= base:
                 return candidate
         return ""
+
+
+def _masked_middle(before: str, middle: str, after: str) -> str:
+    """``middle`` with its IPython lines masked as they would be in place (``before``
+    and ``after`` are masked already, which masking the whole again leaves alone)."""
+    whole = mask_magics(before + middle + after)
+    return whole[len(before) : len(before) + len(middle)]
