@@ -103,11 +103,11 @@ async def test_mid_line_keeps_single_line_and_sends_newline_stop(client, fake):
 
 
 async def test_fim_tokens_and_suffix_repeat_are_cleaned(client, fake):
-    fake.push(Reply(text="    return x\n}<｜fim▁end｜>garbage"))
+    fake.push(Reply(text="    return x;\n}<｜fim▁end｜>garbage"))
     await start(client, fake)
     open_doc(client, URI, "int f(int x) {\n\n}\n", language="c")
     items = await inline(client, URI, 1, 0)
-    assert [i.insert_text for i in items] == ["    return x"]
+    assert [i.insert_text for i in items] == ["    return x;"]
 
 
 async def test_whitespace_answer_gives_no_items(client, fake):
