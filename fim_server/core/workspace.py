@@ -175,8 +175,9 @@ class Workspace:
         out = tuple((p.path, p.text) for p in definitions) + tuple((s.path, s.text) for s in chosen)
         if chooser is not None and "lexical" in self.repo_stages:
             budget -= sum(len(s.text) + len(s.path) + 16 for s in chosen)
-            opened = frozenset(uri_path(d.uri) for d in self.documents if d.uri.startswith("file:"))
-            lexical = chooser.choose(cur, budget, may_file, ["lexical"], skip_files=opened)
+            # windows of open documents are the snippets' part; files that gave definitions gave enough
+            skip = {uri_path(d.uri) for d in self.documents if d.uri.startswith("file:")} | {p.file for p in definitions}
+            lexical = chooser.choose(cur, budget, may_file, ["lexical"], skip_files=frozenset(skip))
             out += tuple((p.path, p.text) for p in lexical)
         return out
 

@@ -18,7 +18,7 @@ from fim_server.core.context import NoContext, Selected
 from fim_server.core.documents import UTF16
 from fim_server.core.engine import CompletionEngine, Trigger
 from fim_server.core.workspace import Workspace
-from fim_server.lsp import convert, feedback, keycheck, notebooks
+from fim_server.lsp import convert, feedback, keycheck, notebooks, repo
 from fim_server.lsp.client import OTHER, client_kind, for_client
 from fim_server.lsp.configuration import MAX_FOLDERS, Configuration, pull_section
 from fim_server.lsp.diagnostics import resource_counts
@@ -137,8 +137,10 @@ class FimServer(LanguageServer):
     def use_settings(self, settings: Settings) -> None:
         """New settings for every later request. The snippet chooser's last choice
         goes too: it was made under the old exclusions."""
+        old = self.engine.settings
         self.engine.update_settings(settings)
         self.open_files.settings_changed()
+        repo.settings_changed(self, old, settings)
 
     def _warn(self, problems: list[str]) -> None:
         warning = self.configuration.news(problems)
@@ -172,9 +174,11 @@ class FimServer(LanguageServer):
     def open_document(self, params: types.DidOpenTextDocumentParams) -> None:
         doc = params.text_document
         self.open_files.open(doc.uri, doc.text, doc.version, doc.language_id)
+        self.open_files.document_changed(doc.uri, doc.language_id, doc.text)  # the index: live text wins
 
     def close_document(self, uri: str) -> None:
         self.open_files.close(uri)
+        self.open_files.document_closed(uri)
         self.engine.forget(uri)
 
     def apply_changes(self, params: types.DidChangeTextDocumentParams) -> None:
@@ -268,6 +272,7 @@ async def initialized(ls: FimServer, params: types.InitializedParams) -> None:
     )
     ls.engine.prepare()  # build the HTTP client now, not on the first keystroke
     await ls.pull_configuration()
+    await repo.initialized(ls)  # the workspace index, on its own thread
 
 
 async def did_change_configuration(ls: FimServer, params: types.DidChangeConfigurationParams) -> None:
@@ -311,6 +316,7 @@ def stats(ls: FimServer, *args) -> dict:
         "open_documents": len(ls.documents),
         "pending_handlers": len(ls.protocol._request_futures),
         **resource_counts(ls.engine.http_client),
+        **repo.stats(ls),
         "setup": setup_summary(ls.engine.settings),
     }
 
@@ -339,6 +345,7 @@ def provider_times(ls: FimServer, *args) -> list[float]:
 
 
 async def shutdown(ls: FimServer, *args) -> None:
+    ls.open_files.stop_index()
     await ls.engine.aclose()
 
 
@@ -357,6 +364,7 @@ def create_server(engine_factory=None) -> FimServer:
     server.command(PROVIDER_TIMES_COMMAND)(provider_times)
     feedback.register(server)  # didShowCompletion, didPartiallyAcceptCompletion, the accept command
     keycheck.register(server)  # fimServer.checkKey: one request after an editor stored a key
+    repo.register(server)  # watched files, workspace folders, saves: the index stays current
     server.feature(types.SHUTDOWN)(shutdown)
     return server
 

@@ -5,14 +5,13 @@ few lines of body; a class shows its members' first lines instead of a body).
 
 One query per language (``QUERIES``), each capture pair ``@name`` / ``@def``
 (the kind is the capture's suffix: ``@def.function``). Parsing reads the source in
-chunks and yields the GIL between them, so a worker thread indexing a large file
-does not hold up the event loop.
+chunks, so a worker thread indexing a large file does not hold the GIL for the
+whole parse.
 """
 
 from __future__ import annotations
 
 import sys
-import time
 from typing import Any, NamedTuple
 
 from fim_server.core.language import grammar, new_parser
@@ -125,14 +124,16 @@ def _query(language_id: str) -> Any | None:
 
 
 def parse(language_id: str, data: bytes, parser: Any = None) -> Any | None:
-    """The syntax tree of ``data`` (None without a grammar), read in chunks with
-    the GIL given up between them (``time.sleep(0)``)."""
+    """The syntax tree of ``data`` (None without a grammar). A large text is read
+    in chunks through a Python callback: between chunks another thread waiting for
+    the GIL gets it (tree-sitter holds it while it parses)."""
     parser = parser or new_parser(language_id)
     if parser is None:
         return None
+    if len(data) <= CHUNK:
+        return parser.parse(data)
 
     def read(offset: int, _point: Any) -> bytes:
-        time.sleep(0)
         return data[offset : offset + CHUNK]
 
     return parser.parse(read)
@@ -156,7 +157,7 @@ def extract(language_id: str, text: str, parsers: dict[str, Any] | None = None) 
     out: list[Definition] = []
     seen: set[tuple[str, int]] = set()
     cursor = tree_sitter.QueryCursor(query)
-    for child in tree.root_node.children:  # one top-level node at a time, yielding between
+    for child in tree.root_node.children:  # one top-level node at a time: the GIL can change hands between
         for _, caps in cursor.matches(child):
             names = caps.get("name")
             kind_node = next(((k[4:], v[0]) for k, v in caps.items() if k.startswith("def.")), None)
@@ -174,7 +175,6 @@ def extract(language_id: str, text: str, parsers: dict[str, Any] | None = None) 
                 continue
             rendered, head = render(node, kind, lines, language_id)
             out.append(Definition(sys.intern(name), kind, node.start_point[0], rendered, head))
-        time.sleep(0)
     out.sort(key=lambda d: d.line)
     return out
 

@@ -293,7 +293,6 @@ class Indexer:
             return
         entry.stamp, entry.from_editor = stamp, from_editor
         self.index.put(entry)
-        time.sleep(0)
 
     def _walk(self, roots: list[str] | None = None) -> None:
         started = time.perf_counter()

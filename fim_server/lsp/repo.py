@@ -1,0 +1,137 @@
+"""The repository index at the LSP edge: which folders it covers, and the
+notifications that keep it current (``core/repo`` does the work, on its own thread).
+
+- the workspace folders of ``initialize`` (or its ``rootUri``), and
+  ``workspace/didChangeWorkspaceFolders``;
+- ``workspace/didChangeWatchedFiles``, registered with ``client/registerCapability``
+  when the client can (created and changed files are read again, deleted ones leave);
+- ``textDocument/didOpen`` and ``didSave``: the live text of an open document wins
+  over the disk; ``didClose``: the disk counts again.
+
+Settings: ``repoContext`` (and ``workspaceContext``) on or off, ``repoContextMaxFiles``;
+a change of the exclusions or disabled languages indexes again from the start, so a
+file that became excluded leaves at once and is never read again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from fim_server.core.privacy import exclusion_reason, uri_path
+from fim_server.core.language import EXTENSIONS
+from fim_server.settings import Settings
+
+if TYPE_CHECKING:
+    from fim_server.lsp.server import FimServer
+
+log = logging.getLogger(__name__)
+
+WATCHER_ID = "fimServer.repoIndex.watcher"
+
+
+def wanted(settings: Settings) -> bool:
+    return settings.repo_context and settings.workspace_context and settings.repo_context_max_files > 0
+
+
+def _folders(ls: "FimServer") -> list[str]:
+    return [uri_path(uri) for uri in ls.workspace_folders() if uri.startswith("file:")]
+
+
+def start(ls: "FimServer") -> None:
+    """Index the workspace folders (again) on the worker thread, if the settings ask."""
+    workspace = ls.open_files
+    settings = ls.engine.settings
+    folders = _folders(ls)
+    if not wanted(settings) or not folders:
+        workspace.stop_index()
+        return
+
+    def may_read(path: str, language: str) -> bool:
+        # asked before a file is opened, under the settings of the moment
+        return exclusion_reason(Path(path).as_uri(), language, ls.engine.settings) is None
+
+    workspace.start_index(folders, may_read, settings.repo_context_max_files)
+    log.info("indexing %s in the background (at most %s files)", ", ".join(folders), settings.repo_context_max_files)
+
+
+def settings_changed(ls: "FimServer", old: Settings, new: Settings) -> None:
+    """Start, stop or restart the index for new settings (only once initialized)."""
+    if not getattr(ls, "_repo_ready", False):
+        return
+    keys = lambda s: (wanted(s), s.repo_context_max_files, tuple(s.exclude_globs), tuple(s.disabled_languages))
+    if keys(old) != keys(new):
+        start(ls)
+
+
+async def initialized(ls: "FimServer") -> None:
+    ls._repo_ready = True
+    start(ls)
+    caps = ls.client_capabilities.workspace if ls.client_capabilities else None
+    watched = caps.did_change_watched_files if caps else None
+    if watched is None or not watched.dynamic_registration:
+        return
+    pattern = "**/*.{" + ",".join(sorted({e.lstrip(".") for e in EXTENSIONS})) + "}"
+    options = types.DidChangeWatchedFilesRegistrationOptions(
+        watchers=[types.FileSystemWatcher(glob_pattern=pattern), types.FileSystemWatcher(glob_pattern="**/.gitignore")]
+    )
+    registration = types.Registration(id=WATCHER_ID, method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                                      register_options=options)
+    try:
+        await asyncio.wait_for(ls.client_register_capability_async(types.RegistrationParams([registration])), 5)
+    except Exception as exc:  # the index still follows saves and open documents
+        log.info("the client did not register the file watcher: %s", exc)
+
+
+def watched_files(ls: "FimServer", params: types.DidChangeWatchedFilesParams) -> None:
+    indexer = ls.open_files.indexer
+    if indexer is None:
+        return
+    for change in params.changes:
+        if not change.uri.startswith("file:"):
+            continue
+        path = uri_path(change.uri)
+        if path.endswith("/.gitignore"):
+            start(ls)  # the rules changed: what may be read is decided again
+            return
+        if change.type == types.FileChangeType.Deleted:
+            indexer.deleted(path)
+        else:
+            indexer.changed(path)
+
+
+def folders_changed(ls: "FimServer", params: types.DidChangeWorkspaceFoldersParams) -> None:
+    indexer = ls.open_files.indexer
+    if indexer is None:
+        start(ls)
+        return
+    added = [uri_path(f.uri) for f in params.event.added or [] if f.uri.startswith("file:")]
+    removed = [uri_path(f.uri) for f in params.event.removed or [] if f.uri.startswith("file:")]
+    indexer.folders(added, removed)
+
+
+def saved(ls: "FimServer", params: types.DidSaveTextDocumentParams) -> None:
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is not None:
+        ls.open_files.document_changed(doc.uri, doc.language_id, doc.source)
+
+
+def stats(ls: "FimServer") -> dict:
+    workspace = ls.open_files
+    if workspace.repo is None or workspace.indexer is None:
+        return {"repo_files": 0, "repo_walked": False}
+    return {
+        "repo_files": len(workspace.repo),
+        "repo_walked": workspace.indexer.walked.is_set(),
+        "repo_index_seconds": round(workspace.indexer.seconds, 3),
+    }
+
+
+def register(server: "FimServer") -> None:
+    server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)(watched_files)
+    server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)(folders_changed)
+    server.feature(types.TEXT_DOCUMENT_DID_SAVE)(saved)
