@@ -263,6 +263,7 @@ def advanced(ctx: CursorContext, text: str) -> CursorContext:
         line=ctx.line + breaks,
         column=len(line_prefix),
         offset=ctx.offset + len(text),
+        cell=None if ctx.cell is None else (ctx.cell[0], ctx.cell[1] + len(text)),
     )
 
 

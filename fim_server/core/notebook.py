@@ -73,6 +73,9 @@ class Notebook:
     version: int | None = None
     cells: list[Cell] = field(default_factory=list)
     revision: int = 0  # bumped on every change of a cell or of the structure
+    # the rendered cells around the last focus: (focus, revision, above, above size, below,
+    # below size); kept while only the focus cell changes (``Notebooks.touched``)
+    parts: tuple | None = field(default=None, repr=False)
 
     def index_of(self, cell_uri: str) -> int:
         for i, cell in enumerate(self.cells):
@@ -123,6 +126,7 @@ class Notebooks:
         removed = notebook.cells[start : start + max(0, delete_count)]
         notebook.cells[start : start + max(0, delete_count)] = list(cells)
         notebook.revision += 1
+        notebook.parts = None
         for cell in cells:
             self._owner[cell.uri] = uri
         kept = {cell.uri for cell in notebook.cells}
@@ -139,13 +143,17 @@ class Notebooks:
                 if cell.uri == cell_uri and cell.kind != kind:
                     cell.kind = kind
                     notebook.revision += 1
+                    notebook.parts = None
                     self._markdown.pop(cell_uri, None)
 
     def touched(self, cell_uri: str) -> Notebook | None:
-        """A cell's text changed: its notebook's revision moves (snippets re-read it)."""
+        """A cell's text changed: its notebook's revision moves (snippets re-read it),
+        and the cells rendered around another cell are rendered again."""
         notebook = self.of_cell(cell_uri)
         if notebook is not None:
             notebook.revision += 1
+            if notebook.parts is not None and notebook.parts[0] != cell_uri:
+                notebook.parts = None
         return notebook
 
     def get(self, uri: str) -> Notebook | None:
@@ -185,12 +193,36 @@ class Notebooks:
 
     def view(self, notebook: Notebook, documents: Texts, focus: str | None = None) -> "View":
         """The notebook as one file (see the module's notes). The ``focus`` cell keeps
-        every line, its empty last one too (the cursor may be on it)."""
-        lines: list[str] = []
-        size = 0
-        start = -1
-        cell_start = cell_end = 0
+        every line, its empty last one too (the cursor may be on it). The cells
+        around it are rendered once and kept while only the focus cell changes, so a
+        keystroke costs the focus cell's lines, not the notebook's."""
+        parts = notebook.parts
+        if parts is None or parts[0] != focus or (focus is None and parts[1] != notebook.revision):
+            parts = notebook.parts = (focus, notebook.revision, *self._around(notebook, documents, focus))
+        _, _, above, above_size, below, below_size = parts
+        doc = documents.get(focus) if focus is not None else None
+        if doc is None:
+            return View(above + below, -1, 0, 0, above_size + below_size)
+        head = ["\n", CELL_MARKER + "\n"] if above else [CELL_MARKER + "\n"]
+        cell_start = above_size + sum(map(len, head))
+        body = list(doc.lines)
+        size = cell_start + doc.size
+        if not body[-1].endswith(("\n", "\r")):
+            body[-1] += "\n"
+            size += 1
+        return View(above + head + body + below, len(above) + len(head), cell_start, cell_start + doc.size, size + below_size)
+
+    def _around(self, notebook: Notebook, documents: Texts, focus: str | None) -> tuple[list[str], int, list[str], int]:
+        """The cells above the focus and below it, rendered: (lines, size) of each."""
+        above: list[str] = []
+        below: list[str] = []
+        sizes = [0, 0]
+        out, side = above, 0
         for cell in notebook.cells:
+            if cell.uri == focus:
+                if cell.kind == CODE and documents.get(cell.uri) is not None:
+                    out, side = below, 1
+                continue
             doc = documents.get(cell.uri)
             if doc is None:
                 continue
@@ -200,26 +232,15 @@ class Notebooks:
                     continue
             else:
                 head, body = CELL_MARKER + "\n", doc.lines
-            if lines:
-                lines.append("\n")
-                size += 1
-            lines.append(head)
-            size += len(head)
-            if cell.kind == MARKUP:
-                lines.extend(body)
-                size += sum(map(len, body))
-                continue
-            if cell.uri == focus:
-                start, cell_start, cell_end = len(lines), size, size + doc.size
-            elif len(body) > 1 and body[-1] == "":
-                body = body[:-1]  # the empty line after a final newline: not a line of its own here
-            lines.extend(body)
-            size += doc.size
-            last = lines[-1]
-            if not last.endswith(("\n", "\r")):
-                lines[-1] = last + "\n"
-                size += 1
-        return View(lines, start, cell_start, cell_end, size)
+                if len(body) > 1 and body[-1] == "":
+                    body = body[:-1]  # the empty line after a final newline: not a line of its own here
+            piece = ["\n", head] if out or side else [head]
+            piece.extend(body)
+            if not piece[-1].endswith(("\n", "\r")):
+                piece[-1] += "\n"
+            out.extend(piece)
+            sizes[side] += sum(map(len, piece))
+        return above, sizes[0], below, sizes[1]
 
 
 @dataclass

@@ -73,6 +73,9 @@ class Workspace:
         return self.documents.open(uri, text, version, language_id)
 
     def close(self, uri: str) -> None:
+        notebook = self.notebooks.of_cell(uri)
+        if notebook is not None:  # a cell closed on its own (not through its notebook)
+            notebook.parts = None
         self.documents.close(uri)
         self.snippet_index.forget(uri)
         self.recent_edits.forget(uri)

@@ -78,7 +78,6 @@ def did_change(ls: "FimServer", params: types.DidChangeNotebookDocumentParams) -
         workspace.notebooks.set_kind(cell.document, MARKUP if cell.kind == types.NotebookCellKind.Markup else CODE)
     for content in cells.text_content or ():
         ls.apply_edits(content.document.uri, content.document.version, content.changes)
-        workspace.notebooks.touched(content.document.uri)
 
 
 def did_save(ls: "FimServer", params: types.DidSaveNotebookDocumentParams) -> None:

@@ -193,7 +193,7 @@ class FimServer(LanguageServer):
         self.engine.count("changes")
         if doc.version is not None and version is not None and version <= doc.version:
             log.warning("change with version %s after version %s for %s; applied anyway", version, doc.version, uri)
-        record = self.open_files.notebooks.of_cell(uri) is None  # a cell's lines are not the notebook's
+        record = self.open_files.notebooks.touched(uri) is None  # a cell's lines are not the notebook's
         for change in changes:
             rng = getattr(change, "range", None)
             if rng is not None and record:

@@ -115,3 +115,39 @@ def test_syntax_check_parses_magics_and_the_cell_alone():
     assert syntax.apply(" + 1", ctx) == " + 1", "a good completion passes"
     assert syntax.apply(" +)", ctx) == "", "a broken one is dropped: the check ran in spite of the cell above"
     assert syntax.apply("\n    !ls", ctx) == "\n    !ls", "a shell line in the completion parses too"
+
+
+def test_cells_around_the_focus_are_rendered_again_after_their_changes():
+    books, docs = make(CELLS)
+    settings = Settings()
+    assert cell_context(books, docs, "c2", 0, 5, settings).prefix.endswith("# %%\nx = 1")
+    docs.get("c2").apply_change("y", (0, 5), (0, 5))  # the focus cell itself: kept parts, new text
+    books.touched("c2")
+    assert cell_context(books, docs, "c2", 0, 6, settings).prefix.endswith("\n# %%\nx = 1y")
+    docs.get("c1").apply_change("import re\n", (1, 0), (1, 0))  # another cell: rendered again
+    books.touched("c1")
+    assert cell_context(books, docs, "c2", 0, 6, settings).prefix.startswith("# %%\nimport os\nimport re\n\n")
+    docs.get("c3").apply_change("z", (0, 0), (0, 0))
+    books.touched("c3")
+    assert cell_context(books, docs, "c2", 0, 6, settings).suffix == "\n\n# %%\nzprint(x)\n"
+    books.set_kind("c3", MARKUP)
+    assert cell_context(books, docs, "c2", 0, 6, settings).suffix == "\n\n# %% [markdown]\n# zprint(x)\n"
+    books.splice(NB, 3, 1, [])
+    assert cell_context(books, docs, "c2", 0, 6, settings).suffix == "\n"
+
+
+def test_a_speculative_or_narrowed_context_keeps_the_cell_end():
+    from fim_server.core.calls import advanced
+    from fim_server.core.postprocess import auto_closed
+
+    books, docs = make([("c1", CODE, "f(x)"), ("c2", CODE, "y")])
+    ctx = cell_context(books, docs, "c1", 0, 2, Settings())
+    whole = ctx.prefix + ctx.suffix
+    assert whole[ctx.cell[0] : ctx.cell[1]] == "f(x)"
+    moved = advanced(ctx, "x, z")
+    assert (moved.prefix + moved.suffix)[moved.cell[0] : moved.cell[1]] == "f(x, zx)"
+    ctx = cell_context(books, docs, "c1", 0, 3, Settings())
+    narrowed = auto_closed.apply(", y)", ctx)  # replaces the ")" after the cursor
+    assert isinstance(narrowed, auto_closed.Replace) and narrowed.replace_after == 1
+    n = narrowed.ctx
+    assert (n.prefix + n.suffix)[n.cell[0] : n.cell[1]] == "f(x"

@@ -95,5 +95,6 @@ def apply(text: str, ctx: CursorContext) -> str | Replace:
     if not closers or not text or not closes_all(text, closers) or not over_closes(text, closers, ctx):
         return text
     n = len(closers)
-    narrowed = replace(ctx, line_suffix=ctx.line_suffix[n:], suffix=ctx.suffix[n:])
+    narrowed = replace(ctx, line_suffix=ctx.line_suffix[n:], suffix=ctx.suffix[n:],
+                       cell=None if ctx.cell is None else (ctx.cell[0], ctx.cell[1] - n))
     return Replace(text, narrowed, n)
