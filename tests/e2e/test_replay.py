@@ -168,3 +168,28 @@ def test_replay_rejects_a_bad_trace(tmp_path):
     bad.write_text('{"type": "key", "text": "a"}\n')
     out = subprocess.run([sys.executable, "-m", "fim_server", "replay", str(bad)], capture_output=True, text=True, env=ENV, timeout=60)
     assert out.returncode == 2 and "open event" in out.stderr
+
+
+def test_replay_counts_the_ghost_text_the_user_takes(tmp_path):
+    # "y" typed, a pause with ghost text " = 2" (the perfect provider), Tab: 4 characters taken
+    events = [
+        {"type": "open", "uri": "file:///replay/g.py", "languageId": "python", "line": 1, "character": 0, "text": "x = 1\n\n", "source": "test"},
+        {"type": "key", "text": "y", "delay": 100},
+        {"type": "pause", "delay": 1500},
+        {"type": "accept", "delay": 100},
+        *({"type": "key", "text": ch, "delay": 120} for ch in " = 2"),
+        {"type": "pause", "delay": 800},
+    ]
+    trace = tmp_path / "g.jsonl"
+    trace.write_text("".join(json.dumps(e) + "\n" for e in events))
+    out = subprocess.run(
+        [sys.executable, "-m", "fim_server", "replay", str(trace), "--latency-ms", "50", "--quiet", "--json", str(tmp_path / "r.json")],
+        capture_output=True, text=True, env=ENV, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    total = report["total"]
+    assert total["accepts"] == 1 and total["ghost_chars_typed"] == 4
+    assert total["ghost_chars_per_request"] == round(4 / total["provider_requests"], 2)
+    assert report["languages"]["python"]["ghost_chars_typed"] == 4
+    assert "ghost chars typed or accepted" in out.stdout and "coverage" in out.stdout

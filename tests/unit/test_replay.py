@@ -113,6 +113,40 @@ def test_blocks_find_top_level_definitions():
     assert blocks(go, "go") == [(0, 3), (4, 5)]
 
 
+BRACE_SOURCES = {
+    "go": "package p\n\n// T holds.\ntype T struct {\n\tn int // count\n}\n\nfunc (t *T) Add(v int) int {\n\t/* keep */\n\tif v > 0 {\n\t\tt.n += v\n\t}\n\treturn t.n\n}\n",
+    "rust": "use std::fmt;\n\npub(crate) fn parse(s: &str) -> usize {\n    // the length\n    s.len()\n}\n\nimpl fmt::Display for T {\n    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {\n        write!(f, \"t\")\n    }\n}\n\npub const unsafe fn raw() -> u8 {\n    0\n}\n",
+    "typescript": "import { x } from './x';\n\nexport interface Options {\n  limit: number;\n}\n\nexport const twice = (n: number): number => {\n  return n * 2; // doubled\n};\n\nexport abstract class Base<T> {\n  abstract run(): T;\n}\n\nexport function* ids() {\n  yield 1;\n}\n",
+}
+
+
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        ("go", ["type T struct {", "func (t *T) Add(v int) int {"]),
+        ("rust", ["pub(crate) fn parse(s: &str) -> usize {", "impl fmt::Display for T {", "pub const unsafe fn raw() -> u8 {"]),
+        ("typescript", ["export interface Options {", "export const twice = (n: number): number => {", "export abstract class Base<T> {", "export function* ids() {"]),
+    ],
+)
+def test_blocks_in_brace_languages_take_the_closing_line(language, expected):
+    lines = BRACE_SOURCES[language].split("\n")
+    found = blocks(lines, language)
+    assert [lines[s] for s, _ in found] == expected
+    assert all(lines[e - 1].startswith("}") for _, e in found)  # each block ends with its closer
+
+
+@pytest.mark.parametrize("language, name", [("go", "t.go"), ("rust", "t.rs"), ("typescript", "t.ts")])
+def test_traces_from_brace_languages_type_the_file_back_exactly(tmp_path, language, name):
+    path = tmp_path / name
+    path.write_text(BRACE_SOURCES[language])
+    trace = generate(path, seed=3, max_keys=10_000)
+    assert trace.language_id == language
+    assert trace.final_text() == BRACE_SOURCES[language]
+    enters = [e.text for e in trace.events if e.type == "key" and e.text.startswith("\n")]
+    if language == "go":  # Enter carries the tabs Go indents with
+        assert "\n\t\t" in enters and not any(" " in e for e in enters)
+
+
 @pytest.mark.parametrize(
     "prompt, stop, expected",
     [
@@ -171,3 +205,32 @@ def test_percentile_and_empty_plot():
     assert percentile([1, 2, 3, 4], 50) == 2
     assert percentile([1, 2, 3, 4], 95) == 4
     assert "<svg" in cdf_svg({"none": []})
+
+
+@pytest.mark.parametrize(
+    "language, lines, expected",
+    [
+        # a signature over several lines whose ")" is at column 0
+        ("typescript", ["export function f<T>(", "  a: T", "): T {", "  return a; // } not the end", "}", "", "function g() {}"], [(0, 5), (6, 7)]),
+        # a label at column 0 and a raw string with lines at column 0 inside the function
+        ("go", ["func f() string {", "loop:", "\tfor {", "\t\tbreak loop", "\t}", "\treturn `a", "}`", "}", "func g() bool"], [(0, 8), (8, 9)]),
+        # Rust's where clause at column 0, lifetimes and a '{' character
+        ("rust", ["fn f<'a, T>(x: &'a T) -> char", "where", "    T: Debug,", "{", "    '{'", "}"], [(0, 6)]),
+    ],
+)
+def test_blocks_follow_the_brackets_not_column_zero(language, lines, expected):
+    assert blocks(lines, language) == expected
+
+
+def test_report_per_language_and_ghost_chars():
+    results = [_result("a", ghost_chars=30), _result("b", ghost_chars=10, language="go"), _result("c", ghost_chars=0, language="go", covered=4)]
+    report = build_report(results, Prices(), {}, {})
+    assert report["traces"][0]["ghost_chars_per_request"] == 6.0  # 30 characters over 5 requests
+    assert report["total"]["ghost_chars_typed"] == 40
+    go = report["languages"]["go"]
+    assert go["traces"] == ["b", "c"] and go["keystrokes"] == 200 and go["provider_requests"] == 10
+    assert go["pause_coverage"] == 0.875 and go["ghost_chars_per_request"] == 1.0
+    assert report["languages"]["python"]["pause_coverage"] == 0.75
+    text = table(report)
+    assert "ghost chars typed or accepted" in text
+    assert [line.split()[0] for line in text.split("language", 1)[1].splitlines()[2:]] == ["python", "go"]

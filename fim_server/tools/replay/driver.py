@@ -68,6 +68,7 @@ class TraceResult:
     fake: dict[str, Any] = field(default_factory=dict)
     memory_kib: list[tuple[int, int]] = field(default_factory=list)
     status_notifications: int = 0
+    ghost_chars: int = 0  # characters typed while the ghost text showed them, or accepted with Tab
     uncovered: list[dict[str, Any]] = field(default_factory=list)  # where pauses ended without ghost text
     engine: dict[str, Any] = field(default_factory=dict)  # what the real server said it did (tap.summarize)
     bodies: list[Any] = field(default_factory=list)  # the request bodies, with keep_bodies
@@ -279,6 +280,8 @@ async def replay_trace(
                     last_action = now
                     continue
                 if event.type == "key":
+                    if session.shown is not None and session.shown[0].startswith(event.text):
+                        result.ghost_chars += len(event.text)  # the user typed what the ghost text showed
                     session.insert(event.text)
                     result.keystrokes += 1
                 elif event.type == "backspace":
@@ -295,6 +298,7 @@ async def replay_trace(
                         continue
                     session.insert(shown)
                     result.accepts += 1
+                    result.ghost_chars += len(shown)
                     i += skip  # the user does not type what was accepted
                 last_action = now
                 session.request()

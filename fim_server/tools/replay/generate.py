@@ -18,18 +18,81 @@ from pathlib import Path
 from fim_server.core.language import language_for_path
 from fim_server.tools.replay.trace import Event, Trace
 
+_JS = re.compile(
+    r"^(export\s+)?(default\s+)?(declare\s+)?(abstract\s+)?(async\s+)?"
+    r"(function\*?\s|class\s|interface\s|enum\s|(const|let)\s+\w+\s*(:[^=]*)?=\s*(async\s*)?(\([^)]*\)|\w+)\s*(:[^=]*)?=>)"
+)
 _DEFINITION = {
     "python": re.compile(r"^(async\s+def|def|class)\s"),
-    "go": re.compile(r"^func\s"),
-    "typescript": re.compile(r"^(export\s+)?(default\s+)?(async\s+)?(function|class)\s"),
-    "javascript": re.compile(r"^(export\s+)?(default\s+)?(async\s+)?(function|class)\s"),
-    "rust": re.compile(r"^(pub\s+)?fn\s"),
+    "go": re.compile(r"^(func|type\s+\w+\s+(struct|interface))\s"),
+    "typescript": _JS,
+    "javascript": _JS,
+    # functions (also pub(crate), const, async, unsafe, extern "C") and the blocks that hold them
+    "rust": re.compile(
+        r"^(pub(\([^)]*\))?\s+)?((const|async|unsafe|default)\s+)*(extern\s+\"[^\"]*\"\s+)?"
+        r"(fn|impl|struct|enum|trait|mod\s+\w+\s*\{)\b"
+    ),
 }
+_SAME_BLOCKS = {"typescriptreact": "typescript", "javascriptreact": "javascript"}
 _NEIGHBOURS = "qwertyuiopasdfghjklzxcvbnm"
+
+
+_CHAR = re.compile(r"'(\\.|[^'\\])'")  # Go, Rust, C: a character literal ('a alone is a Rust lifetime)
+
+
+def _brace_end(lines: list[str], start: int, language: str) -> int | None:
+    """The line after a brace language's definition: where the brackets opened from
+    ``start`` are all closed again after a ``{`` (or a declaration ends with ``;``).
+    Brackets in strings, characters and comments do not count; backquoted strings
+    (JS/TS templates, Go raw strings) and block comments may span lines."""
+    depth, opened = 0, False
+    state = ""  # "", a quote character, or "*/"
+    single_quoted_strings = language in ("javascript", "typescript")
+    for j in range(start, len(lines)):
+        line = lines[j]
+        i = 0
+        while i < len(line):
+            ch = line[i]
+            if state == "*/":
+                if line.startswith("*/", i):
+                    state, i = "", i + 1
+            elif state:
+                if ch == "\\" and state != "`":
+                    i += 1
+                elif ch == state:
+                    state = ""
+            elif line.startswith("//", i):
+                break
+            elif line.startswith("/*", i):
+                state, i = "*/", i + 1
+            elif ch in "\"`" or (ch == "'" and single_quoted_strings):
+                state = ch
+            elif ch == "'":
+                literal = _CHAR.match(line, i)
+                i = literal.end() - 1 if literal else i
+            elif ch in "{([":
+                depth += 1
+                opened = opened or ch == "{"
+            elif ch in "})]":
+                depth -= 1
+            i += 1
+        if state in "\"'":
+            state = ""  # an unclosed quote ends with its line
+        if state:
+            continue
+        code = line.split("//")[0].rstrip()
+        if depth <= 0 and (opened or code.endswith(";")):
+            return j + 1
+        if depth <= 0 and not opened:
+            following = lines[j + 1] if j + 1 < len(lines) else ""
+            if not following.strip() or not (following[0].isspace() or following.startswith(("{", "where"))):
+                return j + 1  # a declaration without a body (Go's ``func f() bool`` of an assembly function)
+    return None
 
 
 def blocks(lines: list[str], language: str, max_lines: int = 40) -> list[tuple[int, int]]:
     """Top-level definitions as (first line, line after the last), at most ``max_lines`` long."""
+    language = _SAME_BLOCKS.get(language, language)
     pattern = _DEFINITION.get(language, _DEFINITION["python"])
     found = []
     i = 0
@@ -38,14 +101,17 @@ def blocks(lines: list[str], language: str, max_lines: int = 40) -> list[tuple[i
             i += 1
             continue
         start = i
-        j = i + 1
-        while j < len(lines):
-            text = lines[j]
-            if text.strip() and not text[0].isspace():
-                if text.lstrip()[0] in "})]" and language != "python":
-                    j += 1  # the closing brace belongs to the block
+        if language in _DEFINITION and language != "python":
+            j = _brace_end(lines, start, language)
+            if j is None:
                 break
-            j += 1
+        else:
+            j = i + 1
+            while j < len(lines):
+                text = lines[j]
+                if text.strip() and not text[0].isspace():
+                    break
+                j += 1
         end = j
         while end > start + 1 and not lines[end - 1].strip():
             end -= 1  # leave trailing blank lines in the document

@@ -30,11 +30,12 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[index]
 
 
-def _merge(results: list[TraceResult]) -> TraceResult:
-    total = TraceResult("all", "", "")
+def _merge(results: list[TraceResult], name: str = "all", language: str = "") -> TraceResult:
+    total = TraceResult(name, "", language)
     for r in results:
         for name in ("keystrokes", "accepts", "accepts_refused", "dismisses", "inline_requests", "editor_cancels",
-                     "answered_cancelled", "pauses", "pauses_before_move", "covered", "duration_s", "trace_duration_s", "status_notifications"):
+                     "answered_cancelled", "pauses", "pauses_before_move", "covered", "duration_s", "trace_duration_s",
+                     "status_notifications", "ghost_chars"):
             setattr(total, name, getattr(total, name) + getattr(r, name))
         total.pause_latencies_ms += r.pause_latencies_ms
         for key, value in r.server.items():
@@ -80,6 +81,7 @@ def metrics(r: TraceResult, prices: Prices) -> dict[str, Any]:
     p95 = percentile(r.pause_latencies_ms, 95)
     return {
         "trace": r.name,
+        "language": r.language,
         "source": r.source,
         "keystrokes": r.keystrokes,
         "accepts": r.accepts,
@@ -96,6 +98,9 @@ def metrics(r: TraceResult, prices: Prices) -> dict[str, Any]:
         "pauses_before_move": r.pauses_before_move,
         "pause_coverage": round(r.covered / r.pauses, 4) if r.pauses else None,
         "pause_to_ghost_ms": {"p50": _r(p50), "p95": _r(p95)},
+        # ghost text the user then typed (or accepted): what a user would have taken from it
+        "ghost_chars_typed": r.ghost_chars,
+        "ghost_chars_per_request": round(r.ghost_chars / provider_calls, 2) if provider_calls else None,
         "typing_through_hits": s.get("typing_through", 0),
         "cache_hits": s.get("cache_hits", 0),
         "forward_hits": s.get("forward_hits", 0),
@@ -127,12 +132,21 @@ def _r(value: float | None, digits: int = 1) -> float | None:
 def build_report(results: list[TraceResult], prices: Prices, settings: dict, options: dict) -> dict[str, Any]:
     rows = [metrics(r, prices) for r in results]
     total = metrics(_merge(results), prices) if len(results) > 1 else dict(rows[0], trace="all")
+    by_language: dict[str, list[TraceResult]] = {}
+    for r in results:
+        by_language.setdefault(r.language, []).append(r)
+    languages = {
+        language: {key: row[key] for key in LANGUAGE_FIGURES} | {"traces": [r.name for r in group]}
+        for language, group in by_language.items()
+        for row in [metrics(_merge(group, language, language), prices)]
+    }
     return {
         "settings": settings,
         "options": options,
         "prices_usd_per_million_tokens": prices.__dict__,
         "traces": rows,
         "total": total,
+        "languages": languages,
         "pause_latencies_ms": {r.name: [round(v, 1) for v in r.pause_latencies_ms] for r in results},
         "memory_kib": {r.name: r.memory_kib for r in results if r.memory_kib},
         "uncovered_pauses": {r.name: r.uncovered for r in results if r.uncovered},
@@ -146,6 +160,8 @@ ROWS = [
     ("speculative_requests", "  of them speculative", "{}"),
     ("requests_per_keystroke", "requests per keystroke", "{:.3f}"),
     ("pause_coverage", "pause coverage (>= 500 ms)", "{:.1%}"),
+    ("ghost_chars_typed", "ghost chars typed or accepted", "{}"),
+    ("ghost_chars_per_request", "  per provider request", "{:.2f}"),
     ("pause_to_ghost_ms.p50", "pause to ghost text p50 ms", "{:.0f}"),
     ("pause_to_ghost_ms.p95", "pause to ghost text p95 ms", "{:.0f}"),
     ("typing_through_hits", "typing-through hits", "{}"),
@@ -190,7 +206,27 @@ def _fmt(fmt: str, value) -> str:
         return str(value)
 
 
+LANGUAGE_FIGURES = ("keystrokes", "provider_requests", "requests_per_keystroke", "pauses", "pauses_covered", "pause_coverage",
+                    "ghost_chars_typed", "ghost_chars_per_request")
+
+
+def language_table(report: dict) -> str:
+    """Per language: pause coverage next to requests per keystroke, and the ghost text typed."""
+    head = f"{'language':12} {'traces':>6} {'keys':>6} {'requests':>8} {'req/key':>8} {'pauses':>7} {'coverage':>9} {'ghost chars':>12} {'per request':>12}"
+    out = [head, "-" * len(head)]
+    for language, g in report.get("languages", {}).items():
+        out.append(
+            f"{language:12} {len(g['traces']):>6} {g['keystrokes']:>6} {g['provider_requests']:>8} {g['requests_per_keystroke']:>8.3f} "
+            f"{g['pauses']:>7} {_fmt('{:.1%}', g['pause_coverage']):>9} {g['ghost_chars_typed']:>12} {_fmt('{:.2f}', g['ghost_chars_per_request']):>12}"
+        )
+    return "\n".join(out)
+
+
 def table(report: dict) -> str:
+    return _columns(report) + "\n\n" + language_table(report)
+
+
+def _columns(report: dict) -> str:
     columns = report["traces"] + ([report["total"]] if len(report["traces"]) > 1 else [])
     names = [c["trace"] for c in columns]
     width = max(34, *(len(label) for _, label, _ in ROWS)) + 2
