@@ -151,7 +151,7 @@ class Workspace:
         if chooser is not None:
             uri = ctx.notebook or ctx.uri  # in a notebook cell: the notebook, read as one file
             path = uri_path(uri) if uri.startswith("file:") else ""
-            cur = Cursor(path, ctx.language_id, self.source_of(ctx), ctx.line, around)
+            cur = Cursor(path, ctx.language_id, self.source_of(ctx), ctx.line, around, ctx.line_prefix)
             may_file = may_send_file or (lambda uri, language: may_send(uri))
             definitions = chooser.choose(cur, budget, may_file, [s for s in self.repo_stages if s != "lexical"],
                                          defs_budget=budget * 2 // 3)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,7 +40,18 @@ def wanted(settings: Settings) -> bool:
 
 
 def _folders(ls: "FimServer") -> list[str]:
-    return [uri_path(uri) for uri in ls.workspace_folders() if uri.startswith("file:")]
+    """The folders to index: not the home folder or the file system's root (an
+    editor started there, Neovim's root being the current directory)."""
+    out = []
+    for uri in ls.workspace_folders():
+        if not uri.startswith("file:"):
+            continue
+        path = uri_path(uri)
+        if os.path.realpath(path) in (os.path.realpath(os.path.expanduser("~")), "/"):
+            log.info("not indexing %s: the home folder or the root is not a project", path)
+            continue
+        out.append(path)
+    return out
 
 
 def start(ls: "FimServer") -> None:

@@ -85,3 +85,17 @@ def test_workspace_puts_index_definitions_first_in_the_context(tmp_path):
     assert not any("def area(" in text for _, text in without.snippets)
     workspace.stop_index()
     assert workspace.repo is None
+
+
+def test_members_of_the_owner_before_the_cursor(tmp_path):
+    index = indexed(tmp_path, FILES | {"pkg/loops.py": "class EventLoop:\n    def call_soon(self, callback):\n        pass\n\n"
+                                                        "    def run_forever(self):\n        pass\n"})
+    chooser = Chooser(index)
+    text = "from pkg import colors\n\n\ndef f():\n    return colors.\n"
+    module = chooser.choose(Cursor(index.roots[0] + "/app.py", "python", text, 4, "return colors.", "    return colors."),
+                            2000, lambda u, l: True, ["near"])
+    assert "class Palette:" in "\n".join(p.text for p in module) and "PRIMARY = " in "\n".join(p.text for p in module)
+    text = "def g(self):\n    self._loop.run\n"
+    method = chooser.choose(Cursor(index.roots[0] + "/app.py", "python", text, 1, "self._loop.run", "    self._loop.run"),
+                            2000, lambda u, l: True, ["near"])
+    assert [p.text for p in method] == ["def run_forever(self):"]  # a method of ...Loop starting with "run"

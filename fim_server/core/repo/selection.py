@@ -36,6 +36,8 @@ HEADER_COST = 16  # what a snippet's header costs besides its path
 REUSE_SIMILARITY = 0.8
 REGION_LINES = 16
 _WORDISH = re.compile(r"[\w$.]")
+_RECEIVER = re.compile(r"([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)?$")
+MAX_MEMBERS = 12  # members shown for ``owner.`` before the cursor
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 _DEFINES = re.compile(r"\n[ \t]*(?:(?:export|default|async|pub|static)[ \t]+)*(?:def|class|function|func|type|interface|"
                       r"enum|struct|trait|fn|const|let|var)[ \t]+\*?[ \t]*([A-Za-z_$][\w$]*)")
@@ -60,6 +62,7 @@ class Cursor:
     text: str
     line: int
     around: str  # the code around the cursor (ranks lexical windows, keys the reuse)
+    line_prefix: str = ""  # the cursor line up to the cursor
 
 
 def file_uri(path: str) -> str:
@@ -76,6 +79,7 @@ class Chooser:
         self.index = index
         self._last: dict[tuple[str, ...], tuple] = {}  # per set of stages: (state, words, picks)
         self._links_cache: tuple | None = None
+        self._classes: dict[str, tuple] = {}
 
     def clear_choice(self) -> None:
         self._last.clear()
@@ -119,6 +123,56 @@ class Chooser:
         self._links_cache = (key, links)
         return links
 
+    def _receiver(self, cur: Cursor, links: list[Link]) -> list[tuple[FileEntry, int]]:
+        """With ``owner.`` (and maybe the start of a name) before the cursor: the
+        definitions of an imported module ``owner``, or the methods of the classes
+        the owner's name suggests (``self._loop.`` -> ``...Loop``), the most used first."""
+        m = _RECEIVER.search(cur.line_prefix)
+        if m is None:
+            return []
+        owner, partial = m.group(1), m.group(2) or ""
+        index = self.index
+        popularity = lambda name: -len(index.lexical.postings.get(name, ()))
+        found: list[tuple[tuple, FileEntry, int]] = []
+        modules = [link.path for link in links if link.remote is MODULE and link.local == owner]
+        for path in modules:
+            entry = index.files.get(path)
+            for i, d in enumerate(entry.definitions if entry else ()):
+                if d.kind != "method" and d.name.startswith(partial):
+                    found.append(((d.name.startswith("_"), popularity(d.name), d.name), entry, i))
+        if not modules:
+            suffix = owner.strip("_$").lower()
+            for entry, i in self._classes_named(suffix) if len(suffix) >= 3 else ():
+                defs = entry.definitions
+                j = i + 1
+                while j < len(defs) and defs[j].kind == "method":
+                    if defs[j].name.startswith(partial) and not defs[j].name.startswith("__"):
+                        found.append(((defs[j].name.startswith("_"), popularity(defs[j].name), defs[j].name), entry, j))
+                    j += 1
+        found.sort(key=lambda item: (item[0], item[1].path, item[2]))
+        seen: set[str] = set()
+        out = []
+        for _, entry, i in found:
+            if entry.definitions[i].name not in seen:
+                seen.add(entry.definitions[i].name)
+                out.append((entry, i))
+        return out[:MAX_MEMBERS]
+
+    def _classes_named(self, suffix: str) -> list[tuple[FileEntry, int]]:
+        """Classes whose name ends with ``suffix`` (any case), the shortest name first."""
+        key = (suffix, self.index.generation)
+        cached = self._classes.get(suffix)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        found = []
+        for name, defs in self.index.names.items():
+            if name.lower().endswith(suffix):
+                found += [(len(name), e.path, i, e) for e, i in defs if e.definitions[i].kind in ("class", "interface")]
+        found.sort(key=lambda item: item[:3])
+        result = [(e, i) for _, _, i, e in found[:3]]
+        self._classes[suffix] = (key, result)
+        return result
+
     def _choose(self, cur, budget, may_send, stages, skip_files, defs_budget, target) -> list[Picked]:
         index = self.index
         allowed: dict[str, bool] = {}
@@ -134,13 +188,15 @@ class Chooser:
         chosen: set[tuple[str, int]] = set()
         limit = budget if defs_budget is None else min(budget, defs_budget)
 
-        def take(entry: FileEntry, def_index: int) -> bool:
+        def take(entry: FileEntry, def_index: int, short: bool = False) -> bool:
             nonlocal used
             key = (entry.path, def_index)
             if key in chosen or not sendable(entry):
                 return key in chosen
             d = entry.definitions[def_index]
             text = d.text if len(d.text) <= FULL_TEXT_CHARS else d.text[: d.head]
+            if short:
+                text = _signature(d)
             cost = len(text) + 1 + (0 if entry.path in groups else len(display_path(file_uri(entry.path))) + HEADER_COST)
             if used + cost > limit:
                 return False
@@ -154,6 +210,18 @@ class Chooser:
         if "imports" in stages:
             for _, entry, def_index in _import_candidates(index, links, uses):
                 take(entry, def_index)
+            # room left: the most used public names of the modules imported whole (``events.``)
+            popularity = lambda name: -len(index.lexical.postings.get(name, ()))
+            modules = sorted({(uses.nearest(l.local) or 1 << 20, l.path) for l in links if l.remote is MODULE})
+            for _, path in modules[:4]:
+                entry = index.files.get(path)
+                ranked = sorted((popularity(d.name), i) for i, d in enumerate(entry.definitions if entry else ())
+                                if d.kind in ("function", "class", "constant") and not d.name.startswith("_"))
+                for _, i in ranked[:MAX_MEMBERS // 2]:
+                    take(entry, i, short=True)
+        if "near" in stages:  # what the cursor is about to name: a member of ``owner.``
+            for entry, def_index in self._receiver(cur, links):
+                take(entry, def_index, short=True)
         if "near" in stages:
             imported = {link.path for link in links}
             folder = os.path.dirname(cur.path)
@@ -275,6 +343,14 @@ def _import_candidates(index: RepoIndex, links: list[Link], uses: Uses):
                 out.append((distance, entry, best))
     out.sort(key=lambda item: (item[0], item[1].path, item[2]))
     return out
+
+
+def _signature(d) -> str:
+    """The first line of a definition that names it (after a doc comment above)."""
+    for line in d.text.split("\n"):
+        if d.name in line:
+            return line
+    return d.text.split("\n", 1)[0]
 
 
 def _best_in(entry: FileEntry, name: str) -> int | None:

@@ -12,6 +12,7 @@ in them); ``any`` counts a hole where at least one did.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+import builtins
 import json
 import keyword
 from pathlib import Path
@@ -61,9 +62,41 @@ def _signature_lines(workspace: Workspace, name: str, own: str) -> list[str]:
 _STRINGS = re.compile(r"""(?s)(\"\"\".*?(?:\"\"\"|\Z)|'\'\'.*?(?:'\'\'|\Z)|"[^"\n]*"?|'[^'\n]*'?|`[^`]*`?|#[^\n]*|//[^\n]*|/\*.*?(?:\*/|\Z))""")
 
 
-def code_names(truth: str) -> list[str]:
-    """The identifiers of ``truth`` outside strings and comments."""
-    return list(dict.fromkeys(_IDENT.findall(_STRINGS.sub(" ", truth))))
+_IDENTIFIER_NODES = frozenset({"identifier", "property_identifier", "field_identifier", "type_identifier",
+                               "shorthand_property_identifier"})
+_BUILTINS = frozenset(dir(builtins))
+
+
+def code_names(source: str, start: int, end: int, language: str) -> list[str]:
+    """The identifiers of the code in ``source[start:end]`` (not in strings or
+    comments), from the file's syntax tree; with no grammar, by pattern."""
+    from fim_server.core.repo.definitions import parse
+
+    data = source.encode("utf-8")
+    tree = parse(language, data)
+    if tree is None:
+        return list(dict.fromkeys(_IDENT.findall(_STRINGS.sub(" ", source[start:end]))))
+    lo, hi = len(source[:start].encode("utf-8")), len(source[:end].encode("utf-8"))
+    found: list[str] = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.end_byte <= lo or node.start_byte >= hi:
+            continue
+        if node.type in _IDENTIFIER_NODES and node.start_byte >= lo and node.end_byte <= hi:
+            found.append((node.start_byte, node.text.decode("utf-8", "replace")))
+            continue
+        stack.extend(node.children)
+    return list(dict.fromkeys(name for _, name in sorted(found)))
+
+
+def external_attribute(name: str, truth: str, text: str) -> bool:
+    """``name`` only used as an attribute of a module imported from outside the
+    repository (``threading.Lock``, ``os.path``) in the hole."""
+    owners = re.findall(r"([A-Za-z_$][\w$]*)\s*\.\s*" + re.escape(name) + r"(?![\w$])", truth)
+    if not owners or len(owners) != len(re.findall(r"(?<![\w$])" + re.escape(name) + r"(?![\w$])", truth)):
+        return False
+    return all(re.search(rf"^\s*import\s+(?:[\w.]+\s*,\s*)*{re.escape(o)}\b", text, re.M) for o in owners)
 
 
 def bound_here(name: str, text: str) -> bool:
@@ -74,14 +107,18 @@ def bound_here(name: str, text: str) -> bool:
                      rf"\bdef\s+\w+\s*\([^)]*(?<![\w$.]){n}\b|(?<![\w$.]){n}\s*,[^=\n]*=(?!=)", text) is not None
 
 
-def cross_file_names(workspace: Workspace, truth: str, own: str) -> tuple[str, ...]:
-    """Names the code of ``truth`` uses that are defined in another file of the
-    index and neither defined nor bound in ``own``."""
+def cross_file_names(workspace: Workspace, hole, own: str) -> tuple[str, ...]:
+    """Names the code of the hole's answer uses that are defined in another file
+    of the index and neither defined nor bound in ``own`` (nor builtins, nor
+    attributes of modules from outside the repository)."""
     entry = workspace.repo.files.get(own)
     local = {d.name for d in entry.definitions} if entry is not None else set()
     names = []
-    for name in code_names(truth):
-        if name in _COMMON or name in local or (entry is not None and bound_here(name, entry.text)):
+    source = entry.text if entry is not None else ""
+    for name in code_names(source, hole.offset, hole.offset + len(hole.truth), entry.language if entry else ""):
+        if name in _COMMON or name in local or name in _BUILTINS or len(name) < 3:
+            continue
+        if entry is not None and (bound_here(name, entry.text) or external_attribute(name, hole.truth, entry.text)):
             continue
         if any(e.path != own for e, _ in workspace.repo.names.get(name, ())):
             names.append(name)
@@ -115,7 +152,7 @@ def measure(repo: Path, settings: Settings, samples: int, seed: int, kinds=KINDS
         if not found:
             continue
         hole = found[0]
-        names = cross_file_names(workspace, hole.truth, path)
+        names = cross_file_names(workspace, hole, path)
         if not names:
             continue
         uri = Path(path).as_uri()
