@@ -64,6 +64,11 @@ class Workspace:
         if self.indexer is not None and uri.startswith("file:"):
             self.indexer.edited(uri_path(uri), language_id, text)
 
+    def busy(self) -> None:
+        """A completion is being answered: the index's worker waits a moment."""
+        if self.indexer is not None:
+            self.indexer.hold()
+
     def document_closed(self, uri: str) -> None:
         """Closed without saving, its disk text counts again."""
         if self.indexer is not None and uri.startswith("file:"):

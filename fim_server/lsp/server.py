@@ -211,6 +211,7 @@ class FimServer(LanguageServer):
 
     def context_at(self, uri: str, position: types.Position, selected: types.SelectedCompletionInfo | None = None):
         """The cursor context, or None (with a log line) for a bad document or position."""
+        self.open_files.busy()  # the index's worker yields to this request
         doc = self.documents.get(uri)
         if doc is None:
             log.info("completion asked for a document that is not open: %s", uri)

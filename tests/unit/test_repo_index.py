@@ -117,8 +117,20 @@ def scale(shape: Shape, factor: float) -> Shape:
 '''
 
 
+class Shown:
+    """A definition with the text a prompt shows of it."""
+
+    def __init__(self, source: str, d) -> None:
+        self.name, self.kind = d.name, d.kind
+        self.text, self.head = definitions.render(source.split("\n"), d)
+
+
+def shown(language: str, source: str) -> list[Shown]:
+    return [Shown(source, d) for d in definitions.extract(language, source)]
+
+
 def test_python_definitions_with_signature_doc_and_body():
-    found = {d.name: d for d in definitions.extract("python", PY)}
+    found = {d.name: d for d in shown("python", PY)}
     assert set(found) == {"LIMIT", "Shape", "area", "name", "scale"}
     assert found["LIMIT"].kind == "constant" and found["LIMIT"].text == "LIMIT = 10"
     assert found["Shape"].kind == "class"
@@ -158,7 +170,7 @@ def test_definitions_of_every_shipped_language(language, source, expected):
 
 
 def test_comment_above_is_the_doc_line():
-    found = definitions.extract("go", "package p\n\n// Area of a rectangle.\nfunc Area(w, h int) int {\n\treturn w * h\n}\n")
+    found = shown("go", "package p\n\n// Area of a rectangle.\nfunc Area(w, h int) int {\n\treturn w * h\n}\n")
     assert found[0].text.split("\n")[:2] == ["// Area of a rectangle.", "func Area(w, h int) int {"]
 
 
@@ -224,7 +236,7 @@ def test_index_put_replace_remove_and_lexical_search(tmp_path):
     index = RepoIndex([str(tmp_path)])
     a = build_entry(str(tmp_path / "a.py"), "python", "def frobnicate(widget):\n    return widget\n", {})
     index.put(a)
-    assert [e.path for e, _ in index.names["frobnicate"]] == [a.path]
+    assert [e.path for e, _ in index.named("frobnicate")] == [a.path]
     hits = index.lexical.search({"frobnicate", "widget"}, set())
     assert hits and index.by_id[hits[0][1]].path == a.path
     index.put(build_entry(a.path, "python", "def other():\n    pass\n", {}))  # the file changed

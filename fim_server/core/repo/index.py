@@ -12,11 +12,13 @@ choice; the worker takes it only to put one finished file in.
 from __future__ import annotations
 
 from array import array
+from collections import OrderedDict
 from dataclasses import dataclass, field
 import logging
 import os
 import posixpath
 import queue
+import sys
 import threading
 import time
 from typing import Any, Callable
@@ -29,6 +31,8 @@ from fim_server.core.repo.walker import Ignores, admissible, read_text, walk
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILES = 10_000
+HOLD_S = 0.03  # after a request, the worker waits this long before its next file
+SWITCH_INTERVAL_S = 0.001  # while indexing: how soon a thread waiting for the GIL gets it (Python's default: 5 ms)
 
 
 @dataclass
@@ -43,12 +47,35 @@ class FileEntry:
     from_editor: bool = False  # the live text of an open document (wins over the disk)
     window_starts: array = field(default_factory=lambda: array("I"), repr=False)  # offset of every WINDOW_LINES-th line
 
+    def rendered(self, i: int) -> tuple[str, int]:
+        """The text of definition ``i`` and the length of its head (``definitions.render``)."""
+        return defs.render(_lines_of(self), self.definitions[i])
+
     def window_text(self, start_line: int) -> str:
         """The lexical window that starts at ``start_line`` (a multiple of WINDOW_LINES)."""
         i = start_line // WINDOW_LINES
         begin = self.window_starts[i] if i < len(self.window_starts) else len(self.text)
         end = self.window_starts[i + 1] - 1 if i + 1 < len(self.window_starts) else len(self.text)
         return self.text[begin:end]
+
+
+_LINES: "OrderedDict[int, tuple[FileEntry, list[str]]]" = OrderedDict()
+_LINES_KEPT = 64
+_lines_lock = threading.Lock()
+
+
+def _lines_of(entry: FileEntry) -> list[str]:
+    """The lines of a file's text, kept for the last few files asked about."""
+    with _lines_lock:
+        found = _LINES.get(id(entry))
+        if found is not None and found[0] is entry:
+            _LINES.move_to_end(id(entry))
+            return found[1]
+        lines = entry.text.split("\n")
+        _LINES[id(entry)] = (entry, lines)
+        if len(_LINES) > _LINES_KEPT:
+            _LINES.popitem(last=False)
+        return lines
 
 
 def build_entry(path: str, language: str, text: str, parsers: dict[str, Any]) -> FileEntry:
@@ -62,7 +89,9 @@ class RepoIndex:
         self.roots: list[str] = [_norm(r) for r in roots]
         self.files: dict[str, FileEntry] = {}
         self.by_id: dict[int, FileEntry] = {}
-        self.names: dict[str, list[tuple[FileEntry, int]]] = {}
+        # name -> its definitions, packed (file id << 20 | index; a tuple of them for
+        # more than one): a few bytes instead of a list of tuples per name
+        self.names: dict[str, int | tuple[int, ...]] = {}
         self.lexical = Lexical()
         self._stems: dict[str, set[str]] = {}
         self._folders: dict[str, set[str]] = {}
@@ -86,8 +115,11 @@ class RepoIndex:
             self._next_id += 1
             self.files[entry.path] = entry
             self.by_id[entry.file_id] = entry
+            names = self.names
             for i, d in enumerate(entry.definitions):
-                self.names.setdefault(d.name, []).append((entry, i))
+                code = entry.file_id << 20 | i
+                found = names.get(d.name)
+                names[d.name] = code if found is None else (found, code) if isinstance(found, int) else found + (code,)
             for stem in module_stems(entry.path):
                 self._stems.setdefault(stem, set()).add(entry.path)
             self._folders.setdefault(posixpath.dirname(entry.path), set()).add(entry.path)
@@ -117,17 +149,30 @@ class RepoIndex:
         self.by_id.pop(entry.file_id, None)
         for d in entry.definitions:
             found = self.names.get(d.name)
-            if found:
-                kept = [item for item in found if item[0] is not entry]
-                if kept:
-                    self.names[d.name] = kept
-                else:
-                    del self.names[d.name]
+            if found is None:
+                continue
+            kept = tuple(c for c in ((found,) if isinstance(found, int) else found) if c >> 20 != entry.file_id)
+            if not kept:
+                del self.names[d.name]
+            else:
+                self.names[d.name] = kept[0] if len(kept) == 1 else kept
         for stem in module_stems(path):
             self._stems.get(stem, set()).discard(path)
         self._folders.get(posixpath.dirname(path), set()).discard(path)
         self.lexical.remove(entry.file_id)
         return True
+
+    def named(self, name: str) -> list[tuple[FileEntry, int]]:
+        """The definitions of ``name``: (file, index in its definitions)."""
+        found = self.names.get(name)
+        if found is None:
+            return []
+        out = []
+        for code in (found,) if isinstance(found, int) else found:
+            entry = self.by_id.get(code >> 20)
+            if entry is not None:
+                out.append((entry, code & 0xFFFFF))
+        return out
 
     # -- lookups (imports.Files) ---------------------------------------------------------------
     def exists(self, path: str) -> bool:
@@ -163,6 +208,17 @@ class RepoIndex:
         return len(self.files)
 
 
+def _release_freed_memory() -> None:
+    """Give the memory the parses freed back to the system (glibc keeps a worker
+    thread's freed blocks in its own arena otherwise)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def _norm(path: str) -> str:
     return os.path.abspath(path).replace(os.sep, "/")
 
@@ -182,6 +238,19 @@ class Indexer:
         self.walked = threading.Event()  # set when the walk of every folder has finished
         self.seconds = 0.0
         self.read = 0  # files read from disk (tests and benchmarks look)
+        self._hold_until = 0.0
+
+    def hold(self) -> None:
+        """A request is being answered: the worker starts no file for HOLD_S (it
+        finishes the one it is in, a few milliseconds at most)."""
+        self._hold_until = time.monotonic() + HOLD_S
+
+    def _yield_to_requests(self) -> None:
+        while not self._stop.is_set():
+            wait = self._hold_until - time.monotonic()
+            if wait <= 0:
+                return
+            time.sleep(wait)
 
     def start(self) -> None:
         if self._thread is None:
@@ -224,13 +293,18 @@ class Indexer:
 
     # -- the worker ------------------------------------------------------------------------
     def _run(self) -> None:
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(min(previous, SWITCH_INTERVAL_S))
         try:
             self._work_queue(block=False)
             self._walk()
+            sys.setswitchinterval(previous)
             while not self._stop.is_set():
                 self._work_queue(block=True)
         except Exception:  # the index is a help; its failure never takes the server down
             log.exception("the repository index stopped")
+        finally:
+            sys.setswitchinterval(previous)
 
     def _work_queue(self, block: bool) -> None:
         while not self._stop.is_set():
@@ -240,6 +314,7 @@ class Indexer:
                 return
             if item is None:
                 return
+            self._yield_to_requests()
             self._handle(*item)
             block = False
 
@@ -307,9 +382,11 @@ class Indexer:
                 continue
             if len(self.index) >= self.max_files:
                 break
+            self._yield_to_requests()
             text = read_text(path)
             self.read += 1
             if text is not None:
                 self._put(build_entry(path, language, text, self._parsers), (mtime, size), False)
         self.seconds += time.perf_counter() - started
+        _release_freed_memory()
         self.walked.set()

@@ -29,7 +29,7 @@ def words(text: str) -> set[str]:
 
 class Lexical:
     def __init__(self) -> None:
-        self.postings: dict[str, array] = {}
+        self.postings: dict[str, int | array] = {}  # word -> window id, or an array of them
         self.window_file = array("I")
         self.window_line = array("I")
         self.window_len = array("H")
@@ -55,11 +55,18 @@ class Lexical:
             self.live_windows += 1
             for word in unique:
                 ids = postings.get(word)
-                if ids is None:
-                    postings[intern(word)] = array("I", (wid,))
+                if ids is None:  # a word in one window: its id alone (an array costs 64 bytes more)
+                    postings[intern(word)] = wid
+                elif type(ids) is int:
+                    postings[word] = array("I", (ids, wid))
                 else:
                     ids.append(wid)
         self.live.add(file_id)
+
+    def frequency(self, word: str) -> int:
+        """In how many windows ``word`` is."""
+        ids = self.postings.get(word)
+        return 0 if ids is None else 1 if type(ids) is int else len(ids)
 
     def remove(self, file_id: int) -> None:
         if file_id not in self.live:
@@ -79,11 +86,11 @@ class Lexical:
         self.window_file = array("I", (self.window_file[w] for w in keep))
         self.window_line = array("I", (self.window_line[w] for w in keep))
         self.window_len = array("H", (self.window_len[w] for w in keep))
-        postings = {}
+        postings: dict[str, int | array] = {}
         for word, ids in self.postings.items():
-            kept = array("I", (new_id[w] for w in ids if w in new_id))
+            kept = array("I", (new_id[w] for w in ((ids,) if type(ids) is int else ids) if w in new_id))
             if kept:
-                postings[word] = kept
+                postings[word] = kept[0] if len(kept) == 1 else kept
         self.postings = postings
         self.dead_windows = 0
 
@@ -95,7 +102,11 @@ class Lexical:
         scored_words = []
         for word in query:
             ids = self.postings.get(word)
-            if ids is not None and len(ids) <= max_df:
+            if ids is None:
+                continue
+            if type(ids) is int:
+                ids = (ids,)
+            if len(ids) <= max_df:
                 scored_words.append((len(ids), word, ids))
         scored_words.sort()
         scores: dict[int, float] = {}

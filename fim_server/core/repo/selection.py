@@ -132,7 +132,7 @@ class Chooser:
             return []
         owner, partial = m.group(1), m.group(2) or ""
         index = self.index
-        popularity = lambda name: -len(index.lexical.postings.get(name, ()))
+        popularity = lambda name: -index.lexical.frequency(name)
         found: list[tuple[tuple, FileEntry, int]] = []
         modules = [link.path for link in links if link.remote is MODULE and link.local == owner]
         for path in modules:
@@ -165,9 +165,10 @@ class Chooser:
         if cached is not None and cached[0] == key:
             return cached[1]
         found = []
-        for name, defs in self.index.names.items():
+        for name in self.index.names:
             if name.lower().endswith(suffix):
-                found += [(len(name), e.path, i, e) for e, i in defs if e.definitions[i].kind in ("class", "interface")]
+                found += [(len(name), e.path, i, e) for e, i in self.index.named(name)
+                          if e.definitions[i].kind in ("class", "interface")]
         found.sort(key=lambda item: item[:3])
         result = [(e, i) for _, _, i, e in found[:3]]
         self._classes[suffix] = (key, result)
@@ -194,9 +195,11 @@ class Chooser:
             if key in chosen or not sendable(entry):
                 return key in chosen
             d = entry.definitions[def_index]
-            text = d.text if len(d.text) <= FULL_TEXT_CHARS else d.text[: d.head]
+            text, head = entry.rendered(def_index)
             if short:
-                text = _signature(d)
+                text = _signature(d, text)
+            elif len(text) > FULL_TEXT_CHARS:
+                text = text[:head]
             cost = len(text) + 1 + (0 if entry.path in groups else len(display_path(file_uri(entry.path))) + HEADER_COST)
             if used + cost > limit:
                 return False
@@ -211,7 +214,7 @@ class Chooser:
             for _, entry, def_index in _import_candidates(index, links, uses):
                 take(entry, def_index)
             # room left: the most used public names of the modules imported whole (``events.``)
-            popularity = lambda name: -len(index.lexical.postings.get(name, ()))
+            popularity = lambda name: -index.lexical.frequency(name)
             modules = sorted({(uses.nearest(l.local) or 1 << 20, l.path) for l in links if l.remote is MODULE})
             for _, path in modules[:4]:
                 entry = index.files.get(path)
@@ -226,7 +229,7 @@ class Chooser:
             imported = {link.path for link in links}
             folder = os.path.dirname(cur.path)
             for distance, name in uses.near():
-                found = index.names.get(name)
+                found = index.named(name)
                 if not found or len({e.path for e, _ in found}) > MAX_AMBIGUOUS:
                     continue
                 best = min(
@@ -345,12 +348,12 @@ def _import_candidates(index: RepoIndex, links: list[Link], uses: Uses):
     return out
 
 
-def _signature(d) -> str:
+def _signature(d, text: str) -> str:
     """The first line of a definition that names it (after a doc comment above)."""
-    for line in d.text.split("\n"):
+    for line in text.split("\n"):
         if d.name in line:
             return line
-    return d.text.split("\n", 1)[0]
+    return text.split("\n", 1)[0]
 
 
 def _best_in(entry: FileEntry, name: str) -> int | None:

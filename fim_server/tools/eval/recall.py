@@ -49,10 +49,10 @@ class Case:
 def _signature_lines(workspace: Workspace, name: str, own: str) -> list[str]:
     """The line of each definition of ``name`` outside ``own`` that names it."""
     out = []
-    for entry, i in workspace.repo.names.get(name, ()):
+    for entry, i in workspace.repo.named(name):
         if entry.path == own:
             continue
-        for line in entry.definitions[i].text.split("\n"):
+        for line in entry.rendered(i)[0].split("\n"):
             if re.search(r"(?<![\w$])" + re.escape(name) + r"(?![\w$])", line):
                 out.append(line.strip())
                 break
@@ -120,7 +120,7 @@ def cross_file_names(workspace: Workspace, hole, own: str) -> tuple[str, ...]:
             continue
         if entry is not None and (bound_here(name, entry.text) or external_attribute(name, hole.truth, entry.text)):
             continue
-        if any(e.path != own for e, _ in workspace.repo.names.get(name, ())):
+        if any(e.path != own for e, _ in workspace.repo.named(name)):
             names.append(name)
     return tuple(names)
 
@@ -178,7 +178,7 @@ def measure(repo: Path, settings: Settings, samples: int, seed: int, kinds=KINDS
         workspace.close(uri)
         if DEBUG and hits[CONFIGS[-1][0]][0] < len(names):
             print("MISS", path.rsplit("/",1)[-1], hole.line + 1, repr(hole.truth[:60]), names,
-                  {n: [(e.path.rsplit("/",1)[-1], e.definitions[i].kind) for e, i in workspace.repo.names.get(n, ())][:4] for n in names})
+                  {n: [(e.path.rsplit("/",1)[-1], e.definitions[i].kind) for e, i in workspace.repo.named(n)][:4] for n in names})
         cases.append(Case(str(Path(path).relative_to(index.roots[0])), hole.line + 1, names, hits))
     workspace.stop_index()
     rows = []
