@@ -203,7 +203,11 @@ class Extension {
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(process.env)) if (value !== undefined && !KEY_ENV_NAMES.includes(name)) env[name] = value;
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
+      // Files, and the Python cells of Jupyter notebooks: the server syncs the whole
+      // notebook (LSP 3.17 notebookDocumentSync) and completes a cell with the cells
+      // around it as context; vscode-languageclient sends those cells through the
+      // notebookDocument/* messages, not as text documents of their own.
+      documentSelector: [{ scheme: "file" }, { scheme: "untitled" }, { notebook: "jupyter-notebook", language: "python" }],
       outputChannel: this.output,
       initializationOptions: await this.section(),
       middleware: {
