@@ -99,7 +99,13 @@ class Config:
     long: bool = False  # the trace below FILLER_CHARS of other code (--latency)
 
 
+# the tiny model's FIM tokens are codellama's (<PRE>, <SUF>, <MID>); its file name names no
+# family, so with template "auto" fim-server uses /infill, with "codellama" the raw layout
+LINE_LAST = {"template": "codellama"}
+
 CONFIGS = [
+    Config("line-last", "cursor line last, raw /completion (template codellama), --cache-reuse 256", settings=LINE_LAST),
+    Config("line-last-reuse0", "cursor line last, raw /completion, without --cache-reuse", cache_reuse=0, settings=LINE_LAST),
     Config("reuse0", "llama-server without --cache-reuse", cache_reuse=0),
     Config("reuse16", "--cache-reuse 16", cache_reuse=16),
     Config("reuse64", "--cache-reuse 64", cache_reuse=64),

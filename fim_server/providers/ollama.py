@@ -3,7 +3,14 @@
 Ollama applies the model's own FIM template when ``suffix`` is given; an EMPTY
 suffix skips it (the model would just continue the prefix), so an empty suffix
 is sent as one space. With an explicit ``template`` setting the provider sends a
-raw prompt (``raw: true``) built from that family's template instead. Streams
+raw prompt (``raw: true``) built from that family's template instead, laid out with
+the cursor line last (``templates.render_line_last``): Ollama keeps the previous
+prompt's KV cache and reuses its longest common beginning, so typing on one line
+makes it evaluate only the typed text, where with ``suffix`` (its own template:
+prefix, suffix, middle marker) the suffix after the typed text is evaluated again at
+every key. ``auto`` keeps Ollama's own template: a guessed family's tokens sent raw
+to a model that lacks them would give poor answers silently, where Ollama refuses a
+model without FIM (``does not support insert``) with a message. Streams
 are NDJSON: one object per line with ``response``; the last has ``done: true``
 and the token counts. ``keep_alive`` keeps the model loaded between keystrokes.
 """
@@ -18,7 +25,7 @@ from fim_server.providers import errors
 from fim_server.settings import Settings
 from fim_server.redaction import redact_and_cut
 from fim_server.providers.http import error_message, ndjson_objects, parse_json_body, read_body
-from fim_server.providers.templates import template_for
+from fim_server.providers.templates import render_line_last, template_for
 from fim_server.providers.base import Completion, FimRequest, Streamed, Usage
 from fim_server.providers.common import HttpProvider, num, stop_list, take_piece
 
@@ -55,7 +62,8 @@ class OllamaProvider(HttpProvider):
         options: dict[str, Any] = {"num_predict": request.max_tokens, "temperature": request.temperature}
         body: dict[str, Any] = {"model": self.model, "stream": request.stream, "keep_alive": KEEP_ALIVE}
         if self.template is not None:
-            body["prompt"] = self.template.render(request.prompt, request.suffix, path=request.path, files=request.extra)
+            body["prompt"] = render_line_last(self.template, request.prompt, request.suffix, path=request.path,
+                                              files=request.extra)
             body["raw"] = True
             stop = stop_list(request.stop, self.template.stop)
         else:

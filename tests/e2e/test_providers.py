@@ -154,7 +154,8 @@ async def test_ollama_explicit_template_sends_a_raw_prompt(lsp):
         assert await go(lsp, fake, "ollama", model="llama3.1:8b", template="starcoder") == ["a + b"]
         req = fake.completion_requests()[0]
         assert req.json["raw"] is True and "suffix" not in req.json
-        assert req.json["prompt"] == "<fim_prefix>def add(a, b):\n    return <fim_suffix>\n\nprint(add(1, 2))\n<fim_middle>"
+        # the cursor line last, after the middle marker: Ollama's cache keeps the rest while typing on the line
+        assert req.json["prompt"] == "<fim_prefix>def add(a, b):\n<fim_suffix>\n\nprint(add(1, 2))\n<fim_middle>    return "
         assert "<|endoftext|>" in req.json["options"]["stop"]
 
 

@@ -45,6 +45,19 @@ def test_openai_body_with_suffix_then_raw():
     assert raw["stop"][0] == "\n" and "<｜end▁of▁sentence｜>" in raw["stop"]
 
 
+def test_ollama_raw_prompt_changes_only_at_its_end_while_typing_on_a_line():
+    p = provider(provider="ollama", model="qwen2.5-coder:1.5b-base", template="qwen")
+    first = FimRequest("import os\n\ndef main():\n    total = ", "\nprint(main())\n", 16)
+    bodies = [p.body(replace(first, prompt=first.prompt + typed)) for typed in ("", "s", "su")]
+    assert bodies[0]["raw"] is True and "suffix" not in bodies[0]
+    assert bodies[0]["prompt"] == ("<|fim_prefix|>import os\n\ndef main():\n<|fim_suffix|>\nprint(main())\n"
+                                   "<|fim_middle|>    total = ")
+    assert bodies[1]["prompt"] == bodies[0]["prompt"] + "s" and bodies[2]["prompt"] == bodies[0]["prompt"] + "su"
+    # with "auto", Ollama's own template: prompt and suffix as they are
+    auto = provider(provider="ollama", model="qwen2.5-coder:1.5b-base").body(first)
+    assert auto["prompt"] == first.prompt and auto["suffix"] == first.suffix and "raw" not in auto
+
+
 def test_ollama_body():
     body = provider(provider="ollama").body(REQ)
     assert body == {
