@@ -42,7 +42,7 @@ from fim_server.providers import errors
 from fim_server.settings import Settings
 from fim_server.redaction import redact_and_cut
 from fim_server.providers.http import error_message, parse_json_body, read_body, request_timeout, sse_events
-from fim_server.providers.base import Completion, FimRequest, Streamed, Usage
+from fim_server.providers.base import Completion, FimRequest, Streamed, Usage, commented_blocks
 from fim_server.providers.templates import FimTemplate, render_line_last, template_for
 from fim_server.providers.common import HttpProvider, num, stop_list, take_piece
 
@@ -152,7 +152,10 @@ class LlamaCppProvider(HttpProvider):
     def prompt_fields(self, request: FimRequest) -> dict[str, Any]:
         prefix, suffix = prefix_window(request.prompt), suffix_window(request.suffix)
         if self.template is not None:
-            return {"prompt": render_line_last(self.template, prefix, suffix, path=request.path, files=request.extra)}
+            files = request.extra
+            if files and not self.template.takes_files:  # other files as comments at the top, in a stable order
+                prefix, files = commented_blocks(files, request.comment) + prefix, ()
+            return {"prompt": render_line_last(self.template, prefix, suffix, path=request.path, files=files)}
         return {
             "input_prefix": prefix,
             "input_suffix": suffix,

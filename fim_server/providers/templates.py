@@ -32,6 +32,7 @@ class FimTemplate:
     build: Callable[[str, str, str, str, RepoFiles], str]  # (prefix, suffix, repo_name, path, files)
     stop: tuple[str, ...]
     markers: tuple[str, ...] = ()  # the special tokens the layout uses (each one token in the model's vocabulary)
+    takes_files: bool = False  # other files have a form of their own (repo-level tokens); else they are dropped
 
     def render(self, prefix: str, suffix: str, *, repo_name: str = "", path: str = "", files: RepoFiles = ()) -> str:
         return self.build(prefix, suffix, repo_name, path, files)
@@ -82,9 +83,9 @@ TEMPLATES: dict[str, FimTemplate] = {
         FimTemplate("deepseek", _deepseek, ("<｜end▁of▁sentence｜>", "<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>"),
                     ("<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>")),
         FimTemplate("qwen", _qwen, ("<|endoftext|>", "<|file_sep|>", "<|fim_pad|>", "<|im_end|>", "<|repo_name|>", "<|fim_prefix|>"),
-                    ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>")),
+                    ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"), takes_files=True),
         FimTemplate("starcoder", _starcoder, ("<|endoftext|>", "<file_sep>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>"),
-                    ("<fim_prefix>", "<fim_suffix>", "<fim_middle>")),
+                    ("<fim_prefix>", "<fim_suffix>", "<fim_middle>"), takes_files=True),
         FimTemplate("granite", _granite, ("<|endoftext|>", "<file_sep>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>"),
                     ("<fim_prefix>", "<fim_suffix>", "<fim_middle>")),
         FimTemplate("codellama", _codellama, ("<EOT>", "<PRE>", "<SUF>", "<MID>"), ("<PRE>", "<SUF>", "<MID>")),

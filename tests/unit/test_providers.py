@@ -400,3 +400,17 @@ def test_llamacpp_layout_is_asked_again_after_a_transient_failure():
         run_llamacpp(fake, request, request)
         assert [r.path for r in fake.requests] == ["/health", "/props", "/infill", "/health", "/props", "/tokenize",
                                                    "/completion"]
+
+
+def test_llamacpp_raw_layout_keeps_other_files_first_in_each_familys_form():
+    from fim_server.providers.templates import TEMPLATES
+
+    request = FimRequest("def f():\n    return ", "\n", 8, path="m.py", comment="#",
+                         extra=(("util.py", "def g():\n    return 1\n"),))
+    p = provider(provider="llamacpp")
+    p.template = TEMPLATES["qwen"]  # repo-level form: the file before the current one
+    assert p.body(request, 5.0)["prompt"] == ("<|repo_name|>repo\n<|file_sep|>util.py\ndef g():\n    return 1\n\n"
+                                             "<|file_sep|>m.py\n<|fim_prefix|>def f():\n<|fim_suffix|>\n<|fim_middle|>    return ")
+    p.template = TEMPLATES["codellama"]  # no form of its own: comment blocks at the top of the prefix
+    assert p.body(request, 5.0)["prompt"] == ("<PRE> # Path: util.py\n# def g():\n#     return 1\n\ndef f():\n"
+                                             " <SUF>\n <MID>    return ")
