@@ -241,3 +241,26 @@ def test_open_notebook_is_workspace_context_for_a_file(fake):
         assert "analysis.ipynb" in str(body) and "def compute_prices_total" in str(body)
     finally:
         assert server.close() == 0
+
+
+def test_a_notebook_opened_as_a_script_is_a_file_with_magics_understood(fake):
+    """What Neovim sends with jupytext.nvim: the .ipynb's own name, languageId python,
+    the notebook as a percent-format script (magics as written). Ordinary
+    completions; the syntax check parses the IPython lines; the exclusions match
+    the .ipynb path."""
+    fake.set_default(Reply(text="))"))  # does not parse: dropped by the syntax check
+    server = RawServer(env=server_env())
+    try:
+        server.initialize({"baseUrl": fake.url, "apiKey": KEY, "debounceMs": 0, "excludeGlobs": ["private/**"]})
+        text = "# %%\n%pip install pandas\nimport pandas as pd\n\n# %%\n!ls\nsize = len(files)\n"
+        server.open("file:///work/analysis.ipynb", text)
+        assert server.inline("file:///work/analysis.ipynb", 2, 19) == []
+        fake.set_default(Reply(text=" + 1"))
+        assert server.inline("file:///work/analysis.ipynb", 6, 17) == [" + 1"], "the %pip and !ls lines do not stop the check"
+        assert last_request(fake)["prompt"] == text[:-1]
+        server.open("file:///work/private/keys.ipynb", f"# %%\ntoken = '{CANARY}'\nx = \n")
+        before = len(fake.completion_requests())
+        assert server.inline("file:///work/private/keys.ipynb", 2, 4) == []
+        assert len(fake.completion_requests()) == before
+    finally:
+        assert server.close() == 0

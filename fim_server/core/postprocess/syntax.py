@@ -177,7 +177,9 @@ class SyntaxChecker:
         if near is None:
             return text
         before, after = near
-        masked = ctx.cell is not None  # IPython lines parse as statements of the same length
+        # IPython lines parse as statements of the same length: in a notebook cell, and in
+        # a notebook opened as a script (Neovim's jupytext.nvim keeps the .ipynb name)
+        masked = ctx.cell is not None or ctx.uri.endswith(".ipynb")
         if masked:
             whole = mask_magics(before + after)
             before, after = whole[: len(before)], whole[len(before) :]
