@@ -153,6 +153,7 @@ def table(results: dict[str, dict]) -> str:
     row("faulty completions recovered (>= 95 %)", lambda r: f"**{r['recovery']:.1%}** of {r['faulty_cases']}")
     row("clean completions damaged (<= 0.5 %)", lambda r: f"**{r['damage']:.2%}** of {r['clean_cases']}")
     row("pipeline p99 ms (<= 2)", lambda r: f"**{r['p99_ms']:.2f}**")
+    row("pipeline p99 ms, CPU of the thread", lambda r: f"{r['cpu_p99_ms']:.2f}")
     row("pipeline p50 ms", lambda r: f"{r['p50_ms']:.2f}")
     for name in ["clean", *FAULTS]:
         row(name, lambda r, name=name: _share(r["per_case"].get(name)))
