@@ -6,7 +6,8 @@ Where each language comes from (fetched by this script with the ordinary clients
 never by CI; kept under DIR, default ~/.cache/fim-server-bench):
 
 * python      the standard library of the interpreter running this (no download)
-* go          Debian's Go source package (``apt-get download golang-1.NN-src``; BSD-3-Clause)
+* go          Debian's Go source package (``apt-get download golang-1.NN-src``; BSD-3-Clause),
+              without its tests (test/ holds programs that fail to compile on purpose)
 * c           the C files in that same package (cgo runtime, misc; BSD-3-Clause)
 * rust        Debian's crate sources ``librust-{serde,regex,regex-syntax,anyhow}-dev``
               (/usr/share/cargo/registry in the package; MIT or Apache-2.0)
@@ -89,7 +90,8 @@ def _wanted(path: Path, language: str) -> bool:
     if language == "javascript":
         return "node_modules" not in parts and not name.endswith(".min.js")
     if language == "go":
-        return not name.endswith("_test.go") and "testdata" not in parts
+        # not the tests: Go's test/ folder holds programs that fail to compile on purpose
+        return not name.endswith("_test.go") and not {"test", "testdata"} & parts
     return True
 
 
