@@ -225,6 +225,7 @@ async def replay_trace(
                 },
                 "initializationOptions": settings,
             },
+            timeout=120,  # ten servers starting side by side on a busy machine take a while; the clock starts after
         )
         client.notify("initialized", {})
         session.open()
