@@ -264,3 +264,35 @@ def test_a_notebook_opened_as_a_script_is_a_file_with_magics_understood(fake):
         assert len(fake.completion_requests()) == before
     finally:
         assert server.close() == 0
+
+
+def test_debounce_and_supersede_per_cell(fake):
+    """A keystroke in a cell supersedes the request still waiting in that cell (it
+    returns at once, empty); a request in another cell does not."""
+    import time
+
+    server = RawServer(env=server_env())
+    try:
+        server.initialize({"baseUrl": fake.url, "apiKey": KEY, "debounceMs": 400, "syntaxCheck": False}, notebooks=True)
+        nb = Notebook(server)
+        nb.open([(1, 2, "a = "), (2, 2, "b = ")])
+
+        def ask_later(n: int, char: int) -> int:
+            return server.send_request("textDocument/inlineCompletion", {
+                "textDocument": {"uri": cell_uri(n)}, "position": {"line": 0, "character": char}, "context": {"triggerKind": 2}})
+
+        first = ask_later(1, 4)
+        other = ask_later(2, 4)
+        time.sleep(0.05)
+        nb.type(1, 0, 4, "1", version=2)
+        started = time.monotonic()
+        second = ask_later(1, 5)
+        assert server.wait_answer(first)["result"] in ([], None)
+        assert time.monotonic() - started < 0.3, "the superseded request returns at once"
+        assert [i["insertText"] for i in server.wait_answer(second)["result"]] == ["value"]
+        assert [i["insertText"] for i in server.wait_answer(other)["result"]] == ["value"], "another cell's request stands"
+        prompts = [r.body["prompt"] for r in fake.completion_requests()]
+        assert len(prompts) == 2 and "# %%\na = 1" in prompts, prompts
+        assert any(p.endswith("\n\n# %%\nb = ") for p in prompts), prompts
+    finally:
+        assert server.close() == 0
