@@ -7,6 +7,8 @@ the cell (saved into the .ipynb)."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 
 import pytest
 
@@ -14,9 +16,10 @@ from fim_server.fakes.openai import FakeOpenAI
 from fim_server.fakes.replies import Reply
 
 from .code_server import CodeServer, build_vsix, need_tools
-from .tools import server_wrapper
+from .tools import ROOT, server_wrapper
 
 ANSWER = "compute_total(prices)"
+SHOT = ROOT / "docs" / "notebook-ghost-text.png"
 NOTEBOOK = {
     "cells": [
         {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
@@ -70,3 +73,5 @@ def test_ghost_text_in_a_notebook_cell_from_the_cells_above_accepted_with_tab(to
     assert seen["ghostAfterTab"] == 0 and "total = " + ANSWER in seen["cellText"], seen
     saved = json.loads(notebook.read_text())
     assert "".join(saved["cells"][2]["source"]) == "prices = [1, 2]\ntotal = " + ANSWER
+    if os.environ.get("FIM_UPDATE_SCREENSHOT") == "1":
+        shutil.copy(tmp_path / "notebook-ghost.png", SHOT)
