@@ -8,7 +8,8 @@ from fim_server.settings import Settings
 from fim_server.core.context import CursorContext
 from fim_server.core.privacy import mask_secrets
 from fim_server.redaction import secret_forms
-from fim_server.core.postprocess.single_line import comment_marker, wants_single_line
+from fim_server.core.language import comment_marker
+from fim_server.core.postprocess.single_line import wants_single_line
 from fim_server.providers.base import FimRequest, encodable
 
 

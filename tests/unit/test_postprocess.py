@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from cursor import ctx_at
-from fim_server.core import postprocess
+from fim_server.core import language, postprocess
 from fim_server.core.postprocess import auto_closed, fim_tokens, line_endings, single_line
 from fim_server.core.postprocess.syntax import SyntaxChecker
 
@@ -120,54 +120,73 @@ def test_wants_single_line(text, wanted):
 
 
 @pytest.mark.parametrize(
-    "text, language, single",
+    "text, language, single, comment",
     [
-        ("x = █\n", "python", False),
-        ("f(█)\n", "python", True),  # code after the cursor
-        ("# a comment █\n", "python", True),
-        ("x = 1  # note █\n", "python", True),
-        ('s = "abc █\n', "python", True),  # inside an open string
-        ('s = "a#b" + █\n', "python", False),  # the # is in a closed string
-        ("// note █\n", "typescript", True),
-        ("x = a # b █\n", "typescript", False),  # no # comments in TypeScript
-        ("if x:█\n", "python", False),
-        ("foo(█\n", "python", False),  # after an opening bracket at line end
-        ('doc = """█\n', "python", False),  # a triple-quoted string may span lines
-        ("-- q █\n", "sql", True),
+        ("x = █\n", "python", False, False),
+        ("f(█)\n", "python", True, False),  # code after the cursor
+        # at a comment's end the request may go on to new lines; the filter keeps one
+        # line only when the completion continues the comment's own line
+        ("# a comment █\n", "python", False, True),
+        ("x = 1  # note █\n", "python", False, True),
+        ('s = "abc █\n', "python", True, False),  # inside an open string
+        ('s = "a#b" + █\n', "python", False, False),  # the # is in a closed string
+        ("// note █\n", "typescript", False, True),
+        ("/// doc █\n", "rust", False, True),
+        ("//! crate doc █\n", "rust", False, True),
+        ("x = a # b █\n", "typescript", False, False),  # no # comments in TypeScript
+        ("s = `a █\n", "typescript", False, False),  # a template literal may span lines
+        ("s := `a █\n", "go", False, False),  # a Go raw string too
+        ('s := "a █\n', "go", True, False),
+        ("let s = r#\"a █\n", "rust", False, False),  # a Rust raw string too
+        ("fn f<'a>(x: &'a str) { █\n", "rust", False, False),  # lifetimes are not quotes
+        ("let c = '█\n", "java", True, False),
+        ("/* a block █\n", "c", False, False),  # a block comment may span lines
+        ("if x:█\n", "python", False, False),
+        ("foo(█\n", "python", False, False),  # after an opening bracket at line end
+        ('doc = """█\n', "python", False, False),  # a triple-quoted string may span lines
+        ("-- q █\n", "sql", False, True),
     ],
 )
-def test_wants_single_line_places(text, language, single):
-    assert single_line.wants_single_line(ctx_at(text, language_id=language)) is single
-
+def test_wants_single_line_places(text, language, single, comment):
+    ctx = ctx_at(text, language_id=language)
+    assert single_line.wants_single_line(ctx) is single
+    assert single_line.in_line_comment(ctx) is comment
 
 
 def _in_comment_or_string_reference(line_prefix: str, language_id: str) -> bool:
-    """The plain character-by-character scan the fast one must agree with."""
-    marker = single_line.comment_marker(language_id) or ("#" if not language_id else None)
-    quote = ""
+    """The plain character-by-character scan the fast one must agree with (the
+    language's line and block comments, one-line quotes and strings that may span lines)."""
+    r = language.rules(language_id)
+    blocks = dict(r.block_comments)
+    longs = {o: (c, e) for o, c, e in r.long_strings}
+    starts = sorted(set(r.line_comments) | set(blocks) | set(longs) | set(r.quotes), key=len, reverse=True)
+    state: tuple[str, str, bool] | None = None
     i = 0
     while i < len(line_prefix):
-        if quote:
-            if line_prefix[i] == "\\":
+        if state:
+            if state[2] and line_prefix[i] == "\\":
+                i += 2
+            elif line_prefix.startswith(state[1], i):
+                i += len(state[1])
+                state = None
+            else:
                 i += 1
-            elif line_prefix.startswith(quote, i):
-                i += len(quote) - 1
-                quote = ""
-        elif line_prefix.startswith(('"""', "'''"), i):
-            quote = line_prefix[i : i + 3]
-            i += 2
-        elif line_prefix[i] in "\"'`":
-            quote = line_prefix[i]
-        elif marker and line_prefix.startswith(marker, i):
+            continue
+        token = next((t for t in starts if line_prefix.startswith(t, i)), None)
+        if token is None:
+            i += 1
+            continue
+        if token in r.line_comments:
             return True
-        i += 1
-    return bool(quote) and len(quote) == 1
+        state = ("block", blocks[token], False) if token in blocks else ("long", *longs[token]) if token in longs else ("string", token, True)
+        i += len(token)
+    return state is not None and state[0] == "string"
 
 
 @settings(max_examples=500, deadline=None)
 @given(
-    text=st.lists(st.sampled_from(["a", " ", "\\", '"', "'", "`", '"""', "'''", "#", "//", "-", ";", "x = "]), max_size=24).map("".join),
-    language=st.sampled_from(["python", "typescript", "sql", "lisp", "", "plaintext"]),
+    text=st.lists(st.sampled_from(["a", " ", "\\", '"', "'", "`", '"""', "'''", "#", "//", "/*", "*/", "-", ";", "x = "]), max_size=24).map("".join),
+    language=st.sampled_from(["python", "typescript", "go", "c", "java", "sql", "lisp", "", "plaintext"]),
 )
 def test_in_comment_or_string_agrees_with_a_plain_scan(text, language):
     assert single_line.in_comment_or_string(text, language) == _in_comment_or_string_reference(text, language)

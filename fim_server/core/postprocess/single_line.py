@@ -2,86 +2,59 @@
 
 One line when
 * code follows the cursor on its line (a multi-line answer would push it down);
-* the cursor is inside a line comment or inside a string that is open on its line.
+* the cursor is inside a string that ends on its line (the language's quotes; not a
+  string that may span lines: Python's triple quotes, a JS template, a Go raw string);
+* the cursor is at the end of a line comment *and* the completion goes on on that
+  line: it finishes the comment, and what it writes on later lines is not trusted.
+  A completion that starts on a new line after a comment is ordinary code (or another
+  comment line) and keeps its lines.
 Several lines may follow at the end of a line, after an opening bracket or ``:`` and
-on a blank line.
+on a blank line. Comment markers and quotes come from ``core.language``.
 """
 
 from __future__ import annotations
 
-import re
-
 from fim_server.core.context import CursorContext
-from fim_server.core.postprocess._text import QUOTES
-
-_LINE_COMMENTS = ("#", "//", "--", ";")
-_COMMENT_LANGS = {
-    "#": ("python", "shellscript", "sh", "bash", "ruby", "perl", "r", "yaml", "toml", "makefile", "dockerfile", "elixir", "julia", "nim", "powershell", "coffeescript"),
-    "//": ("c", "cpp", "csharp", "java", "javascript", "typescript", "javascriptreact", "typescriptreact", "go", "rust", "kotlin", "swift", "scala", "dart", "php", "zig", "jsonc", "groovy"),
-    "--": ("lua", "sql", "haskell", "ada", "elm"),
-    ";": ("lisp", "clojure", "scheme", "asm", "ini"),
-}
+from fim_server.core.language import COMMENT, STRING, open_at_end
 
 
-def comment_marker(language_id: str) -> str | None:
-    for marker, langs in _COMMENT_LANGS.items():
-        if language_id in langs:
-            return marker
-    return None
-
-
-def _openers(marker: str | None) -> re.Pattern[str]:
-    pattern = _OPENERS.get(marker)
-    if pattern is None:
-        alternatives = ['"""', "\'\'\'", "[" + re.escape(QUOTES) + "]"] + ([re.escape(marker)] if marker else [])
-        pattern = _OPENERS[marker] = re.compile("|".join(alternatives))
-    return pattern
-
-
-_OPENERS: dict[str | None, re.Pattern[str]] = {}
+def _open_kind(line_prefix: str, language_id: str) -> str | None:
+    span = open_at_end(line_prefix, language_id)
+    return span.kind if span is not None else None
 
 
 def in_comment_or_string(line_prefix: str, language_id: str) -> bool:
-    """Whether the cursor at the end of ``line_prefix`` is in a line comment or an open
-    (single-quoted) string. The scan jumps from quote to quote with ``re``/``find``
-    (a minified line can be thousands of characters long); a backslash escapes the
-    character after it inside a string."""
-    marker = comment_marker(language_id) or ("#" if not language_id else None)
-    openers = _openers(marker)
-    pos = 0
-    while True:
-        found = openers.search(line_prefix, pos)
-        if found is None:
-            return False
-        token = found.group()
-        if token == marker:
-            return True
-        quote, pos = token, found.end()
-        while True:  # find the closing quote, skipping escaped ones
-            end = line_prefix.find(quote, pos)
-            if end < 0:
-                return len(quote) == 1  # open to the end of the line (a triple quote may span lines)
-            slashes = end
-            while slashes > pos and line_prefix[slashes - 1] == "\\":
-                slashes -= 1
-            if (end - slashes) % 2 == 0:
-                pos = end + len(quote)
-                break
-            pos = end + 1
+    """Whether the cursor at the end of ``line_prefix`` is in a line comment or in a
+    string that ends on its line (a backslash escapes the character after it)."""
+    return _open_kind(line_prefix, language_id) in (COMMENT, STRING)
+
+
+def in_line_comment(ctx: CursorContext) -> bool:
+    return _open_kind(ctx.line_prefix, ctx.language_id) == COMMENT
 
 
 def wants_single_line(ctx: CursorContext) -> bool:
+    """Whether the request may stop at the first line end: code after the cursor, or
+    an open one-line string. (At a comment's end the completion may start a new line.)"""
     if ctx.line_suffix.strip():
         return True
-    return in_comment_or_string(ctx.line_prefix, ctx.language_id)
+    return _open_kind(ctx.line_prefix, ctx.language_id) == STRING
 
 
-def apply(text: str, ctx: CursorContext) -> str:
-    if not wants_single_line(ctx):
-        return text
+def _first_line(text: str) -> str:
     cut = len(text)
     for mark in ("\r", "\n"):
         at = text.find(mark)
         if at != -1:
             cut = min(cut, at)
     return text[:cut]
+
+
+def apply(text: str, ctx: CursorContext) -> str:
+    if wants_single_line(ctx):
+        return _first_line(text)
+    if in_line_comment(ctx):
+        first = _first_line(text)
+        if first.strip():  # goes on with the comment: that line only
+            return first
+    return text

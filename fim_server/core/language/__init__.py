@@ -6,8 +6,12 @@ Grammars come from wheels that bundle them (``tree-sitter-python``,
 nothing is downloaded at run time. A languageId whose grammar package is missing
 gets ``None`` and the features that need a parse pass over it.
 
-The per-language rules of the filters (comment markers, string forms, braces versus
-indentation, block closers) belong here too, next to the grammar they describe.
+The per-language rules of the filters live in this package too: ``rules(id)``
+(language/rules.py: comment markers (line, block, doc), string forms (quotes, strings
+that may span lines, raw strings), braces versus indentation, the keywords that
+continue a statement on a dedented line, top-level definitions) and a small scanner
+(language/scan.py) that finds comments and strings with them. The filters read these
+and hold no language literals of their own.
 """
 
 from __future__ import annotations
@@ -84,3 +88,18 @@ def new_parser(language_id: str) -> Any | None:
     import tree_sitter
 
     return tree_sitter.Parser(language)
+
+
+# the rules and the scanner, importable from here
+from fim_server.core.language.rules import BRACES, INDENT, Rules, comment_marker, rules, statement_start  # noqa: E402
+from fim_server.core.language.scan import (  # noqa: E402
+    BLANK, BLOCK_COMMENT, CODE, COMMENT, LONG_STRING, STRING, TEXT, Span, closing_line, line_kinds, mask,
+    masked_and_open, open_at_end, open_at_end_of, scan,
+)
+
+__all__ = [
+    "GRAMMARS", "SHIPPED", "EXTENSIONS", "language_for_path", "grammar", "new_parser",
+    "BRACES", "INDENT", "Rules", "comment_marker", "rules", "statement_start",
+    "BLANK", "BLOCK_COMMENT", "CODE", "COMMENT", "LONG_STRING", "STRING", "TEXT", "Span",
+    "closing_line", "line_kinds", "mask", "masked_and_open", "open_at_end", "open_at_end_of", "scan",
+]
