@@ -43,6 +43,8 @@ _C_LIKE = dict(
     line_comments=("//",), block_comments=(("/*", "*/"),), blocks=BRACES,
     continuations=("else", "catch", "finally", "case", "default", "while"),
 )
+# a C/C++ function definition's first line: type words, a name, "(" and no ";" after it
+_C_FUNCTION = r"(?:[A-Za-z_][\w:<>,]*[ \t*&]+)*[A-Za-z_][\w:~]*[ \t]*\([^;\n]*$"
 _JS = dict(
     _C_LIKE, doc_comments=("/**",), long_strings=(("`", "`", True),),
     top_definitions=r"(export\s+)?(default\s+)?(async\s+)?(function|class)\b",
@@ -73,11 +75,11 @@ _RULES: dict[str, Rules] = {
         top_definitions=r"(pub(\([^)]*\))?\s+)?((async|const|unsafe|extern(\s+\"[^\"]*\")?)\s+)*(fn|impl|struct|enum|trait|mod|union)\b",
     ),
     "c": Rules("c", **_C_LIKE, doc_comments=("/**", "///"), auto_closed="\"'",
-               top_definitions=r"(struct|union|enum|typedef)\b"),
+               top_definitions=r"(struct|union|enum|typedef)\b|" + _C_FUNCTION),
     "cpp": Rules(
         "cpp", **_C_LIKE, doc_comments=("/**", "///", "//!"), auto_closed="\"'",
         raw_string=r'(?:u8|[uUL])?R"(?P<d>[^()\\\s"]{0,16})\(', raw_closer=')' + '{}"', raw_starts=('R"', 'u8R"', 'uR"', 'UR"', 'LR"'),
-        top_definitions=r"(template\b|namespace|class|struct|union|enum|typedef)\b",
+        top_definitions=r"(template|namespace|class|struct|union|enum|typedef)\b|" + _C_FUNCTION,
     ),
     "java": Rules(
         "java", **_C_LIKE, doc_comments=("/**",), auto_closed="\"'",

@@ -10,10 +10,14 @@ closing bracket may go out to close a bracket still open (``)`` of a call spread
 lines); the language's continuation keywords (``elif``/``else``/``except``/``finally``)
 continue a compound statement before the cursor, so they may dedent to it.
 
-Braces (JS/TS, Go, Rust, C, C++, Java): indentation is layout only. The completion
-leaves the block when it closes the brace the cursor is inside; after that, a line
-may only close more brackets or continue the statement (``} else {``, ``catch``,
-``finally``, ``while`` of a do-while); any other line is cut.
+Braces (JS/TS, Go, Rust, C, C++, Java): inside the braces the cursor is in,
+indentation is layout only (``case`` labels, preprocessor lines, anything). The
+completion leaves the block when it closes that brace; after that, a line may close
+more brackets, continue the statement (``} else {``, ``catch``, ``finally``, ``while``
+of a do-while), or go on at the cursor's indentation or deeper (the code after a
+``switch`` the cursor was in); a line indented less is running on and is cut. So are
+the lines of bare closers just before the cut that close more than is open, the
+document after the cursor closing those blocks already (the model wrote them again).
 
 Either way, comment lines belong to the code line they introduce: a comment (a line
 comment, a block comment, a doc comment, or several) is kept or cut with the next code
@@ -37,8 +41,11 @@ from fim_server.core.language import (
     BLANK, BRACES, CODE, COMMENT, LONG_STRING, closing_line, line_kinds, mask, open_at_end_of, rules, statement_start,
 )
 from fim_server.core.postprocess._text import CLOSERS, bracket_depth, indent_of
+from fim_server.core.postprocess.suffix_overlap import trim_repeated_lines
 
 TAIL_CHARS = 4000  # how much of the prefix is read for open brackets and statements
+_BARE_CLOSERS = re.compile(r"[)\]}]+[;,)\]]*$")
+_BRACES = re.compile(r"[{}]")
 
 
 @lru_cache(maxsize=None)
@@ -78,9 +85,11 @@ def apply(text: str, ctx: CursorContext) -> str:
     at_cursor = open_at_end_of(tail, language_id)
     kinds = line_kinds(text, language_id, at_cursor)
     code = mask(text, language_id, at_cursor).split("\n")
-    block = _Block(lines, kinds, code, tail, base, language_id)
+    block = _Block(lines, kinds, code, tail, ctx.suffix, base, language_id)
     if rules(language_id).blocks == BRACES:
-        return block.by_braces()
+        kept = block.by_braces()
+        # cut after the block's end: the closers it wrote that the document has already go too
+        return trim_repeated_lines(kept, ctx) if kept != text else text
     in_string = at_cursor is not None and at_cursor.kind == LONG_STRING
     return block.by_indentation(start, closing_line(text, language_id, at_cursor) if in_string else -1)
 
@@ -88,8 +97,8 @@ def apply(text: str, ctx: CursorContext) -> str:
 class _Block:
     """One completion judged line by line against the block the cursor is in."""
 
-    def __init__(self, lines, kinds, code, tail, base, language_id) -> None:
-        self.lines, self.kinds, self.code = lines, kinds, code
+    def __init__(self, lines, kinds, code, tail, suffix, base, language_id) -> None:
+        self.lines, self.kinds, self.code, self.suffix = lines, kinds, code, suffix
         self.tail, self.base, self.language_id = tail, base, language_id
         self.continuation, self.compound, self.top = _patterns(language_id)
         self._tail_depth: int | None = None
@@ -170,21 +179,48 @@ class _Block:
             width = indent_of(line)
             cut_at = i if comments is None else comments
             if kind == CODE:
-                if depth < 0:  # the cursor's block is closed: only closers and continuations
+                if depth < 0:  # the cursor's block is closed: closers, continuations, or the outer block's code
                     if stripped[0] in CLOSERS:
                         if self.brackets_open_before(i) == 0:
-                            return self.cut(cut_at)
-                    elif self.continuation is None or not self.continuation.match(stripped):
-                        return self.cut(cut_at)
+                            return self.cut(self.without_closers(cut_at))
+                    elif (self.continuation is None or not self.continuation.match(stripped)) and width < base:
+                        return self.cut(self.without_closers(cut_at))
                 elif base == 0 and width == 0 and seen_blank and depth == 0 and stripped[0] not in CLOSERS and (
                     closed_top or (self.top is not None and self.top.match(stripped))
                 ):
-                    return self.cut(i if run is None else run)
+                    return self.cut(self.without_closers(i if run is None else run))
                 seen_blank = False
                 run = comments = None
             depth += code[i].count("{") - code[i].count("}")
             if base == 0 and depth == 0 and width == 0 and stripped.startswith("}"):
                 closed_top = True
         if comments is not None and depth < 0:  # comments after the block closed: running on
-            return self.cut(comments)
+            return self.cut(self.without_closers(comments))
         return "\n".join(lines)
+
+    def without_closers(self, cut_at: int) -> int:
+        """Where to cut a completion that ran on past the cursor's block: also before
+        the lines of bare closers that end what is kept while they close more than is
+        open (the document after the cursor closes those blocks already: the model
+        wrote their ends again). Braces counted in the prefix read from a statement
+        start, the kept lines and the suffix window (what it closes of the blocks before it)."""
+        at = cut_at
+        while at > 1 and not self.lines[at - 1].strip():
+            at -= 1
+        if at <= 1 or not _BARE_CLOSERS.match(self.code[at - 1].strip()):
+            return cut_at
+        depth = 0
+        for ch in _BRACES.findall(mask(self.tail, self.language_id)):
+            depth = depth + 1 if ch == "{" else max(0, depth - 1)
+        for line in self.code[:at]:
+            depth += line.count("{") - line.count("}")
+        closed = low = 0
+        for ch in _BRACES.findall(mask(self.suffix, self.language_id)):
+            closed += 1 if ch == "}" else -1
+            low = max(low, closed)
+        while at > 1 and depth - low < 0 and _BARE_CLOSERS.match(self.code[at - 1].strip()):
+            depth += self.code[at - 1].count("}") - self.code[at - 1].count("{")
+            at -= 1
+            while at > 1 and not self.lines[at - 1].strip():
+                at -= 1
+        return at

@@ -47,7 +47,8 @@ def _same_line(ours: str, theirs: str) -> bool:
     return ours == theirs
 
 
-def _trim_repeated_lines(text: str, ctx: CursorContext) -> str:
+def trim_repeated_lines(text: str, ctx: CursorContext) -> str:
+    """Whole lines at the end of ``text`` that equal the document's next non-blank lines, trimmed."""
     body = text.rstrip("\n")
     lines = body.split("\n")
     following = _lines_after_cursor(ctx)
@@ -81,4 +82,4 @@ def _trim_line_rest(text: str, ctx: CursorContext) -> str:
 def apply(text: str, ctx: CursorContext) -> str:
     if not text:
         return text
-    return _trim_line_rest(_trim_repeated_lines(text, ctx), ctx)
+    return _trim_line_rest(trim_repeated_lines(text, ctx), ctx)

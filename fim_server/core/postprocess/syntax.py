@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from fim_server.core.context import CursorContext
-from fim_server.core.language import grammar, new_parser
+from fim_server.core.language import grammar, mask, new_parser, open_at_end
 from fim_server.core.notebook import mask_magics
 from fim_server.core.text import common_prefix_len
 
@@ -187,7 +187,7 @@ class SyntaxChecker:
         if base:
             return text  # the code around is broken already: no verdict on the completion
         check = (lambda middle: _masked_middle(before, middle, after)) if masked else (lambda middle: middle)
-        if self._errors_with(ctx.language_id, check(text)) <= base:
+        if self._errors_with(ctx.language_id, check(text) + _closers(text, ctx)) <= base:
             return text
         lines = text.split("\n")
         tries = 1
@@ -198,9 +198,28 @@ class SyntaxChecker:
             if not candidate.strip():
                 continue
             tries += 1
-            if self._errors_with(ctx.language_id, check(candidate)) <= base:
+            if self._errors_with(ctx.language_id, check(candidate) + _closers(candidate, ctx)) <= base:
                 return candidate
         return ""
+
+
+def _closers(text: str, ctx: CursorContext) -> str:
+    """For a completion whose last line opens a block (ends with ``{``), the ``}`` of
+    the blocks it leaves open, on a line of their own: the user types the body next,
+    so ``if x {`` is judged as ``if x {\n}`` (a bracket or parenthesis left open is
+    judged as it is; so is a completion that starts inside a string or a comment)."""
+    if open_at_end(ctx.line_prefix, ctx.language_id) is not None:
+        return ""
+    code = mask(text, ctx.language_id).rstrip()
+    if not code.endswith("{"):
+        return ""
+    depth = 0
+    for ch in code:
+        if ch == "{":
+            depth += 1
+        elif ch == "}" and depth:
+            depth -= 1
+    return "\n" + "}" * depth if depth else ""
 
 
 def _masked_middle(before: str, middle: str, after: str) -> str:
