@@ -96,7 +96,9 @@ class Workspace:
     def open_notebook(self, uri: str, cells: list[Cell], texts: list[tuple[str, str, int | None, str]],
                       notebook_type: str = "jupyter-notebook", version: int | None = None) -> Notebook:
         """A notebook opened with its cells (``texts``: uri, text, version, languageId
-        of each cell document)."""
+        of each cell document). Opened again, it starts afresh."""
+        if self.notebooks.get(uri) is not None:
+            self.close_notebook(uri)
         for cell_uri, text, cell_version, language_id in texts:
             self.documents.open(cell_uri, text, cell_version, language_id)
         return self.notebooks.open(uri, cells, notebook_type, version)

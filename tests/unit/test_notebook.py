@@ -151,3 +151,14 @@ def test_a_speculative_or_narrowed_context_keeps_the_cell_end():
     assert isinstance(narrowed, auto_closed.Replace) and narrowed.replace_after == 1
     n = narrowed.ctx
     assert (n.prefix + n.suffix)[n.cell[0] : n.cell[1]] == "f(x"
+
+
+def test_a_notebook_opened_again_leaves_no_cell_documents_behind():
+    from fim_server.core.workspace import Workspace
+
+    ws = Workspace()
+    ws.open_notebook(NB, [Cell("c1"), Cell("c2")], [("c1", "a", 1, "python"), ("c2", "b", 1, "python")])
+    ws.open_notebook(NB, [Cell("c3")], [("c3", "c", 1, "python")])
+    assert [doc.uri for doc in ws.documents] == ["c3"]
+    assert ws.change_cells(NB, 0, 1, [], [], ["c3"]) == ["c3"] and len(ws.documents) == 0
+    assert ws.close_notebook(NB) == [] and ws.notebooks.get(NB) is None
