@@ -12,9 +12,10 @@ between modules) to a temporary folder (or ``--workspace DIR``), then prints:
 3. keystroke overhead: the real server over stdio with the workspace as its folder
    and the instant fake DeepSeek: the server's own time per completion (round trip
    minus the provider call it timed), p50, with ``repoContext`` off and while the
-   index is being built.
+   index is being built, one completion every ``--gap-ms`` (100 ms: typing; the
+   worker pauses 30 ms after each request, so with no gap it hardly moves).
 
-    python bench/bench_repo_index.py [--files 10000] [--lines 1000000] [--seed 1] [--json FILE]
+    python bench/bench_repo_index.py [--files 10000] [--lines 1000000] [--gap-ms 100] [--workspace DIR] [--json FILE]
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def index_and_choose(root: Path, seed: int, cursors: int) -> tuple[dict, dict]:
     return figures, choice
 
 
-async def overhead(root: Path, repo_context: bool, requests: int) -> dict:
+async def overhead(root: Path, repo_context: bool, requests: int, gap_s: float) -> dict:
     """The server's own time per completion (round trip minus the provider call)."""
     fake, url = start_fake()
     client = await StdioClient.start(env=dict(os.environ))
@@ -180,6 +181,7 @@ async def overhead(root: Path, repo_context: bool, requests: int) -> dict:
         own, version, col, line = [], 1, 11, 4
         stats = {}
         for n in range(requests):
+            await asyncio.sleep(gap_s)  # the time between two keystrokes
             version += 1
             client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [
                 {"range": {"start": {"line": line, "character": col}, "end": {"line": line, "character": col}}, "text": "q"}]})
@@ -213,7 +215,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cursors", type=int, default=200)
     parser.add_argument("--requests", type=int, default=300, help="completions per server run (default 300)")
+    parser.add_argument("--gap-ms", type=float, default=100, help="pause between two completions (default 100: typing)")
     parser.add_argument("--workspace", metavar="DIR", help="use (or create) the synthetic workspace here and keep it")
+    parser.add_argument("--overhead-only", action="store_true", help="only part 3 (the server's time per completion)")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
     root = Path(args.workspace) if args.workspace else Path(tempfile.mkdtemp(prefix="fim-bench-index-"))
@@ -222,14 +226,15 @@ def main() -> int:
             t = time.perf_counter()
             write_workspace(root, args.files, args.lines, args.seed)
             print(f"wrote {args.files:,} files, {args.lines:,} lines in {time.perf_counter() - t:.1f} s to {root}")
-        index, choice = index_and_choose(root, args.seed, args.cursors)
-        print(f"index: {index['files']:,} files ({index['definitions']:,} definitions, {index['windows']:,} windows, "
-              f"{index['words']:,} words) in {index['seconds']} s, {index['rss_added_mib']} MiB resident added")
-        print(f"choice ({choice['cursors']} cursors): from scratch p50 {choice['fresh_ms']['p50']} ms "
-              f"p90 {choice['fresh_ms']['p90']} ms; typing in one place p50 {choice['typing_ms']['p50']} ms "
-              f"p90 {choice['typing_ms']['p90']} ms")
-        off = asyncio.run(overhead(root, False, args.requests))
-        on = asyncio.run(overhead(root, True, args.requests))
+        index, choice = index_and_choose(root, args.seed, args.cursors) if not args.overhead_only else ({}, {})
+        if index:
+            print(f"index: {index['files']:,} files ({index['definitions']:,} definitions, {index['windows']:,} windows, "
+                  f"{index['words']:,} words) in {index['seconds']} s, {index['rss_added_mib']} MiB resident added")
+            print(f"choice ({choice['cursors']} cursors): from scratch p50 {choice['fresh_ms']['p50']} ms "
+                  f"p90 {choice['fresh_ms']['p90']} ms; typing in one place p50 {choice['typing_ms']['p50']} ms "
+                  f"p90 {choice['typing_ms']['p90']} ms")
+        off = asyncio.run(overhead(root, False, args.requests, args.gap_ms / 1000))
+        on = asyncio.run(overhead(root, True, args.requests, args.gap_ms / 1000))
         print(f"server's own time per completion: repoContext off p50 {off['own_ms_p50']} ms (p90 {off['own_ms_p90']}); "
               f"while indexing p50 {on['own_ms_p50']} ms (p90 {on['own_ms_p90']}, {on['requests']} completions, "
               f"{on['indexed_files_at_end']:,} files indexed by then)")

@@ -97,6 +97,8 @@ def add_eval_parser(commands) -> None:
     ev.add_argument("--recall", action="store_true", help="no model: the share of holes whose answer uses a name "
                     "defined in another file and whose definition reached the prompt (open documents only, + imports, "
                     "+ identifiers near the cursor, + lexical similarity)")
+    ev.add_argument("--with-model", action="store_true", help="with --recall: also complete holes with the provider "
+                    "(or --fake) without and with the index and print exact match and edit similarity side by side")
     add_settings_arguments(ev)
     add_open_argument(ev)
 

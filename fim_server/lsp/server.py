@@ -191,6 +191,7 @@ class FimServer(LanguageServer):
             log.warning("change for a document that is not open: %s", uri)
             return
         self.engine.count("changes")
+        self.open_files.busy()  # a keystroke: the index's worker yields to what follows
         if doc.version is not None and version is not None and version <= doc.version:
             log.warning("change with version %s after version %s for %s; applied anyway", version, doc.version, uri)
         record = self.open_files.notebooks.touched(uri) is None  # a cell's lines are not the notebook's

@@ -99,3 +99,21 @@ def test_members_of_the_owner_before_the_cursor(tmp_path):
     method = chooser.choose(Cursor(index.roots[0] + "/app.py", "python", text, 1, "self._loop.run", "    self._loop.run"),
                             2000, lambda u, l: True, ["near"])
     assert [p.text for p in method] == ["def run_forever(self):"]  # a method of ...Loop starting with "run"
+
+
+def test_recall_mode_counts_cross_file_names_reaching_the_prompt(tmp_path):
+    from fim_server.tools.eval import recall
+
+    files = {"pkg/__init__.py": "", "pkg/geometry.py": FILES["pkg/geometry.py"]}
+    for n in range(6):
+        files[f"app{n}.py"] = ("from pkg.geometry import area, perimeter\n\n\n" + "".join(
+            f"def report_{k}(w, h):\n    first = area(w, h)\n    second = perimeter(w, h)\n    return first + second\n\n\n"
+            for k in range(6)))
+    write(tmp_path, files)
+    result = recall.measure(tmp_path, Settings(), samples=20, seed=0)
+    rows = {row["config"]: row["all"] for row in result["rows"]}
+    assert result["holes"] > 0
+    assert rows["open documents only"] == 0.0  # only the hole's file is open
+    assert rows["+ imports"] > 0.5 and rows["+ lexical similarity"] >= rows["+ imports"]
+    assert "area" in recall.code_names("x = area(1, 2)  # perimeter\n", 0, 30, "python")
+    assert "perimeter" not in recall.code_names("x = area(1, 2)  # perimeter\n", 0, 30, "python")

@@ -12,7 +12,7 @@ whole parse.
 from __future__ import annotations
 
 import sys
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from fim_server.core.language import grammar, new_parser
 
@@ -127,7 +127,11 @@ def _query(language_id: str) -> Any | None:
     return _queries[language_id]
 
 
-def parse(language_id: str, data: bytes, parser: Any = None) -> Any | None:
+def _no_pause() -> None:
+    pass
+
+
+def parse(language_id: str, data: bytes, parser: Any = None, pause: Callable[[], None] = _no_pause) -> Any | None:
     """The syntax tree of ``data`` (None without a grammar). A large text is read
     in chunks through a Python callback: between chunks another thread waiting for
     the GIL gets it (tree-sitter holds it while it parses)."""
@@ -138,13 +142,17 @@ def parse(language_id: str, data: bytes, parser: Any = None) -> Any | None:
         return parser.parse(data)
 
     def read(offset: int, _point: Any) -> bytes:
+        pause()
         return data[offset : offset + CHUNK]
 
     return parser.parse(read)
 
 
-def extract(language_id: str, text: str, parsers: dict[str, Any] | None = None) -> list[Definition]:
-    """The definitions of a file's text, in line order (empty without a grammar)."""
+def extract(language_id: str, text: str, parsers: dict[str, Any] | None = None,
+            pause: Callable[[], None] = _no_pause) -> list[Definition]:
+    """The definitions of a file's text, in line order (empty without a grammar).
+    ``pause()`` is called between steps (the indexer waits there while a request is
+    being answered)."""
     query = _query(language_id)
     if query is None:
         return []
@@ -154,7 +162,7 @@ def extract(language_id: str, text: str, parsers: dict[str, Any] | None = None) 
     if parsers is not None:
         parser = parsers.get(language_id) or parsers.setdefault(language_id, new_parser(language_id))
     data = text.encode("utf-8")
-    tree = parse(language_id, data, parser)
+    tree = parse(language_id, data, parser, pause)
     if tree is None:
         return []
     lines = text.split("\n")
@@ -162,6 +170,7 @@ def extract(language_id: str, text: str, parsers: dict[str, Any] | None = None) 
     seen: set[tuple[str, int]] = set()
     cursor = tree_sitter.QueryCursor(query)
     for child in tree.root_node.children:  # one top-level node at a time: the GIL can change hands between
+        pause()
         for _, caps in cursor.matches(child):
             names = caps.get("name")
             kind_node = next(((k[4:], v[0]) for k, v in caps.items() if k.startswith("def.")), None)

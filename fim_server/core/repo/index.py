@@ -78,9 +78,10 @@ def _lines_of(entry: FileEntry) -> list[str]:
         return lines
 
 
-def build_entry(path: str, language: str, text: str, parsers: dict[str, Any]) -> FileEntry:
+def build_entry(path: str, language: str, text: str, parsers: dict[str, Any],
+                pause: Callable[[], None] = lambda: None) -> FileEntry:
     """Everything the index keeps of one file (no lock needed: a new object)."""
-    return FileEntry(path, language, text, defs.extract(language, text, parsers), imports_of(language, text))
+    return FileEntry(path, language, text, defs.extract(language, text, parsers, pause), imports_of(language, text))
 
 
 class RepoIndex:
@@ -98,6 +99,7 @@ class RepoIndex:
         self._go: dict[str, str | None] = {}
         self._next_id = 1
         self.generation = 0  # bumped by every change: choices made before are stale
+        self.removals = 0  # bumped when a file leaves or changes: choices made before must go at once
 
     # -- changes (the worker thread, or a test) -----------------------------------------------
     def put(self, entry: FileEntry) -> None:
@@ -146,6 +148,7 @@ class RepoIndex:
         entry = self.files.pop(path, None)
         if entry is None:
             return False
+        self.removals += 1
         self.by_id.pop(entry.file_id, None)
         for d in entry.definitions:
             found = self.names.get(d.name)
@@ -246,11 +249,10 @@ class Indexer:
         self._hold_until = time.monotonic() + HOLD_S
 
     def _yield_to_requests(self) -> None:
-        while not self._stop.is_set():
-            wait = self._hold_until - time.monotonic()
-            if wait <= 0:
-                return
-            time.sleep(wait)
+        """Wait while a request is being answered (called between files and
+        between the steps of one)."""
+        while self._hold_until > time.monotonic() and not self._stop.is_set():
+            time.sleep(max(0.001, self._hold_until - time.monotonic()))
 
     def start(self) -> None:
         if self._thread is None:
@@ -327,7 +329,7 @@ class Indexer:
             index.remove_under(a)  # a folder deleted
         elif what == "editor":
             if self._admissible(a) and self.may_read(a, b):
-                self._put(build_entry(a, b, c, self._parsers), (0.0, 0), True)
+                self._put(build_entry(a, b, c, self._parsers, self._yield_to_requests), (0.0, 0), True)
         elif what in ("disk", "closed"):
             current = index.files.get(a)
             if what == "disk" and current is not None and current.from_editor:
@@ -361,7 +363,7 @@ class Indexer:
         if text is None:
             self.index.remove(path)
             return
-        self._put(build_entry(path, language, text, self._parsers), stamp, False)
+        self._put(build_entry(path, language, text, self._parsers, self._yield_to_requests), stamp, False)
 
     def _put(self, entry: FileEntry, stamp: tuple[float, int], from_editor: bool) -> None:
         if not from_editor and len(self.index) >= self.max_files and entry.path not in self.index.files:
@@ -386,7 +388,7 @@ class Indexer:
             text = read_text(path)
             self.read += 1
             if text is not None:
-                self._put(build_entry(path, language, text, self._parsers), (mtime, size), False)
+                self._put(build_entry(path, language, text, self._parsers, self._yield_to_requests), (mtime, size), False)
         self.seconds += time.perf_counter() - started
         _release_freed_memory()
         self.walked.set()

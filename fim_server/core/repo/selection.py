@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import os
 import re
+import time
 from urllib.parse import quote
 from typing import Callable, Iterable
 
@@ -34,6 +35,7 @@ MAX_AMBIGUOUS = 4  # a name defined in more files than this is too common to gue
 FULL_TEXT_CHARS = 260  # a definition longer than this is shown by its head only
 HEADER_COST = 16  # what a snippet's header costs besides its path
 REUSE_SIMILARITY = 0.8
+REFRESH_S = 2.0  # a choice made before the index changed stands this long
 REGION_LINES = 16
 _WORDISH = re.compile(r"[\w$.]")
 _RECEIVER = re.compile(r"([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)?$")
@@ -99,14 +101,19 @@ class Chooser:
         if budget <= 0 or not stages:
             return ()
         target = lexical_words(cur.around)
-        state = (cur.path, budget, defs_budget, cur.line // REGION_LINES, stages, skip_files, self.index.generation)
+        state = (cur.path, budget, defs_budget, cur.line // REGION_LINES, stages, skip_files, self.index.removals)
+        generation, now = self.index.generation, time.monotonic()
         last = self._last.get(stages)
-        if last is not None and last[0] == state and similarity(last[1], target) >= REUSE_SIMILARITY:
+        # while files are added (the background walk puts one every few
+        # milliseconds) a choice still stands for REFRESH_S: the prompt's start stays
+        # the same and a keystroke does not pay for a new choice each time
+        if (last is not None and last[0] == state and similarity(last[1], target) >= REUSE_SIMILARITY
+                and (last[3] == generation or now - last[4] < REFRESH_S)):
             return last[2]
         with self.index.lock:
             picks = self._choose(cur, budget, may_send, stages, skip_files, defs_budget, target)
         result = tuple(sorted(picks, key=lambda p: (p.path, p.line)))
-        self._last[stages] = (state, frozenset(target), result)
+        self._last[stages] = (state, frozenset(target), result, generation, now)
         return result
 
     def _links(self, cur: Cursor) -> list[Link]:

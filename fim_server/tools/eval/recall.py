@@ -27,7 +27,6 @@ from fim_server.core.workspace import Workspace
 from fim_server.settings import Settings
 from fim_server.tools.eval.holes import KINDS, sample
 
-DEBUG = False
 CONFIGS = (
     ("open documents only", ()),
     ("+ imports", ("imports",)),
@@ -176,9 +175,6 @@ def measure(repo: Path, settings: Settings, samples: int, seed: int, kinds=KINDS
             got = sum(1 for n in names if any(line and line in text for line in wanted[n]))
             hits[label] = (got, len(names))
         workspace.close(uri)
-        if DEBUG and hits[CONFIGS[-1][0]][0] < len(names):
-            print("MISS", path.rsplit("/",1)[-1], hole.line + 1, repr(hole.truth[:60]), names,
-                  {n: [(e.path.rsplit("/",1)[-1], e.definitions[i].kind) for e, i in workspace.repo.named(n)][:4] for n in names})
         cases.append(Case(str(Path(path).relative_to(index.roots[0])), hole.line + 1, names, hits))
     workspace.stop_index()
     rows = []
@@ -205,6 +201,28 @@ def table(result: dict) -> str:
     return "\n".join(out)
 
 
+async def with_and_without(repo: Path, settings: Settings, samples: int, seed: int, fake: bool) -> dict:
+    """Exact match and edit similarity of the same holes completed by the provider
+    (or the ``--fake`` oracle) without the index and with it."""
+    from fim_server.tools.eval.report import summarize
+    from fim_server.tools.eval.run import evaluate
+
+    def may_read(path: str, language: str) -> bool:
+        return exclusion_reason(Path(path).as_uri(), language, settings) is None
+
+    out = {}
+    for label, on in (("without the index", False), ("with the index", True)):
+        workspace = Workspace()
+        if on:
+            workspace.start_index([str(repo)], may_read, settings.repo_context_max_files, background=False)
+        rows = await evaluate(repo, replace(settings, repo_context=on), samples=samples, seed=seed, fake=fake,
+                              workspace=workspace)
+        workspace.stop_index()
+        summary = summarize(rows, None)["all"]
+        out[label] = {"holes": len(rows), "exact_match": summary["exact_match"], "edit_similarity": summary["edit_similarity"]}
+    return out
+
+
 def run(args, settings: Settings) -> int:
     repo = Path(args.repo)
     if not repo.is_dir():
@@ -215,5 +233,18 @@ def run(args, settings: Settings) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(result, indent=1) if args.json else table(result))
+    if getattr(args, "with_model", False):
+        if not args.fake and not settings.resolved_api_key():
+            print(f"error: no API key for the configured provider ({settings.key_hint()}, or use --fake)", file=sys.stderr)
+            return 2
+        import asyncio
+
+        result["model"] = asyncio.run(with_and_without(repo, settings, args.samples, args.seed, args.fake))
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return 0 if result["holes"] else 1
+    print(table(result))
+    for label, figures in result.get("model", {}).items():
+        print(f"{'completed ' + label:34} exact match {figures['exact_match']:.1%}, edit similarity "
+              f"{figures['edit_similarity']:.3f} ({figures['holes']} holes)")
     return 0 if result["holes"] else 1
