@@ -275,3 +275,46 @@ def test_pipeline_golden_quality(raw, text, shown):
     ctx = ctx_at(text)
     out = postprocess.clean(postprocess.before_cache(raw, ctx), ctx, syntax=syntax)
     assert (out.text, out.replace_after) == shown
+
+
+# -- the syntax check's window in brace languages ---------------------------------------------
+
+
+def _syntax(doc: str, language: str, answer: str) -> str:
+    return SyntaxChecker().apply(answer, ctx_at(doc, language_id=language))
+
+
+def test_syntax_window_in_a_long_go_function_judges_the_completion():
+    """More than 1,200 characters of the function after the cursor: the window ends
+    inside it, and each text is judged with the closers it lacks there."""
+    doc = "package a\n\nfunc f(x int) int {\n\tx++\n\t█\n" + "\tx += 1\n" * 200 + "\treturn x\n}\n"
+    assert _syntax(doc, "go", "x *= 2") == "x *= 2"
+    assert _syntax(doc, "go", "if x > 2 {") == "if x > 2 {"  # its body comes next
+    assert _syntax(doc, "go", "x *= 2\n\tx = )(") == "x *= 2"
+    assert _syntax(doc, "go", "x = )(") == ""
+
+
+def test_syntax_window_in_a_long_rust_function_judges_the_completion():
+    doc = "fn f(mut x: i32) -> i32 {\n    █\n" + "    x += 1;\n" * 150 + "    x\n}\n"
+    assert _syntax(doc, "rust", "let y: &'static str = \"}\";") == "let y: &'static str = \"}\";"
+    assert _syntax(doc, "rust", "x *= 2;\n    let = ;") == "x *= 2;"
+
+
+def test_syntax_window_does_not_start_in_a_c_block_comment():
+    """Lines at column 0 inside a block comment are not where the window may start:
+    the start of the function is."""
+    doc = (
+        "int f(int x) {\n" + "    x += 1;\n" * 30 + "/*\nNote the order\nof the calls.\n*/\n"
+        + "    x += 1;\n" * 90 + "    █\n    return x;\n}\n"
+    )
+    assert _syntax(doc, "c", "x *= 2;") == "x *= 2;"
+    assert _syntax(doc, "c", "x *= 2;\n    x = )(;") == "x *= 2;"
+
+
+def test_syntax_window_does_not_start_in_a_typescript_template():
+    doc = (
+        "export function f(x: number): number {\n" + "  x += 1;\n" * 30
+        + "  const t = `\nline one\nline two\n`;\n" + "  x += 1;\n" * 110 + "  █\n  return x;\n}\n"
+    )
+    assert _syntax(doc, "typescript", "x *= 2;") == "x *= 2;"
+    assert _syntax(doc, "typescript", "x *= 2;\n  const = ;") == "x *= 2;"

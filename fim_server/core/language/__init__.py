@@ -91,7 +91,7 @@ def new_parser(language_id: str) -> Any | None:
 
 
 # the rules and the scanner, importable from here
-from fim_server.core.language.rules import BRACES, INDENT, Rules, comment_marker, rules, statement_start  # noqa: E402
+from fim_server.core.language.rules import BRACES, INDENT, Rules, comment_marker, rules, statement_start, top_level_line  # noqa: E402
 from fim_server.core.language.scan import (  # noqa: E402
     BLANK, BLOCK_COMMENT, CODE, COMMENT, LONG_STRING, STRING, TEXT, Span, closing_line, line_kinds, mask,
     masked_and_open, open_at_end, open_at_end_of, scan,
@@ -99,7 +99,7 @@ from fim_server.core.language.scan import (  # noqa: E402
 
 __all__ = [
     "GRAMMARS", "SHIPPED", "EXTENSIONS", "language_for_path", "grammar", "new_parser",
-    "BRACES", "INDENT", "Rules", "comment_marker", "rules", "statement_start",
+    "BRACES", "INDENT", "Rules", "comment_marker", "rules", "statement_start", "top_level_line",
     "BLANK", "BLOCK_COMMENT", "CODE", "COMMENT", "LONG_STRING", "STRING", "TEXT", "Span",
     "closing_line", "line_kinds", "mask", "masked_and_open", "open_at_end", "open_at_end_of", "scan",
 ]

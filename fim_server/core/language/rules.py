@@ -128,7 +128,8 @@ def comment_marker(language_id: str) -> str | None:
 
 
 @lru_cache(maxsize=None)
-def _top_line(language_id: str) -> re.Pattern[str] | None:
+def top_level_line(language_id: str) -> re.Pattern[str] | None:
+    """A multi-line regex matching the start of a line that starts a top-level definition."""
     r = rules(language_id)
     return re.compile("^(?:" + r.top_definitions + ")", re.M) if r.top_definitions else None
 
@@ -142,7 +143,7 @@ def statement_start(prefix: str, language_id: str, want: int, whole_file: bool) 
     lo = max(0, len(prefix) - want)
     if lo == 0 and whole_file:
         return 0
-    top = _top_line(language_id)
+    top = top_level_line(language_id)
     if top is not None:
         before = None
         for found in top.finditer(prefix, 0, lo + 1):

@@ -93,17 +93,30 @@ def _closing(text: str, closer: str, pos: int, escapes: bool) -> int:
 
 def scan(text: str, language_id: str, open_span: Span | None = None) -> list[Span]:
     """The comments and strings of ``text`` in order. ``open_span``: a block comment or
-    long string left open before ``text`` starts (from a scan of the text before it),
+    a string left open before ``text`` starts (from a scan of the text before it),
     continued here from position 0. The last span may be open (``closed`` False)."""
     spans: list[Span] = []
     pos = 0
     n = len(text)
-    if open_span is not None and open_span.kind in (BLOCK_COMMENT, LONG_STRING):
-        end = _closing(text, open_span.closer, 0, open_span.escapes)
-        spans.append(Span(0, n if end < 0 else end, open_span.kind, open_span.closer, open_span.escapes, end >= 0))
-        if end < 0:
+    if open_span is not None and open_span.kind == COMMENT:  # a line comment goes on to the line's end
+        nl = text.find("\n")
+        spans.append(Span(0, n if nl < 0 else nl, COMMENT, "", False, nl >= 0))
+        if nl < 0:
             return spans
-        pos = end
+        pos = nl
+    elif open_span is not None and open_span.kind in (BLOCK_COMMENT, LONG_STRING, STRING):
+        end = _closing(text, open_span.closer, 0, open_span.escapes)
+        if open_span.kind == STRING:  # a one-line string ends at its line's end at the latest
+            nl = text.find("\n")
+            if nl >= 0 and (end < 0 or end > nl):
+                end = -1
+                spans.append(Span(0, nl, STRING, open_span.closer, True, False))
+                pos = nl
+        if not spans:
+            spans.append(Span(0, n if end < 0 else end, open_span.kind, open_span.closer, open_span.escapes, end >= 0))
+            if end < 0:
+                return spans
+            pos = end
     openers, table = _tokens(language_id)
     char_literal = rules(language_id).char_literal
     while pos < n:

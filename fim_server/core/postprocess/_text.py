@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 
-from fim_server.core.language import mask
+from fim_server.core.language import LONG_STRING, STRING, mask, masked_and_open
 
 OPENERS = "([{"
 CLOSERS = ")]}"
 PAIRS = {")": "(", "]": "[", "}": "{"}
-QUOTES = "\"'`"
 _BRACKETS = re.compile(r"[()\[\]{}]")
 
 
@@ -33,3 +32,43 @@ def bracket_depth(code: str, depth: int = 0) -> int:
         elif ch in CLOSERS:
             depth = max(0, depth - 1)
     return depth
+
+
+def balance(text: str, language_id: str = "") -> int:
+    """How far from balanced the brackets and quotes of ``text`` are (0 = balanced):
+    open brackets plus stray closers, the language's strings and comments skipped,
+    plus one for a string left open (a quote written twice opens one)."""
+    stack: list[str] = []
+    code, still_open = masked_and_open(text, language_id)
+    stray = 1 if still_open is not None and still_open.kind in (STRING, LONG_STRING) else 0
+    for ch in _BRACKETS.findall(code):
+        if ch in OPENERS:
+            stack.append(ch)
+        elif stack and stack[-1] == PAIRS[ch]:
+            stack.pop()
+        else:
+            stray += 1
+    return len(stack) + stray
+
+
+def balances_better(trimmed: str, line: str, language_id: str = "") -> bool:
+    """Whether ``trimmed`` is closer to balanced than ``line``: by the language's code
+    (strings and comments skipped), or where that is no different (the cursor is in a
+    comment or a docstring) by every bracket and quote."""
+    ours, theirs = balance(trimmed, language_id), balance(line, language_id)
+    if ours != theirs:
+        return ours < theirs
+    return _raw_balance(trimmed) < _raw_balance(line)
+
+
+def _raw_balance(text: str) -> int:
+    stack: list[str] = []
+    stray = 0
+    for ch in _BRACKETS.findall(text):
+        if ch in OPENERS:
+            stack.append(ch)
+        elif stack and stack[-1] == PAIRS[ch]:
+            stack.pop()
+        else:
+            stray += 1
+    return len(stack) + stray

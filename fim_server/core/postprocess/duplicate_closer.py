@@ -3,14 +3,14 @@ the text right of the cursor, and the line balances better without it
 (``lstrip()`` typed before ``)``, where the document already has that ``)``).
 
 Trimmed only when the line's brackets get closer to balanced, so ``f(g()`` typed
-before ``)`` keeps its own ``)``.
+before ``)`` keeps its own ``)``; brackets in the language's strings and comments
+(``core.language``: Rust char literals, Go runes, JS templates...) do not count.
 """
 
 from __future__ import annotations
 
 from fim_server.core.context import CursorContext
-from fim_server.core.postprocess._text import CLOSERS
-from fim_server.core.postprocess.suffix_overlap import _balance
+from fim_server.core.postprocess._text import CLOSERS, balances_better
 
 
 def apply(text: str, ctx: CursorContext) -> str:
@@ -19,4 +19,4 @@ def apply(text: str, ctx: CursorContext) -> str:
         return text
     line = ctx.line_prefix + text + ctx.line_suffix
     trimmed = ctx.line_prefix + text[:-1] + ctx.line_suffix
-    return text[:-1] if _balance(trimmed) < _balance(line) else text
+    return text[:-1] if balances_better(trimmed, line, ctx.language_id) else text

@@ -14,24 +14,7 @@ Two shapes:
 from __future__ import annotations
 
 from fim_server.core.context import CursorContext
-
-_PAIRS = {")": "(", "]": "[", "}": "{"}
-
-
-def _balance(text: str) -> int:
-    """How far from balanced the brackets of ``text`` are (0 = balanced)."""
-    stack: list[str] = []
-    stray = 0
-    for ch in text:
-        if ch in "([{":
-            stack.append(ch)
-        elif ch in _PAIRS:
-            if stack and stack[-1] == _PAIRS[ch]:
-                stack.pop()
-            else:
-                stray += 1
-    return len(stack) + stray
-
+from fim_server.core.postprocess._text import balances_better
 
 def _lines_after_cursor(ctx: CursorContext) -> list[str]:
     rest = ctx.suffix.replace("\r\n", "\n").replace("\r", "\n").split("\n")[1:]
@@ -74,7 +57,7 @@ def _trim_line_rest(text: str, ctx: CursorContext) -> str:
     trimmed = text[: len(text) - (len(lines[-1]) - len(last)) - len(rest)]
     if any(ch in rest for ch in "()[]{}"):
         line_of = lambda middle: ctx.line_prefix + middle.split("\n")[0] + ctx.line_suffix  # noqa: E731
-        if len(lines) == 1 and _balance(line_of(trimmed)) >= _balance(line_of(text)):
+        if len(lines) == 1 and not balances_better(line_of(trimmed), line_of(text), ctx.language_id):
             return text
     return trimmed
 

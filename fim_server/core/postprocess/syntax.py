@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from fim_server.core.context import CursorContext
-from fim_server.core.language import grammar, mask, new_parser, open_at_end
+from fim_server.core.language import BRACES, grammar, mask, new_parser, open_at_end, rules, top_level_line
 from fim_server.core.notebook import mask_magics
 from fim_server.core.text import common_prefix_len
 
@@ -34,13 +34,20 @@ CHECK_AFTER_CHARS = 400
 MAX_BEFORE_CHARS = 3000
 MAX_AFTER_CHARS = 1200
 _TOP = re.compile(r"^(?=[A-Za-z_@#])", re.M)
+_BRACKETS = re.compile(r"[()\[\]{}]")
+_CLOSING = {"(": ")", "[": "]", "{": "}"}
 
 
-def _near(ctx: CursorContext) -> tuple[str, str] | None:
+def _near(ctx: CursorContext) -> tuple[str, str, bool] | None:
     """The code checked: from a top-level line start 1,000 to 3,000 characters before
-    the cursor to one 400 to 1,200 after it (else a line end at 400). None where no
-    top-level line starts before the cursor (inside a long literal or docstring: the
-    cut code would not parse anyway, and broken code is the slowest to parse)."""
+    the cursor to one 400 to 1,200 after it (else a line end at 400: the third value is
+    then True, the window may end inside a block). None where no top-level line starts
+    before the cursor (inside a long literal or docstring: the cut code would not parse
+    anyway, and broken code is the slowest to parse). In a brace language a top-level
+    line is one that starts a definition (``func``, ``fn``, ``function``, a C function...),
+    so a cut does not land on a line at column 0 inside a block, a raw string, a
+    template or a block comment (a label, ``#ifdef``, text)."""
+    top_line = _top_for(ctx.language_id)
     before, after = ctx.prefix, ctx.suffix
     if ctx.cell is not None:  # a notebook cell: its own code only (a cell boundary ends every statement)
         in_cell = ctx.offset - ctx.cell[0]
@@ -51,22 +58,48 @@ def _near(ctx: CursorContext) -> tuple[str, str] | None:
         whole = ctx.prefix.count("\n") == ctx.line  # the prefix starts the file
     if len(before) > CHECK_BEFORE_CHARS or not whole:
         lo = max(0, len(before) - MAX_BEFORE_CHARS)
-        tops = [m.start() for m in _TOP.finditer(before, lo, max(lo, len(before) - CHECK_BEFORE_CHARS))]
+        tops = [m.start() for m in top_line.finditer(before, lo, max(lo, len(before) - CHECK_BEFORE_CHARS))]
         if not tops:
-            tops = [m.start() for m in _TOP.finditer(before, max(lo, len(before) - CHECK_BEFORE_CHARS), len(before) - len(ctx.line_prefix))]
+            tops = [m.start() for m in top_line.finditer(before, max(lo, len(before) - CHECK_BEFORE_CHARS), len(before) - len(ctx.line_prefix))]
             tops = tops[:1]
         if tops:
             before = before[tops[-1] :]
         elif not whole or len(before) > MAX_BEFORE_CHARS:
             return None
+    inside = False
     if len(after) > CHECK_AFTER_CHARS:
-        top = _TOP.search(after, CHECK_AFTER_CHARS, MAX_AFTER_CHARS)
+        top = top_line.search(after, CHECK_AFTER_CHARS, MAX_AFTER_CHARS)
         if top is not None:
             after = after[: top.start()]
         else:
             cut = after.rfind("\n", 0, CHECK_AFTER_CHARS)
             after = after[: cut + 1] if cut > 0 else after[:CHECK_AFTER_CHARS]
-    return before, after
+            inside = True
+    return before, after, inside
+
+
+def _brackets_after(stack: list[str], code: str) -> list[str]:
+    """``stack`` (closers owed, innermost last) after the brackets of ``code``."""
+    for ch in _BRACKETS.findall(code):
+        if ch in _CLOSING:
+            stack.append(_CLOSING[ch])
+        elif stack and stack[-1] == ch:
+            stack.pop()
+    return stack
+
+
+def _padding(stack: list[str]) -> str:
+    return "\n" + "".join(reversed(stack)) if stack else ""
+
+
+def _top_for(language_id: str) -> re.Pattern[str]:
+    """Where a top-level statement starts: for a brace language the start of a
+    definition (``core.language.rules``), else any line at column 0 starting a word."""
+    if rules(language_id).blocks == BRACES:
+        found = top_level_line(language_id)
+        if found is not None:
+            return found
+    return _TOP
 
 
 def _point(text: bytes) -> tuple[int, int]:
@@ -102,6 +135,7 @@ class SyntaxChecker:
         self._parsers: dict[str, Any] = {}
         self._queries: dict[str, Any] = {}
         self._baseline: tuple[str, str, int] | None = None
+        self._padding: tuple | None = None  # (before, after, brackets open at the cursor, after masked, closers)
 
     def parser_for(self, language_id: str):
         if language_id in self._parsers:
@@ -153,6 +187,25 @@ class SyntaxChecker:
         self._tree = (head, tail, tree, language_id)
         return count
 
+    def _errors_padded(self, language_id: str, before: str, middle: str, after: str) -> int:
+        """1 when ``before + middle + after`` does not parse with the closers of the
+        brackets still open at its end added (a window that ends inside a block), else 0.
+        Where those closers are the same as without ``middle`` (most completions), an
+        incremental reparse of the padded baseline; else a fresh parse."""
+        cached = self._padding
+        if cached is None or cached[0] is not before or cached[1] is not after:
+            head = _brackets_after([], mask(before, language_id))
+            base_pad = _padding(_brackets_after(list(head), mask(after, language_id)))
+            cached = self._padding = (before, after, head, mask(after, language_id), base_pad)
+        head, after_code, base_pad = cached[2], cached[3], cached[4]
+        pad = _padding(_brackets_after(_brackets_after(list(head), mask(middle, language_id)), after_code))
+        if pad == base_pad:
+            if self._baseline_errors(language_id, before, after + base_pad):
+                return 1
+            return self._errors_with(language_id, middle)
+        text = before + middle + after + pad
+        return self._broken(self.parser_for(language_id).parse(text.encode("utf-8", "surrogatepass")))
+
     def _errors_with(self, language_id: str, middle: str) -> int:
         """Errors with ``middle`` inserted at the cursor: an incremental reparse of
         the baseline tree (only the edited part is parsed again)."""
@@ -176,18 +229,29 @@ class SyntaxChecker:
         near = _near(ctx)
         if near is None:
             return text
-        before, after = near
+        before, after, inside = near
         # IPython lines parse as statements of the same length: in a notebook cell, and in
         # a notebook opened as a script (Neovim's jupytext.nvim keeps the .ipynb name)
         masked = ctx.cell is not None or ctx.uri.endswith(".ipynb")
         if masked:
             whole = mask_magics(before + after)
             before, after = whole[: len(before)], whole[len(before) :]
-        base = self._baseline_errors(ctx.language_id, before, after)
-        if base:
+        language_id = ctx.language_id
+        if inside:  # the window may end in a block: each text judged with the closers it lacks at its end
+            judge = lambda middle: self._errors_padded(language_id, before, middle, after)  # noqa: E731
+        else:  # an incremental reparse of the baseline
+            judge = lambda middle: self._errors_with(language_id, middle)  # noqa: E731
+            if self._baseline_errors(language_id, before, after):
+                return text
+        if inside and judge(""):
             return text  # the code around is broken already: no verdict on the completion
         check = (lambda middle: _masked_middle(before, middle, after)) if masked else (lambda middle: middle)
-        if self._errors_with(ctx.language_id, check(text) + _closers(text, ctx)) <= base:
+
+        def parses(middle: str) -> bool:  # as it is, or with the blocks its last line opens closed
+            closers = _closers(middle, ctx)
+            return not judge(check(middle)) or (bool(closers) and not judge(check(middle) + closers))
+
+        if parses(text):
             return text
         lines = text.split("\n")
         tries = 1
@@ -198,7 +262,7 @@ class SyntaxChecker:
             if not candidate.strip():
                 continue
             tries += 1
-            if self._errors_with(ctx.language_id, check(candidate) + _closers(candidate, ctx)) <= base:
+            if parses(candidate):
                 return candidate
         return ""
 
