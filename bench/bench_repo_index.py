@@ -35,7 +35,7 @@ import time
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_server import SUGGESTION, percentile, start_fake  # noqa: E402
+from bench_server import percentile, start_fake  # noqa: E402
 from lsp_client import StdioClient, rss_kib  # noqa: E402
 
 from fim_server.core.context import cursor_context  # noqa: E402

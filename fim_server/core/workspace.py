@@ -160,8 +160,10 @@ class Workspace:
             path = uri_path(uri) if uri.startswith("file:") else ""
             cur = Cursor(path, ctx.language_id, self.source_of(ctx), ctx.line, around, ctx.line_prefix)
             may_file = may_send_file or (lambda uri, language: may_send(uri))
+            # two thirds of the budget, or all of it when no other document is open
+            alone = all(d.uri == ctx.uri or self.notebooks.of_cell(d.uri) is not None for d in self.documents)
             definitions = chooser.choose(cur, budget, may_file, [s for s in self.repo_stages if s != "lexical"],
-                                         defs_budget=budget * 2 // 3)
+                                         defs_budget=budget if alone else budget * 2 // 3)
             budget -= cost(definitions)
         notebooks = self.notebooks
         sources = [

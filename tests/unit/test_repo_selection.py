@@ -117,3 +117,17 @@ def test_recall_mode_counts_cross_file_names_reaching_the_prompt(tmp_path):
     assert rows["+ imports"] > 0.5 and rows["+ lexical similarity"] >= rows["+ imports"]
     assert "area" in recall.code_names("x = area(1, 2)  # perimeter\n", 0, 30, "python")
     assert "perimeter" not in recall.code_names("x = area(1, 2)  # perimeter\n", 0, 30, "python")
+
+
+def test_methods_of_base_classes_in_other_files_near_self(tmp_path):
+    index = indexed(tmp_path, FILES | {
+        "pkg/base.py": "class Message:\n    def add_header(self, name, value):\n        pass\n\n"
+                       "    def get_payload(self, decode=False):\n        pass\n",
+        "mime.py": "from pkg import base\n\n\nclass MIMEText(base.Message):\n    def __init__(self, text):\n"
+                   "        self.text = text\n        \n",
+    })
+    path = index.roots[0] + "/mime.py"
+    text = index.files[path].text
+    picks = Chooser(index).choose(Cursor(path, "python", text, 6, text), 2000, lambda u, l: True, ["near"])
+    shown = "\n".join(p.text for p in picks)
+    assert "def add_header(self, name, value):" in shown and "def get_payload(self, decode=False):" in shown

@@ -80,7 +80,7 @@ def imports_of(language_id: str, text: str) -> list[Import]:
         out = [Import(spec, _names(names), "") for spec, names in _PY_FROM.findall(text)]
         for group in _PY_IMPORT.findall(text):
             for remote, local in _names(group):
-                out.append(Import(remote, (), local if local != remote else remote.rsplit(".", 1)[-1]))
+                out.append(Import(remote, (), local))  # ``import a.b``: used as ``a.b.name``
         return out
     if language_id in ("javascript", "javascriptreact", "typescript", "typescriptreact"):
         out = []

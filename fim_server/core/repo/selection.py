@@ -26,24 +26,21 @@ from typing import Callable, Iterable
 from fim_server.core.repo.imports import ALL, MODULE, Link, imports_of, resolve
 from fim_server.core.repo.index import FileEntry, RepoIndex
 from fim_server.core.repo.lexical import words as lexical_words
+from fim_server.core.repo.uses import Uses
 from fim_server.core.snippets import display_path, similarity
 
 STAGES = ("imports", "near", "lexical")
-USE_LINES = 400  # lines each side of the cursor searched for uses of imported names
-NEAR_BEFORE, NEAR_AFTER = 30, 8  # lines counted as "near the cursor"
 MAX_AMBIGUOUS = 4  # a name defined in more files than this is too common to guess
 FULL_TEXT_CHARS = 260  # a definition longer than this is shown by its head only
+FULL_DEFINITIONS = 3  # the first few chosen show their body lines too; the rest their head
 HEADER_COST = 16  # what a snippet's header costs besides its path
 REUSE_SIMILARITY = 0.8
 REFRESH_S = 2.0  # a choice made before the index changed stands this long
 REGION_LINES = 16
-_WORDISH = re.compile(r"[\w$.]")
 _RECEIVER = re.compile(r"([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)?$")
-MAX_MEMBERS = 12  # members shown for ``owner.`` before the cursor
-_IDENT = re.compile(r"[A-Za-z_$][\w$]*")
-_DEFINES = re.compile(r"\n[ \t]*(?:(?:export|default|async|pub|static)[ \t]+)*(?:def|class|function|func|type|interface|"
-                      r"enum|struct|trait|fn|const|let|var)[ \t]+\*?[ \t]*([A-Za-z_$][\w$]*)")
-_LOCAL_ASSIGN = re.compile(r"\n[ \t]*(?:(?:const|let|var|auto|final)[ \t]+)?([A-Za-z_$][\w$]*)[ \t]*(?::[^=\n]*)?:?=(?!=)")
+MAX_MEMBERS = 12  # members shown for ``owner.`` before the cursor, or of the base classes
+_CLASS_LINE = re.compile(r"[ \t]*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Za-z_$][\w$]*)"
+                         r"(?:\s*\(([^)]*)\)|[^{\n]*?\bextends\s+([\w$.]+))?")
 
 
 @dataclass(frozen=True)
@@ -165,6 +162,55 @@ class Chooser:
                 out.append((entry, i))
         return out[:MAX_MEMBERS]
 
+    def _inherited(self, cur: Cursor, uses: Uses) -> list[tuple[FileEntry, int]]:
+        """In a method using ``self.``/``this.``: the methods of the enclosing
+        class's base classes defined in other files (two levels), the most used first."""
+        if uses.nearest("self") is None and uses.nearest("this") is None:
+            return []
+        bases: list[str] = []
+        own = self.index.files.get(cur.path)
+        if own is not None:  # the last class above the cursor, as last indexed
+            classes = [d for d in own.definitions if d.kind == "class" and d.line <= cur.line]
+            header = own.rendered(own.definitions.index(classes[-1]))[0] if classes else ""
+            m = _CLASS_LINE.match(next((line for line in header.split("\n") if "class" in line), ""))
+        else:
+            lines = cur.text.split("\n")
+            m = next((m for row in range(min(cur.line, len(lines) - 1), max(-1, cur.line - 300), -1)
+                      if (m := _CLASS_LINE.match(lines[row])) is not None), None)
+        if m is not None:
+            bases = [b.strip().rsplit(".", 1)[-1] for b in (m.group(2) or m.group(3) or "").split(",") if b.strip()]
+        index = self.index
+        found: list[tuple[tuple, FileEntry, int]] = []
+        seen_classes: set[str] = set()
+        for depth in range(2):
+            nxt: list[str] = []
+            for base in bases:
+                if base in seen_classes or not base.isidentifier():
+                    continue
+                seen_classes.add(base)
+                for entry, i in index.named(base):
+                    d = entry.definitions[i]
+                    if d.kind not in ("class", "interface") or entry.path == cur.path:
+                        continue
+                    defs = entry.definitions
+                    j = i + 1
+                    while j < len(defs) and defs[j].kind == "method":
+                        if not defs[j].name.startswith("__"):
+                            found.append(((depth, -index.lexical.frequency(defs[j].name), defs[j].name), entry, j))
+                        j += 1
+                    head = _CLASS_LINE.match(entry.rendered(i)[0].split("\n")[0].lstrip())
+                    if head is not None:
+                        nxt += [b.strip().rsplit(".", 1)[-1] for b in (head.group(2) or head.group(3) or "").split(",")]
+                    break
+            bases = nxt
+        found.sort(key=lambda item: (item[0], item[1].path, item[2]))
+        out, names = [], set()
+        for _, entry, j in found:
+            if entry.definitions[j].name not in names and entry.definitions[j].name not in uses.local:
+                names.add(entry.definitions[j].name)
+                out.append((entry, j))
+        return out[:MAX_MEMBERS]
+
     def _classes_named(self, suffix: str) -> list[tuple[FileEntry, int]]:
         """Classes whose name ends with ``suffix`` (any case), the shortest name first."""
         key = (suffix, self.index.generation)
@@ -205,7 +251,7 @@ class Chooser:
             text, head = entry.rendered(def_index)
             if short:
                 text = _signature(d, text)
-            elif len(text) > FULL_TEXT_CHARS:
+            elif len(text) > FULL_TEXT_CHARS or len(chosen) >= FULL_DEFINITIONS:
                 text = text[:head]
             cost = len(text) + 1 + (0 if entry.path in groups else len(display_path(file_uri(entry.path))) + HEADER_COST)
             if used + cost > limit:
@@ -231,6 +277,9 @@ class Chooser:
                     take(entry, i, short=True)
         if "near" in stages:  # what the cursor is about to name: a member of ``owner.``
             for entry, def_index in self._receiver(cur, links):
+                take(entry, def_index, short=True)
+        if "near" in stages:
+            for entry, def_index in self._inherited(cur, uses):
                 take(entry, def_index, short=True)
         if "near" in stages:
             imported = {link.path for link in links}
@@ -268,69 +317,6 @@ class Chooser:
         return picks
 
 
-class Uses:
-    """Where names are used around the cursor, found with one regular expression
-    search per question (the document can be long): the distance in lines of the
-    nearest use, code above the cursor counting as nearer than code below."""
-
-    def __init__(self, cur: Cursor, index: RepoIndex) -> None:
-        lines = cur.text.split("\n")
-        self.first = max(0, cur.line - USE_LINES)
-        self.cursor = cur.line - self.first
-        self.block = "\n".join(lines[self.first : cur.line + USE_LINES + 1])
-        self._near = "\n".join(lines[max(0, cur.line - NEAR_BEFORE) : cur.line + NEAR_AFTER + 1])
-        self._near_first = max(0, cur.line - NEAR_BEFORE) - self.first
-        entry = index.files.get(cur.path) if cur.path else None
-        if entry is not None:  # its definitions as last indexed (opened, saved)
-            self.local = {d.name for d in entry.definitions}
-        else:
-            self.local = set(_DEFINES.findall("\n" + cur.text))
-        self.local.update(_DEFINES.findall("\n" + self._near))
-        self.local.update(_LOCAL_ASSIGN.findall("\n" + self._near))
-        self._cache: dict[str, int | None] = {}
-
-    def _distances(self, matches):
-        """(distance, match) of matches in the order found (rows counted as they go)."""
-        row = previous = 0
-        block = self.block
-        for m in matches:
-            start = m.start()
-            if start and _WORDISH.match(block, start - 1):
-                continue  # a longer name, or another owner's attribute
-            row += block.count("\n", previous, start)
-            previous = start
-            yield (self.cursor - row if row <= self.cursor else (row - self.cursor) * 3), m
-
-    def nearest(self, name: str) -> int | None:
-        if name not in self._cache:
-            best = None
-            # a literal first: the engine scans for it quickly
-            for d, _ in self._distances(re.finditer(re.escape(name) + r"(?![\w$])", self.block)):
-                if best is None or d < best:
-                    best = d
-            self._cache[name] = best
-        return self._cache[name]
-
-    def attributes(self, owner: str) -> list[tuple[int, str]]:
-        """(distance, name) of each ``owner.name`` use, nearest first, one per name."""
-        best: dict[str, int] = {}
-        for d, m in self._distances(re.finditer(re.escape(owner) + r"\.([A-Za-z_$][\w$]*)", self.block)):
-            if best.get(m.group(1), 1 << 30) > d:
-                best[m.group(1)] = d
-        return sorted((d, n) for n, d in best.items())
-
-    def near(self) -> list[tuple[int, str]]:
-        """(distance, name) of the identifiers near the cursor the file does not define."""
-        found: dict[str, int] = {}
-        for i, line in enumerate(self._near.split("\n")):
-            row = self._near_first + i
-            d = self.cursor - row if row <= self.cursor else (row - self.cursor) * 3
-            for name in _IDENT.findall(line):
-                if len(name) > 2 and found.get(name, 1 << 30) > d:
-                    found[name] = d
-        return sorted((d, n) for n, d in found.items() if n not in self.local)
-
-
 def _import_candidates(index: RepoIndex, links: list[Link], uses: Uses):
     """(distance, entry, definition index) for each imported name the file uses."""
     out = []
@@ -348,11 +334,28 @@ def _import_candidates(index: RepoIndex, links: list[Link], uses: Uses):
         else:
             wanted = []
         for distance, name in wanted:
-            best = _best_in(entry, name)
-            if best is not None:
-                out.append((distance, entry, best))
+            found = _defined_or_passed_on(index, entry, name)
+            if found is not None:
+                out.append((distance, *found))
     out.sort(key=lambda item: (item[0], item[1].path, item[2]))
     return out
+
+
+def _defined_or_passed_on(index: RepoIndex, entry: FileEntry, name: str) -> tuple[FileEntry, int] | None:
+    """The definition of ``name`` in a module, or in the module it imports the
+    name from (a package's ``__init__`` or a module passing on another's name)."""
+    best = _best_in(entry, name)
+    if best is not None:
+        return entry, best
+    for imp in entry.imports:
+        if any(local == name for _, local in imp.names):
+            for link in resolve(imp, entry.path, entry.language, index):
+                target = index.files.get(link.path)
+                if target is not None and link.local == name and link.remote not in (MODULE, ALL):
+                    best = _best_in(target, link.remote)
+                    if best is not None:
+                        return target, best
+    return None
 
 
 def _signature(d, text: str) -> str:
