@@ -234,3 +234,4 @@ def test_report_per_language_and_ghost_chars():
     text = table(report)
     assert "ghost chars typed or accepted" in text
     assert [line.split()[0] for line in text.split("language", 1)[1].splitlines()[2:]] == ["python", "go"]
+    assert "Per language" in html_page(report) and "87.5%" in html_page(report)

@@ -307,6 +307,8 @@ def html_page(report: dict, title: str = "fim-server typing replay") -> str:
 table{{border-collapse:collapse}}tr:nth-child(even){{background:#f4f4f4}}pre{{background:#f8f8f8;padding:1em}}</style></head>
 <body><h1>{html.escape(title)}</h1>
 <table><tr><th></th>{head}</tr>{body}</table>
+<h2>Per language</h2>
+<pre>{html.escape(language_table(report))}</pre>
 <h2>Pause to ghost text</h2>
 {svg}
 <h2>Settings and options</h2>
