@@ -8,6 +8,9 @@ notifications that keep it current (``core/repo`` does the work, on its own thre
 - ``textDocument/didOpen`` and ``didSave``: the live text of an open document wins
   over the disk; ``didClose``: the disk counts again.
 
+The editor's ``files.exclude`` (asked with ``workspace/configuration`` once, at the
+start) hides files from the index too.
+
 Settings: ``repoContext`` (and ``workspaceContext``) on or off, ``repoContextMaxFiles``;
 a change of the exclusions or disabled languages indexes again from the start, so a
 file that became excluded leaves at once and is never read again.
@@ -23,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from fim_server.core.privacy import exclusion_reason, uri_path
+from fim_server.core.privacy import exclusion_reason, matching_glob, uri_path
 from fim_server.core.language import EXTENSIONS
 from fim_server.settings import Settings
 
@@ -63,9 +66,13 @@ def start(ls: "FimServer") -> None:
         workspace.stop_index()
         return
 
+    editor_excludes = tuple(getattr(ls, "_repo_editor_excludes", ()))
+
     def may_read(path: str, language: str) -> bool:
         # asked before a file is opened, under the settings of the moment
-        return exclusion_reason(Path(path).as_uri(), language, ls.engine.settings) is None
+        if exclusion_reason(Path(path).as_uri(), language, ls.engine.settings) is not None:
+            return False
+        return not editor_excludes or not _hidden_by_editor(path, folders, editor_excludes)
 
     workspace.start_index(folders, may_read, settings.repo_context_max_files)
     log.info("indexing %s in the background (at most %s files)", ", ".join(folders), settings.repo_context_max_files)
@@ -80,7 +87,41 @@ def settings_changed(ls: "FimServer", old: Settings, new: Settings) -> None:
         start(ls)
 
 
+def _hidden_by_editor(path: str, folders: list[str], globs: tuple[str, ...]) -> bool:
+    """Whether the editor's ``files.exclude`` hides the file or a folder it is in."""
+    root = next((f.rstrip("/") for f in folders if path.startswith(f.rstrip("/") + "/")), None)
+    if root is None:
+        return False
+    current = path
+    while current.startswith(root + "/"):
+        if matching_glob(current[len(root) + 1 :], globs) is not None:
+            return True
+        current = os.path.dirname(current)
+    return False
+
+
+async def editor_excludes(ls: "FimServer") -> tuple[str, ...]:
+    """The globs of the editor's ``files.exclude`` (VS Code) for the workspace
+    folders: the index reads none of those files either. Empty when the client
+    does not answer ``workspace/configuration`` or has no such setting."""
+    folders = [uri for uri in ls.workspace_folders() if uri.startswith("file:")]
+    if not ls.configuration.can_pull or not folders or not wanted(ls.engine.settings):
+        return ()
+    items = [types.ConfigurationItem(section="files.exclude", scope_uri=f) for f in folders]
+    try:
+        result = await asyncio.wait_for(ls.workspace_configuration_async(types.ConfigurationParams(items=items)), 5)
+    except Exception as exc:
+        log.info("could not read files.exclude: %s", exc)
+        return ()
+    globs: list[str] = []
+    for value in result or []:
+        if isinstance(value, dict):
+            globs += [glob for glob, on in value.items() if isinstance(glob, str) and on is True]
+    return tuple(dict.fromkeys(globs))
+
+
 async def initialized(ls: "FimServer") -> None:
+    ls._repo_editor_excludes = await editor_excludes(ls)
     ls._repo_ready = True
     start(ls)
     caps = ls.client_capabilities.workspace if ls.client_capabilities else None

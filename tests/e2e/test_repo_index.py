@@ -2,7 +2,8 @@
 real server over stdio, the fake DeepSeek on 127.0.0.1.
 
 - a definition from a file nobody opened reaches the provider's prompt;
-- ignored (.gitignore) and excluded (built-in secret files, excludeGlobs) files are
+- ignored (.gitignore) and excluded (built-in secret files, excludeGlobs, the
+  editor's files.exclude) files are
   never opened by the server process at all (a Python audit hook in the server
   records every file it opens) and their canary never appears in a request or log;
 - a deleted file (watched-file event) leaves the index and the prompt;
@@ -40,14 +41,20 @@ class Server(RawServer):
         self.server_requests: list[dict] = []
         super().__init__(*args, env=env)
 
+    files_exclude: dict | None = None  # the editor's files.exclude, answered to workspace/configuration
+
     def on_request(self, message: dict) -> object:
         self.server_requests.append(message)
+        if message.get("method") == "workspace/configuration":
+            items = message["params"]["items"]
+            return [self.files_exclude if item.get("section") == "files.exclude" else None for item in items]
         return super().on_request(message)
 
     def initialize_folder(self, folder: Path, options: dict) -> None:
         caps = {
             "textDocument": {"inlineCompletion": {}, "synchronization": {"didSave": True}},
-            "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}, "workspaceFolders": True},
+            "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}, "workspaceFolders": True,
+                          "configuration": self.files_exclude is not None},
         }
         self.request("initialize", {
             "processId": None, "rootUri": folder.as_uri(), "capabilities": caps,
@@ -66,12 +73,14 @@ class Server(RawServer):
         raise TimeoutError("the index did not finish")
 
 
-def start_server(tmp_path: Path, workspace: Path, fake: FakeDeepSeek, **options) -> tuple[Server, Path]:
+def start_server(tmp_path: Path, workspace: Path, fake: FakeDeepSeek, files_exclude: dict | None = None,
+                 **options) -> tuple[Server, Path]:
     hooks = tmp_path / "hooks"
     hooks.mkdir(exist_ok=True)
     (hooks / "sitecustomize.py").write_text(AUDIT_HOOK)
     opened = tmp_path / "opened.log"
     env = server_env(PYTHONPATH=str(hooks), FIM_TEST_OPEN_LOG=str(opened), FIM_TEST_OPEN_PREFIX=str(workspace))
+    Server.files_exclude = files_exclude
     server = Server("-v", env=env)
     server.initialize_folder(workspace, {"baseUrl": fake.url, "apiKey": API_KEY, "debounceMs": 0, "syntaxCheck": False,
                                          **options})
@@ -100,10 +109,12 @@ def test_definitions_of_unopened_files_reach_the_prompt_and_private_files_are_ne
         "private/keys.py": f"def polygon_area_with_holes():\n    return '{CANARY}'\n",
         ".env": f"POLYGON={CANARY}\n",
         "config.pem": f"{CANARY}\n",
+        "scratch/tmpbuild/gen.py": f"def polygon_area_with_holes():\n    return '{CANARY}'\n",
         "main.py": MAIN,
     })
     with FakeDeepSeek(api_key=API_KEY, default=Reply(text="outer, holes)")) as fake:
-        server, opened = start_server(tmp_path, ws, fake, excludeGlobs=["private/**"])
+        server, opened = start_server(tmp_path, ws, fake, files_exclude={"**/tmpbuild": True, "**/.git": True},
+                                      excludeGlobs=["private/**"])
         with server:
             stats = server.wait_indexed()
             assert stats["repo_files"] == 2  # shapes/geometry.py, main.py (an empty __init__.py has nothing)
@@ -133,7 +144,8 @@ def test_definitions_of_unopened_files_reach_the_prompt_and_private_files_are_ne
         assert CANARY not in everything
         reads = set(opened.read_text().split("\n")) if opened.exists() else set()
         assert str(ws / "shapes" / "geometry.py") in reads  # the hook does see the server's reads
-        never = ["generated/polygon_area_with_holes.py", "local_notes.py", "private/keys.py", ".env", "config.pem"]
+        never = ["generated/polygon_area_with_holes.py", "local_notes.py", "private/keys.py", ".env", "config.pem",
+                 "scratch/tmpbuild/gen.py"]
         assert not [p for p in never if str(ws / p) in reads]
 
 
@@ -157,3 +169,25 @@ def test_a_large_workspace_does_not_hold_up_the_first_completion(tmp_path):
             stats = server.wait_indexed(timeout=240)
             assert stats["repo_files"] == 3001
     assert os.path.exists(ws / "main.py")
+
+
+def test_a_file_that_becomes_excluded_leaves_the_index_and_the_prompt(tmp_path):
+    ws = tmp_path / "ws"
+    write(ws, {
+        "shapes/__init__.py": "",
+        "shapes/geometry.py": "def polygon_area_with_holes(outer, holes=()):\n    return 0.0\n",
+        "main.py": MAIN,
+    })
+    with FakeDeepSeek(api_key=API_KEY, default=Reply(text="outer)")) as fake:
+        server, _ = start_server(tmp_path, ws, fake)
+        with server:
+            assert server.wait_indexed()["repo_files"] == 2
+            server.notify("workspace/didChangeConfiguration", {"settings": {"fimServer": {"excludeGlobs": ["shapes/**"]}}})
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not (server.stats().get("repo_walked") and server.stats()["repo_files"] == 1):
+                time.sleep(0.05)
+            assert server.stats()["repo_files"] == 1
+            server.open((ws / "main.py").as_uri(), MAIN)
+            server.inline((ws / "main.py").as_uri(), 4, 35)
+            body = fake.completion_requests()[-1].raw_body.decode("utf-8", "replace")
+            assert "polygon_area_with_holes(outer, holes=())" not in body

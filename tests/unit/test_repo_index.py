@@ -269,3 +269,37 @@ def test_indexer_updates_from_editor_disk_and_deletion(tmp_path):
     finally:
         indexer.stop()
         indexer.join(5)
+
+
+def test_indexer_follows_workspace_folders(tmp_path):
+    write(tmp_path / "one", {"a.py": "def in_one():\n    pass\n"})
+    write(tmp_path / "two", {"b.py": "def in_two():\n    pass\n"})
+    index = RepoIndex([str(tmp_path / "one")])
+    indexer = Indexer(index, lambda p, l: True)
+    indexer.start()
+    try:
+        indexer.walked.wait(10)
+        indexer.drain()
+        assert "in_one" in index.names and "in_two" not in index.names
+        indexer.folders([str(tmp_path / "two")], [str(tmp_path / "one")])
+        indexer.drain()
+        assert "in_two" in index.names and "in_one" not in index.names
+        assert index.roots == [(tmp_path / "two").as_posix()]
+    finally:
+        indexer.stop()
+        indexer.join(5)
+
+
+def test_an_excluded_file_is_not_indexed_from_the_editor_either(tmp_path):
+    write(tmp_path, {"ok.py": "x = 1\n"})
+    index = RepoIndex([str(tmp_path)])
+    indexer = Indexer(index, lambda path, language: not path.endswith("secret_stuff.py"))
+    indexer.start()
+    try:
+        indexer.walked.wait(10)
+        indexer.edited(str(tmp_path / "secret_stuff.py"), "python", "def leaked():\n    pass\n")
+        indexer.drain()
+        assert "leaked" not in index.names
+    finally:
+        indexer.stop()
+        indexer.join(5)

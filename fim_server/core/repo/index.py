@@ -242,6 +242,8 @@ class Indexer:
         self.seconds = 0.0
         self.read = 0  # files read from disk (tests and benchmarks look)
         self._hold_until = 0.0
+        self._walking = 0
+        self._marks: list[threading.Event] = []
 
     def hold(self) -> None:
         """A request is being answered: the worker starts no file for HOLD_S (it
@@ -323,7 +325,10 @@ class Indexer:
     def _handle(self, what: str, a: Any, b: Any, c: Any) -> None:
         index = self.index
         if what == "mark":
-            a.set()
+            if self._walking:
+                self._marks.append(a)  # set when the walk under way is done
+            else:
+                a.set()
         elif what == "deleted":
             index.remove(a)
             index.remove_under(a)  # a folder deleted
@@ -372,6 +377,17 @@ class Indexer:
         self.index.put(entry)
 
     def _walk(self, roots: list[str] | None = None) -> None:
+        self._walking += 1
+        try:
+            self._walk_files(roots)
+        finally:
+            self._walking -= 1
+            if not self._walking:
+                for mark in self._marks:
+                    mark.set()
+                self._marks.clear()
+
+    def _walk_files(self, roots: list[str] | None) -> None:
         started = time.perf_counter()
         roots = roots if roots is not None else list(self.index.roots)
         for path, language, size, mtime in walk(roots, self.may_read, self.max_files, self.ignores):
