@@ -30,7 +30,7 @@ class FakeLlamaCpp(FakeServer):
 
     def __init__(self, replies: Iterable[Any] = (), *, loading: bool = False, supports_infill: bool = True,
                  model_path: str = MODEL_PATH, props: bool = True, n_ctx: int = 8192, family: str | None = None,
-                 **kwargs: Any) -> None:
+                 space_prefix: bool = False, **kwargs: Any) -> None:
         super().__init__(replies, **kwargs)
         self.loading = loading
         self.supports_infill = supports_infill
@@ -38,6 +38,7 @@ class FakeLlamaCpp(FakeServer):
         self.props = props
         self.n_ctx = n_ctx
         self.family = family  # whose FIM tokens the vocabulary has; None: the family model_path names
+        self.space_prefix = space_prefix  # SentencePiece's space before text after a special token
 
     def special_tokens(self) -> tuple[str, ...]:
         if not self.supports_infill:
@@ -47,14 +48,19 @@ class FakeLlamaCpp(FakeServer):
         name = self.model_path.lower()
         return next((tokens for family, tokens in FIM_TOKENS.items() if family in name), ())
 
-    def count_tokens(self, text: str) -> int:
+    def pieces(self, text: str) -> list[str]:
+        """The text as this fake's tokenizer cuts it: a FIM token whole, else a character."""
         specials = sorted(self.special_tokens(), key=len, reverse=True)
-        count = i = 0
+        out: list[str] = []
+        i, after_special = 0, True
         while i < len(text):
             hit = next((t for t in specials if text.startswith(t, i)), None)
+            if hit is None and after_special and self.space_prefix:
+                out.append(" ")
+            out.append(hit or text[i])
             i += len(hit) if hit else 1
-            count += 1
-        return count
+            after_special = hit is not None
+        return out
 
     def _loading_error(self) -> tuple[int, Any]:
         return 503, {"error": {"code": 503, "message": "Loading model", "type": "unavailable_error"}}
@@ -78,7 +84,10 @@ class FakeLlamaCpp(FakeServer):
             content = req.json.get("content") if isinstance(req.json, dict) else None
             if not isinstance(content, str):
                 return 400, self.error_body(400, "\"content\" must be a string")
-            return 200, {"tokens": list(range(self.count_tokens(content)))}
+            pieces = self.pieces(content)
+            if req.json.get("with_pieces"):
+                return 200, {"tokens": [{"id": i, "piece": p} for i, p in enumerate(pieces)]}
+            return 200, {"tokens": list(range(len(pieces)))}
 
         own = {"/health": health, "/v1/models": models, "/models": models}
         return {**own, "/props": props, "/tokenize": tokenize} if self.props else own

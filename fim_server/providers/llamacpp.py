@@ -22,7 +22,8 @@ steps of ``PREFIX_STEP_LINES`` lines, so its start stays put) and a short suffix
 Even so the suffix sits after the cursor, so with ``/infill`` it is evaluated again at
 every key. When the model's FIM tokens are known (the ``template`` setting, or with
 ``auto`` the family its file name suggests, checked against the server's own
-``/tokenize``: each marker must be one token), the provider instead sends
+``/tokenize``: each marker must be one token, and the text after the middle marker
+must come back without a space put in front), the provider instead sends
 ``/completion`` a raw prompt laid out by ``templates.render_line_last``: the lines
 above the cursor, the suffix, the middle marker, then the cursor line's text before
 the cursor. Typing on one line changes only the end of that prompt, so the server
@@ -202,8 +203,13 @@ class LlamaCppProvider(HttpProvider):
             self.template = None
 
     async def _one_token_each(self, markers: tuple[str, ...], timeout_s: float) -> bool:
+        """Whether the server's tokenizer has each marker as one token and adds nothing
+        to the text after the last one (SentencePiece vocabularies with a space prefix,
+        Code Llama's, put a space before every text that follows a special token: the
+        cursor line would start one space further right)."""
         async with self.transport_errors(timeout_s):
-            response = await self._client.post(self.base_url + "/tokenize", json={"content": "".join(markers)},
+            response = await self._client.post(self.base_url + "/tokenize",
+                                               json={"content": "".join(markers) + "x", "with_pieces": True},
                                                headers=self.headers(), timeout=request_timeout(timeout_s))
         if response.status_code != 200:
             return False
@@ -211,7 +217,12 @@ class LlamaCppProvider(HttpProvider):
             tokens = response.json().get("tokens")
         except (ValueError, AttributeError):
             return False
-        return isinstance(tokens, list) and len(tokens) == len(markers)
+        if not isinstance(tokens, list) or not all(isinstance(t, dict) for t in tokens):
+            return False  # a server without pieces cannot say: /infill
+        pieces = [t.get("piece") for t in tokens]
+        if not all(isinstance(p, str) for p in pieces):
+            return False
+        return pieces[: len(markers)] == list(markers) and "".join(pieces[len(markers) :]) == "x"
 
     def map_status(self, status: int, body: bytes, headers: httpx.Headers) -> errors.ProviderError:
         detail = error_message(body, self.secrets())

@@ -196,6 +196,21 @@ async def test_the_cursor_line_last_layout_reuses_all_but_the_typed_text(llama_s
         assert u.cache_miss_tokens >= len(suffix) // 2
 
 
+async def test_no_cursor_line_last_where_the_tokenizer_puts_a_space_before_it(tmp_path):
+    """A SentencePiece vocabulary with a space prefix (Code Llama's) tokenizes the text
+    after ``<MID>`` with a space in front: the cursor line would be shifted right, so
+    the provider keeps ``/infill``, whose answer follows the whole prefix."""
+    model = tmp_path / "spaced.gguf"
+    write_tiny_model(model, n_ctx=4096, space_prefix=True)
+    with running_server(model, tmp_path / "spaced.log", ctx=4096) as url:
+        pieces = httpx.post(url + "/tokenize", json={"content": "<MID>x", "with_pieces": True}).json()["tokens"]
+        assert [t["piece"] for t in pieces] == ["<MID>", " ", "x"]
+        async with httpx.AsyncClient() as client:
+            provider = LlamaCppProvider(Settings(provider="llamacpp", base_url=url, template="codellama"), client)
+            answer = await provider.complete(FimRequest(prompt="def f():\n    return ", suffix="\n", max_tokens=2), timeout_s=30)
+    assert answer.text == ANSWER_TOKEN * 2 and provider.path() == "/infill"
+
+
 async def test_replay_real_reports_what_the_server_evaluated_and_reused(llama_server):
     """``fim-server replay --real``'s tap: per request and in total, the server's own
     figures for a few keystrokes typed into the real fim-server."""

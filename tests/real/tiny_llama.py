@@ -59,10 +59,13 @@ def write_tiny_model(
     n_ctx: int = 32768,
     pieces: list[tuple[str, float]] = (),
     fim: bool = True,
+    space_prefix: bool = False,
 ) -> None:
     """A llama-architecture GGUF with an SPM vocabulary that has FIM tokens; ``pieces``
     (``code_vocabulary``) adds multi-character tokens, else one token is about a byte.
-    ``fim=False``: a model without FIM tokens (llama.cpp refuses ``/infill``)."""
+    ``fim=False``: a model without FIM tokens (llama.cpp refuses ``/infill``).
+    ``space_prefix``: SentencePiece's space before every text that follows a special
+    token (Code Llama's vocabulary does that; off, as in most code models' BPE)."""
     import gguf
     import numpy as np
 
@@ -104,6 +107,7 @@ def write_tiny_model(
     writer.add_eos_token_id(2)
     writer.add_unk_token_id(0)
     writer.add_add_bos_token(False)
+    writer.add_add_space_prefix(space_prefix)
     # FIM token ids under the current and the older key names
     for new, old, name in (("fim_pre", "prefix", "<PRE>"), ("fim_suf", "suffix", "<SUF>"), ("fim_mid", "middle", "<MID>")):
         if fim:

@@ -346,7 +346,7 @@ def test_llamacpp_known_fim_tokens_put_the_cursor_line_last_on_completion():
         assert [a.text for a in answers] == ["sum(x)", "sum(x)"]
         # the layout is decided once: /props names the model, /tokenize confirms its three markers
         assert [r.path for r in fake.requests] == ["/health", "/props", "/tokenize", "/completion", "/completion"]
-        assert fake.requests[2].json == {"content": "<|fim_prefix|><|fim_suffix|><|fim_middle|>"}
+        assert fake.requests[2].json == {"content": "<|fim_prefix|><|fim_suffix|><|fim_middle|>x", "with_pieces": True}
         bodies = [r.json for r in fake.completion_requests()]
     assert bodies[0]["prompt"] == ("<|fim_prefix|>" + above + "<|fim_suffix|>\nprint(main())\n<|fim_middle|>    total = ")
     assert "input_prefix" not in bodies[0] and bodies[0]["cache_prompt"] is True
@@ -363,6 +363,8 @@ def test_llamacpp_known_fim_tokens_put_the_cursor_line_last_on_completion():
         ({"model_path": "/models/my-own-model.gguf", "family": "qwen"}, {"template": "qwen"}, "/completion"),  # named
         ({"model_path": "/models/codellama-7b.Q4_K_M.gguf"}, {}, "/completion"),
         ({"model_path": "/models/codellama-7b.Q4_K_M.gguf"}, {"template": "qwen"}, "/infill"),  # wrong family named
+        # a SentencePiece vocabulary that puts a space before the cursor line's text: /infill
+        ({"model_path": "/models/codellama-7b.Q4_K_M.gguf", "space_prefix": True}, {}, "/infill"),
     ],
 )
 def test_llamacpp_raw_layout_only_with_tokens_the_server_confirms(fake_options, settings, path):
