@@ -8,7 +8,8 @@ the cursor line last (``templates.render_line_last``): Ollama keeps the previous
 prompt's KV cache and reuses its longest common beginning, so typing on one line
 makes it evaluate only the typed text, where with ``suffix`` (its own template:
 prefix, suffix, middle marker) the suffix after the typed text is evaluated again at
-every key. ``auto`` keeps Ollama's own template: a guessed family's tokens sent raw
+every key (Code Llama, whose vocabulary puts a space before text after a special
+token, keeps the ordinary layout). ``auto`` keeps Ollama's own template: a guessed family's tokens sent raw
 to a model that lacks them would give poor answers silently, where Ollama refuses a
 model without FIM (``does not support insert``) with a message. Streams
 are NDJSON: one object per line with ``response``; the last has ``done: true``
@@ -17,6 +18,7 @@ and the token counts. ``keep_alive`` keeps the model loaded between keystrokes.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import httpx
@@ -62,8 +64,10 @@ class OllamaProvider(HttpProvider):
         options: dict[str, Any] = {"num_predict": request.max_tokens, "temperature": request.temperature}
         body: dict[str, Any] = {"model": self.model, "stream": request.stream, "keep_alive": KEEP_ALIVE}
         if self.template is not None:
-            body["prompt"] = render_line_last(self.template, request.prompt, request.suffix, path=request.path,
-                                              files=request.extra)
+            # Ollama cannot be asked how it tokenizes: a family known to put a space before
+            # the text after the middle marker (Code Llama) gets the ordinary layout
+            render = self.template.render if self.template.spaced_text else partial(render_line_last, self.template)
+            body["prompt"] = render(request.prompt, request.suffix, path=request.path, files=request.extra)
             body["raw"] = True
             stop = stop_list(request.stop, self.template.stop)
         else:

@@ -33,6 +33,9 @@ class FimTemplate:
     stop: tuple[str, ...]
     markers: tuple[str, ...] = ()  # the special tokens the layout uses (each one token in the model's vocabulary)
     takes_files: bool = False  # other files have a form of their own (repo-level tokens); else they are dropped
+    # the family's SentencePiece vocabulary puts a space before text that follows a special
+    # token (as llama.cpp tokenizes it): text after the middle marker would be shifted right
+    spaced_text: bool = False
 
     def render(self, prefix: str, suffix: str, *, repo_name: str = "", path: str = "", files: RepoFiles = ()) -> str:
         return self.build(prefix, suffix, repo_name, path, files)
@@ -88,7 +91,8 @@ TEMPLATES: dict[str, FimTemplate] = {
                     ("<fim_prefix>", "<fim_suffix>", "<fim_middle>"), takes_files=True),
         FimTemplate("granite", _granite, ("<|endoftext|>", "<file_sep>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>"),
                     ("<fim_prefix>", "<fim_suffix>", "<fim_middle>")),
-        FimTemplate("codellama", _codellama, ("<EOT>", "<PRE>", "<SUF>", "<MID>"), ("<PRE>", "<SUF>", "<MID>")),
+        FimTemplate("codellama", _codellama, ("<EOT>", "<PRE>", "<SUF>", "<MID>"), ("<PRE>", "<SUF>", "<MID>"),
+                    spaced_text=True),
         FimTemplate("codestral", _codestral, ("[PREFIX]", "[SUFFIX]", "[MIDDLE]"), ("[SUFFIX]", "[PREFIX]")),
         FimTemplate("codegemma", _codegemma, ("<|file_separator|>", "<end_of_turn>", "<|fim_prefix|>", "<|fim_suffix|>"),
                     ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>")),

@@ -53,7 +53,10 @@ def test_ollama_raw_prompt_changes_only_at_its_end_while_typing_on_a_line():
     assert bodies[0]["prompt"] == ("<|fim_prefix|>import os\n\ndef main():\n<|fim_suffix|>\nprint(main())\n"
                                    "<|fim_middle|>    total = ")
     assert bodies[1]["prompt"] == bodies[0]["prompt"] + "s" and bodies[2]["prompt"] == bodies[0]["prompt"] + "su"
-    # with "auto", Ollama's own template: prompt and suffix as they are
+    # Code Llama's vocabulary would put a space before the cursor line's text: the ordinary layout
+    codellama = provider(provider="ollama", model="codellama:7b-code", template="codellama").body(first)
+    assert codellama["prompt"] == "<PRE> " + first.prompt + " <SUF>" + first.suffix + " <MID>"
+        # with "auto", Ollama's own template: prompt and suffix as they are
     auto = provider(provider="ollama", model="qwen2.5-coder:1.5b-base").body(first)
     assert auto["prompt"] == first.prompt and auto["suffix"] == first.suffix and "raw" not in auto
 
