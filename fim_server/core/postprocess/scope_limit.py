@@ -91,7 +91,9 @@ def apply(text: str, ctx: CursorContext) -> str:
         # cut after the block's end: the closers it wrote that the document has already go too
         return trim_repeated_lines(kept, ctx) if kept != text else text
     in_string = at_cursor is not None and at_cursor.kind == LONG_STRING
-    return block.by_indentation(start, closing_line(text, language_id, at_cursor) if in_string else -1)
+    if in_string:
+        return block.by_indentation(start, closing_line(text, language_id, at_cursor), at_cursor.closer)
+    return block.by_indentation(start, -1, "")
 
 
 class _Block:
@@ -116,9 +118,10 @@ class _Block:
             kept.pop()
         return "\n".join(kept)
 
-    def by_indentation(self, start: int, string_ends: int) -> str:
+    def by_indentation(self, start: int, string_ends: int, closer: str) -> str:
         """``string_ends``: the line where a string open at the cursor (a docstring)
-        ends; its text is judged by indentation as code, up to its closing quotes."""
+        ends, ``closer`` its closing quotes; its text is judged by indentation as code,
+        and the closing quotes may dedent to where the string began."""
         lines, kinds, base = self.lines, self.kinds, self.base
         widths = _compound_widths(self.tail, self.compound)
         seen_blank = False
@@ -142,7 +145,7 @@ class _Block:
             stripped = line.strip()
             cut_at = i if comments is None else comments
             if width < base:
-                if kind != CODE and stripped[:3] in ('"""', "'''"):
+                if kind != CODE and closer and stripped.startswith(closer):
                     base = width  # closes a docstring open before the cursor: its text was not a block
                 elif stripped[0] in CLOSERS and self.brackets_open_before(i) > 0:
                     pass  # closes a bracket still open (the ``)`` of a call over several lines)
