@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from fim_server.core.context import CursorContext
-from fim_server.core.language import BRACES, grammar, mask, new_parser, open_at_end, rules, top_level_line
+from fim_server.core.language import BRACES, COMMENT, grammar, mask, masked_and_open, new_parser, open_at_end, rules, top_level_line
 from fim_server.core.notebook import mask_magics
 from fim_server.core.text import common_prefix_len
 
@@ -135,7 +135,7 @@ class SyntaxChecker:
         self._parsers: dict[str, Any] = {}
         self._queries: dict[str, Any] = {}
         self._baseline: tuple[str, str, int] | None = None
-        self._padding: tuple | None = None  # (before, after, brackets open at the cursor, after masked, closers)
+        self._padding: tuple | None = None  # (before, after, brackets open at the cursor, what is open there, after masked per state)
 
     def parser_for(self, language_id: str):
         if language_id in self._parsers:
@@ -189,16 +189,32 @@ class SyntaxChecker:
 
     def _errors_padded(self, language_id: str, before: str, middle: str, after: str) -> int:
         """1 when ``before + middle + after`` does not parse with the closers of the
-        brackets still open at its end added (a window that ends inside a block), else 0.
+        brackets still open at its end added (a window that ends inside a block), else 0;
+        0 too when the window ends inside a string (a raw string, a template): no verdict.
         Where those closers are the same as without ``middle`` (most completions), an
         incremental reparse of the padded baseline; else a fresh parse."""
         cached = self._padding
         if cached is None or cached[0] is not before or cached[1] is not after:
-            head = _brackets_after([], mask(before, language_id))
-            base_pad = _padding(_brackets_after(list(head), mask(after, language_id)))
-            cached = self._padding = (before, after, head, mask(after, language_id), base_pad)
-        head, after_code, base_pad = cached[2], cached[3], cached[4]
-        pad = _padding(_brackets_after(_brackets_after(list(head), mask(middle, language_id)), after_code))
+            code, at_cursor = masked_and_open(before, language_id)
+            head = _brackets_after([], code)
+            afters: dict = {}
+            cached = self._padding = (before, after, head, at_cursor, afters)
+        head, at_cursor, afters = cached[2], cached[3], cached[4]
+
+        def closers_owed(middle: str) -> str | None:  # the brackets open at the end, strings read through
+            code, state = masked_and_open(middle, language_id, at_cursor) if middle else ("", at_cursor)
+            key = None if state is None else (state.kind, state.closer)
+            if key not in afters:
+                afters[key] = masked_and_open(after, language_id, state)
+            after_code, still_open = afters[key]
+            if still_open is not None and still_open.kind != COMMENT:
+                return None  # the window ends in a string: no verdict
+            return _padding(_brackets_after(_brackets_after(list(head), code), after_code))
+
+        base_pad = closers_owed("")
+        pad = closers_owed(middle)
+        if pad is None or base_pad is None:
+            return 0
         if pad == base_pad:
             if self._baseline_errors(language_id, before, after + base_pad):
                 return 1
