@@ -106,9 +106,10 @@ async def test_the_llamacpp_provider_reads_answer_usage_and_timings(llama_server
 
 
 @pytest.mark.parametrize("stream", [True, False])
-async def test_fim_server_completes_against_the_native_llama_cpp_server(lsp, llama_server, stream):
+@pytest.mark.parametrize("template", ["auto", "codellama"])  # /infill; /completion with the cursor line last
+async def test_fim_server_completes_against_the_native_llama_cpp_server(lsp, llama_server, stream, template):
     await start(lsp, None, provider="llamacpp", baseUrl=llama_server, maxTokens=MAX_TOKENS,
-                debounceMs=0, timeoutMs=30000, stream=stream)
+                debounceMs=0, timeoutMs=30000, stream=stream, template=template)
     uri = "file:///work/real/calc.py"
     open_doc(lsp, uri, SOURCE)
     items = await inline(lsp, uri, 1, 11)
