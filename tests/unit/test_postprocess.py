@@ -318,3 +318,14 @@ def test_syntax_window_does_not_start_in_a_typescript_template():
     )
     assert _syntax(doc, "typescript", "x *= 2;") == "x *= 2;"
     assert _syntax(doc, "typescript", "x *= 2;\n  const = ;") == "x *= 2;"
+
+
+def test_syntax_window_that_ends_in_a_raw_string_gives_no_verdict():
+    """The window's end falls inside a raw string the suffix opens (the code around
+    parses, strings read through): the completion that closes the string the cursor
+    is in passes, nothing after the cut can be judged."""
+    doc = (
+        'compile_error! {\n    "x█\n}\n\nconst PROBE: &str = r#"\n'
+        + "    #![feature(a)]\n    use std::any::Any;\n" * 40 + '"#;\n'
+    )
+    assert _syntax(doc, "rust", ' is not supported"') == ' is not supported"'

@@ -31,6 +31,26 @@ def test_build_request_stops(text, settings, stop):
 
 
 @pytest.mark.parametrize(
+    "text, language, stop",
+    [
+        # at a comment's end the answer may start on the next line (issue 16): no stop
+        ("    # the first part█\n", "python", ()),
+        ("// the cache of results█\n", "typescript", ()),
+        ("/// Returns the sum.█\n", "rust", ()),
+        # in a string that ends on its line: one line
+        ('s = "abc█\n', "python", ("\n",)),
+        ('s := "abc█\n', "go", ("\n",)),
+        # in a string that may span lines: no stop
+        ("s := `abc█\n", "go", ()),
+    ],
+)
+def test_build_request_stops_by_language(text, language, stop):
+    request = build_request(ctx_at(text, language_id=language), Settings())
+    assert request.stop == stop
+    assert request.first_line_only is bool(stop)
+
+
+@pytest.mark.parametrize(
     "text, budgets, prompt, suffix",
     [
         ("def f():\n    █pass\nx = 1\n", {}, "def f():\n    ", "pass\nx = 1\n"),
