@@ -204,8 +204,10 @@ def mask(text: str, language_id: str, open_span: Span | None = None) -> str:
     return masked_and_open(text, language_id, open_span)[0]
 
 
+@lru_cache(maxsize=32)
 def masked_and_open(text: str, language_id: str, open_span: Span | None = None) -> tuple[str, Span | None]:
-    """``mask`` and ``open_at_end`` from one scan."""
+    """``mask`` and ``open_at_end`` from one scan. Kept for the last few texts: the
+    filters of one completion read the same prefix and suffix windows."""
     spans = scan(text, language_id, open_span)
     last = spans[-1] if spans and not spans[-1].closed and spans[-1].end == len(text) else None
     return _blanked(text, spans), last
