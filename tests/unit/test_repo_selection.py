@@ -98,7 +98,11 @@ def test_members_of_the_owner_before_the_cursor(tmp_path):
     text = "def g(self):\n    self._loop.run\n"
     method = chooser.choose(Cursor(index.roots[0] + "/app.py", "python", text, 1, "self._loop.run", "    self._loop.run"),
                             2000, lambda u, l: True, ["near"])
-    assert [p.text for p in method] == ["def run_forever(self):"]  # a method of ...Loop starting with "run"
+    # the methods of ...Loop: the one starting with "run" (right after the dot), and the others ("_loop." is near)
+    assert method[0].text.split("\n") == ["def call_soon(self, callback):", "def run_forever(self):"]
+    text = "def g(self):\n    self._loop.run\n    return 1\n"
+    only = Chooser(index)._receiver(Cursor(index.roots[0] + "/app.py", "python", text, 1, "", "    self._loop.run"), [])
+    assert [entry.definitions[i].name for entry, i in only] == ["run_forever"]
 
 
 def test_recall_mode_counts_cross_file_names_reaching_the_prompt(tmp_path):
@@ -131,3 +135,15 @@ def test_methods_of_base_classes_in_other_files_near_self(tmp_path):
     picks = Chooser(index).choose(Cursor(path, "python", text, 6, text), 2000, lambda u, l: True, ["near"])
     shown = "\n".join(p.text for p in picks)
     assert "def add_header(self, name, value):" in shown and "def get_payload(self, decode=False):" in shown
+
+
+def test_uses_nearest_whole_names_above_counting_more_than_below(tmp_path):
+    from fim_server.core.repo.index import RepoIndex
+    from fim_server.core.repo.uses import Uses
+
+    text = "alpha = 1\nalphabet = 2\nobj.alpha\n\n# cursor\n\nalpha\n"
+    uses = Uses(Cursor("", "python", text, 4, ""), RepoIndex())
+    assert uses.nearest("alpha") == 4  # line 0 (obj.alpha is an attribute, alphabet another name); below: 2 * 3
+    assert uses.nearest("alphabet") == 3
+    assert uses.nearest("") is None and uses.nearest("missing") is None
+    assert uses.attributes("obj") == [(2, "alpha")]

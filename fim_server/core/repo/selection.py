@@ -34,11 +34,13 @@ MAX_AMBIGUOUS = 4  # a name defined in more files than this is too common to gue
 FULL_TEXT_CHARS = 260  # a definition longer than this is shown by its head only
 FULL_DEFINITIONS = 3  # the first few chosen show their body lines too; the rest their head
 HEADER_COST = 16  # what a snippet's header costs besides its path
+MIN_COST = 24  # with less room than this left, no definition fits
 REUSE_SIMILARITY = 0.8
 REFRESH_S = 2.0  # a choice made before the index changed stands this long
 REGION_LINES = 16
 _RECEIVER = re.compile(r"([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)?$")
 MAX_MEMBERS = 12  # members shown for ``owner.`` before the cursor, or of the base classes
+MAX_OWNERS = 2  # owners near the cursor whose suggested classes' methods are shown
 _CLASS_LINE = re.compile(r"[ \t]*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Za-z_$][\w$]*)"
                          r"(?:\s*\(([^)]*)\)|[^{\n]*?\bextends\s+([\w$.]+))?")
 
@@ -145,14 +147,7 @@ class Chooser:
                 if d.kind != "method" and d.name.startswith(partial):
                     found.append(((d.name.startswith("_"), popularity(d.name), d.name), entry, i))
         if not modules:
-            suffix = owner.strip("_$").lower()
-            for entry, i in self._classes_named(suffix) if len(suffix) >= 3 else ():
-                defs = entry.definitions
-                j = i + 1
-                while j < len(defs) and defs[j].kind == "method":
-                    if defs[j].name.startswith(partial) and not defs[j].name.startswith("__"):
-                        found.append(((defs[j].name.startswith("_"), popularity(defs[j].name), defs[j].name), entry, j))
-                    j += 1
+            found += self._suggested_members(owner, partial)
         found.sort(key=lambda item: (item[0], item[1].path, item[2]))
         seen: set[str] = set()
         out = []
@@ -161,6 +156,40 @@ class Chooser:
                 seen.add(entry.definitions[i].name)
                 out.append((entry, i))
         return out[:MAX_MEMBERS]
+
+    def _suggested_members(self, owner: str, partial: str = "") -> list[tuple[tuple, FileEntry, int]]:
+        """Methods of the classes whose name ends with ``owner``'s (``_loop`` ->
+        ``...Loop``), with their rank key: public first, the most used first."""
+        suffix = owner.strip("_$").lower()
+        found = []
+        for entry, i in self._classes_named(suffix) if len(suffix) >= 3 else ():
+            defs = entry.definitions
+            j = i + 1
+            while j < len(defs) and defs[j].kind == "method":
+                name = defs[j].name
+                if name.startswith(partial) and not name.startswith("__"):
+                    found.append(((name.startswith("_"), -self.index.lexical.frequency(name), name), entry, j))
+                j += 1
+        return found
+
+    def _owners(self, uses: Uses, links: list[Link]) -> list[tuple[FileEntry, int]]:
+        """Near ``owner.name`` uses (``loop.call_soon``): the most used methods of
+        the classes the first owners' names suggest."""
+        modules = {link.local for link in links if link.remote is MODULE}
+        out: list[tuple[FileEntry, int]] = []
+        seen: set[str] = set()
+        for owner in [o for o in uses.receivers() if o not in modules][:MAX_OWNERS]:
+            found = sorted(self._suggested_members(owner), key=lambda item: (item[0], item[1].path, item[2]))
+            taken = 0
+            for _, entry, j in found:
+                name = entry.definitions[j].name
+                if name not in seen and name not in uses.local:
+                    seen.add(name)
+                    out.append((entry, j))
+                    taken += 1
+                    if taken >= MAX_MEMBERS // 2:
+                        break
+        return out
 
     def _inherited(self, cur: Cursor, uses: Uses) -> list[tuple[FileEntry, int]]:
         """In a method using ``self.``/``this.``: the methods of the enclosing
@@ -247,6 +276,8 @@ class Chooser:
             key = (entry.path, def_index)
             if key in chosen or not sendable(entry):
                 return key in chosen
+            if limit - used < MIN_COST:
+                return False
             d = entry.definitions[def_index]
             text, head = entry.rendered(def_index)
             if short:
@@ -279,7 +310,7 @@ class Chooser:
             for entry, def_index in self._receiver(cur, links):
                 take(entry, def_index, short=True)
         if "near" in stages:
-            for entry, def_index in self._inherited(cur, uses):
+            for entry, def_index in self._inherited(cur, uses) + self._owners(uses, links):
                 take(entry, def_index, short=True)
         if "near" in stages:
             imported = {link.path for link in links}

@@ -13,10 +13,17 @@ if TYPE_CHECKING:
 USE_LINES = 400  # lines each side of the cursor searched for uses of imported names
 NEAR_BEFORE, NEAR_AFTER = 30, 8  # lines counted as "near the cursor"
 _WORDISH = re.compile(r"[\w$.]")
+_NAME_CHAR = re.compile(r"[\w$]")
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
+_OWNER = re.compile(r"([A-Za-z_$][\w$]*)\s*\.\s*[A-Za-z_$]")
 _DEFINES = re.compile(r"\n[ \t]*(?:(?:export|default|async|pub|static)[ \t]+)*(?:def|class|function|func|type|interface|"
                       r"enum|struct|trait|fn|const|let|var)[ \t]+\*?[ \t]*([A-Za-z_$][\w$]*)")
 _LOCAL_ASSIGN = re.compile(r"\n[ \t]*(?:(?:const|let|var|auto|final)[ \t]+)?([A-Za-z_$][\w$]*)[ \t]*(?::[^=\n]*)?:?=(?!=)")
+
+
+def _whole(text: str, i: int, n: int) -> bool:
+    """Whether ``text[i:i+n]`` is a whole name (not part of a longer one, not an attribute)."""
+    return (i == 0 or not _WORDISH.match(text, i - 1)) and (i + n >= len(text) or not _NAME_CHAR.match(text, i + n))
 
 
 class Uses:
@@ -29,6 +36,7 @@ class Uses:
         self.first = max(0, cur.line - USE_LINES)
         self.cursor = cur.line - self.first
         self.block = "\n".join(lines[self.first : cur.line + USE_LINES + 1])
+        self._cursor_offset = sum(len(line) + 1 for line in lines[self.first : cur.line])
         self._near = "\n".join(lines[max(0, cur.line - NEAR_BEFORE) : cur.line + NEAR_AFTER + 1])
         self._near_first = max(0, cur.line - NEAR_BEFORE) - self.first
         entry = index.files.get(cur.path) if cur.path else None
@@ -54,13 +62,36 @@ class Uses:
 
     def nearest(self, name: str) -> int | None:
         if name not in self._cache:
-            best = None
-            # a literal first: the engine scans for it quickly
-            for d, _ in self._distances(re.finditer(re.escape(name) + r"(?![\w$])", self.block)):
-                if best is None or d < best:
-                    best = d
-            self._cache[name] = best
+            self._cache[name] = self._nearest(name)
         return self._cache[name]
+
+    def _nearest(self, name: str) -> int | None:
+        """The nearest use: the last one above the cursor, the first below
+        (``str.rfind``/``find``, no scan of every use)."""
+        block, at, n = self.block, self._cursor_offset, len(name)
+        if not n:
+            return None
+        best = None
+        end = at
+        while True:  # above
+            i = block.rfind(name, 0, end)
+            if i < 0:
+                break
+            if _whole(block, i, n):
+                best = self.cursor - block.count("\n", 0, i)
+                break
+            end = i
+        start = at
+        while True:  # below (counted three times as far)
+            i = block.find(name, start)
+            if i < 0:
+                break
+            if _whole(block, i, n):
+                below = (block.count("\n", at, i)) * 3
+                best = below if best is None else min(best, below)
+                break
+            start = i + 1
+        return best
 
     def attributes(self, owner: str) -> list[tuple[int, str]]:
         """(distance, name) of each ``owner.name`` use, nearest first, one per name."""
@@ -80,3 +111,14 @@ class Uses:
                 if len(name) > 2 and found.get(name, 1 << 30) > d:
                     found[name] = d
         return sorted((d, n) for n, d in found.items() if n not in self.local)
+
+    def receivers(self) -> list[str]:
+        """Names used as ``name.`` near the cursor (not ``self``/``this``), nearest first."""
+        found: dict[str, int] = {}
+        for i, line in enumerate(self._near.split("\n")):
+            row = self._near_first + i
+            d = self.cursor - row if row <= self.cursor else (row - self.cursor) * 3
+            for name in _OWNER.findall(line):
+                if name not in ("self", "this", "cls") and found.get(name, 1 << 30) > d:
+                    found[name] = d
+        return [n for _, n in sorted((d, n) for n, d in found.items())]
