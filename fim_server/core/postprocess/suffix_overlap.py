@@ -4,10 +4,10 @@ Two shapes:
 
 * whole lines at the end of the completion that equal the document's next
   non-blank lines: lines with words match whatever their indentation, and so do
-  lines of bare openers (a ``{`` on its own line, the document's next line) and
-  the start of a block or doc comment (``/**``, the language's markers); other
+  lines of bare openers (a ``{`` on its own line, the document's next line); other
   lines of bare punctuation only with the same indentation (a ``}`` closing the
-  completion's own block is not the document's ``}`` one level out);
+  completion's own block is not the document's ``}`` one level out; a ``/**``
+  opening a member's doc comment is not the document's next top-level one);
 * a last line that ends with everything right of the cursor on its line
   (``foo(x)`` typed before ``)``), trimmed only when that does not unbalance the
   brackets of the line (``bar()`` typed inside ``foo(█)`` keeps its own ``)``).
@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 
 from fim_server.core.context import CursorContext
-from fim_server.core.language import rules
 from fim_server.core.postprocess._text import balances_better
 
 def _lines_after_cursor(ctx: CursorContext) -> list[str]:
@@ -26,19 +25,14 @@ def _lines_after_cursor(ctx: CursorContext) -> list[str]:
     return [line.rstrip() for line in rest if line.strip()]
 
 
-def _same_line(ours: str, theirs: str, language_id: str = "") -> bool:
+def _same_line(ours: str, theirs: str) -> bool:
     ours = ours.rstrip()
     if not ours:
         return False
     stripped = ours.strip()
-    if any(ch.isalnum() for ch in ours) or _OPENERS_ONLY.match(stripped) or _opens_comment(stripped, language_id):
-        return stripped == theirs.strip()  # opens what the document opens next, however indented
+    if any(ch.isalnum() for ch in ours) or _OPENERS_ONLY.match(stripped):
+        return stripped == theirs.strip()  # a { line opens what the document opens next, however indented
     return ours == theirs
-
-
-def _opens_comment(line: str, language_id: str) -> bool:
-    r = rules(language_id)
-    return line.startswith(tuple(o for o, _ in r.block_comments) + r.line_comments) if (r.block_comments or r.line_comments) else False
 
 
 _OPENERS_ONLY = re.compile(r"[(\[{]+$")
@@ -52,7 +46,7 @@ def trim_repeated_lines(text: str, ctx: CursorContext) -> str:
     if len(lines) < 2 or not following:
         return text
     for m in range(min(len(lines) - 1, len(following)), 0, -1):
-        if all(_same_line(ours, theirs, ctx.language_id) for ours, theirs in zip(lines[-m:], following[:m])):
+        if all(_same_line(ours, theirs) for ours, theirs in zip(lines[-m:], following[:m])):
             return "\n".join(lines[:-m])
     return text
 
