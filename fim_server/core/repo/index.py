@@ -18,6 +18,7 @@ import logging
 import os
 import posixpath
 import queue
+import re
 import sys
 import threading
 import time
@@ -93,6 +94,8 @@ class RepoIndex:
         # name -> its definitions, packed (file id << 20 | index; a tuple of them for
         # more than one): a few bytes instead of a list of tuples per name
         self.names: dict[str, int | tuple[int, ...]] = {}
+        # last word of a class's or interface's name ("AbstractEventLoop" -> "loop") -> packed definitions
+        self.class_words: dict[str, set[int]] = {}
         self.lexical = Lexical()
         self._stems: dict[str, set[str]] = {}
         self._folders: dict[str, set[str]] = {}
@@ -122,6 +125,8 @@ class RepoIndex:
                 code = entry.file_id << 20 | i
                 found = names.get(d.name)
                 names[d.name] = code if found is None else (found, code) if isinstance(found, int) else found + (code,)
+                if d.kind in ("class", "interface"):
+                    self.class_words.setdefault(last_word(d.name), set()).add(code)
             for stem in module_stems(entry.path):
                 self._stems.setdefault(stem, set()).add(entry.path)
             self._folders.setdefault(posixpath.dirname(entry.path), set()).add(entry.path)
@@ -150,7 +155,9 @@ class RepoIndex:
             return False
         self.removals += 1
         self.by_id.pop(entry.file_id, None)
-        for d in entry.definitions:
+        for i, d in enumerate(entry.definitions):
+            if d.kind in ("class", "interface"):
+                self.class_words.get(last_word(d.name), set()).discard(entry.file_id << 20 | i)
             found = self.names.get(d.name)
             if found is None:
                 continue
@@ -164,6 +171,15 @@ class RepoIndex:
         self._folders.get(posixpath.dirname(path), set()).discard(path)
         self.lexical.remove(entry.file_id)
         return True
+
+    def classes_ending(self, word: str) -> list[tuple[FileEntry, int]]:
+        """The classes and interfaces whose name's last word is ``word`` (lower case)."""
+        out = []
+        for code in self.class_words.get(word, ()):
+            entry = self.by_id.get(code >> 20)
+            if entry is not None:
+                out.append((entry, code & 0xFFFFF))
+        return out
 
     def named(self, name: str) -> list[tuple[FileEntry, int]]:
         """The definitions of ``name``: (file, index in its definitions)."""
@@ -209,6 +225,15 @@ class RepoIndex:
 
     def __len__(self) -> int:
         return len(self.files)
+
+
+_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+def last_word(name: str) -> str:
+    """The last word of a name, lower case: ``AbstractEventLoop`` and ``event_loop`` -> ``loop``."""
+    words = _WORDS.findall(name)
+    return words[-1].lower() if words else name.lower()
 
 
 def _release_freed_memory() -> None:

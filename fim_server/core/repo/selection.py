@@ -24,7 +24,7 @@ from urllib.parse import quote
 from typing import Callable, Iterable
 
 from fim_server.core.repo.imports import ALL, MODULE, Link, imports_of, resolve
-from fim_server.core.repo.index import FileEntry, RepoIndex
+from fim_server.core.repo.index import FileEntry, RepoIndex, last_word
 from fim_server.core.repo.lexical import words as lexical_words
 from fim_server.core.repo.uses import Uses
 from fim_server.core.snippets import display_path, similarity
@@ -80,7 +80,6 @@ class Chooser:
         self.index = index
         self._last: dict[tuple[str, ...], tuple] = {}  # per set of stages: (state, words, picks)
         self._links_cache: tuple | None = None
-        self._classes: dict[str, tuple] = {}
 
     def clear_choice(self) -> None:
         self._last.clear()
@@ -160,9 +159,8 @@ class Chooser:
     def _suggested_members(self, owner: str, partial: str = "") -> list[tuple[tuple, FileEntry, int]]:
         """Methods of the classes whose name ends with ``owner``'s (``_loop`` ->
         ``...Loop``), with their rank key: public first, the most used first."""
-        suffix = owner.strip("_$").lower()
         found = []
-        for entry, i in self._classes_named(suffix) if len(suffix) >= 3 else ():
+        for entry, i in self._classes_named(owner) if len(last_word(owner)) >= 3 else ():
             defs = entry.definitions
             j = i + 1
             while j < len(defs) and defs[j].kind == "method":
@@ -240,21 +238,12 @@ class Chooser:
                 out.append((entry, j))
         return out[:MAX_MEMBERS]
 
-    def _classes_named(self, suffix: str) -> list[tuple[FileEntry, int]]:
-        """Classes whose name ends with ``suffix`` (any case), the shortest name first."""
-        key = (suffix, self.index.generation)
-        cached = self._classes.get(suffix)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        found = []
-        for name in self.index.names:
-            if name.lower().endswith(suffix):
-                found += [(len(name), e.path, i, e) for e, i in self.index.named(name)
-                          if e.definitions[i].kind in ("class", "interface")]
-        found.sort(key=lambda item: item[:3])
-        result = [(e, i) for _, _, i, e in found[:3]]
-        self._classes[suffix] = (key, result)
-        return result
+    def _classes_named(self, owner: str) -> list[tuple[FileEntry, int]]:
+        """Classes whose name ends with the last word of ``owner`` (``_loop``,
+        ``event_loop`` -> ``...Loop``), the shortest name first, three at most."""
+        found = sorted(self.index.classes_ending(last_word(owner)),
+                       key=lambda item: (len(item[0].definitions[item[1]].name), item[0].path, item[1]))
+        return found[:3]
 
     def _choose(self, cur, budget, may_send, stages, skip_files, defs_budget, target) -> list[Picked]:
         index = self.index
