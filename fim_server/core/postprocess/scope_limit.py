@@ -182,15 +182,18 @@ class _Block:
             width = indent_of(line)
             cut_at = i if comments is None else comments
             if kind == CODE:
+                top_level = base == 0 and width == 0 and seen_blank and depth <= 0 and stripped[0] not in CLOSERS and (
+                    closed_top or (self.top is not None and self.top.match(stripped))
+                )
                 if depth < 0:  # the cursor's block is closed: closers, continuations, or the outer block's code
                     if stripped[0] in CLOSERS:
                         if self.brackets_open_before(i) == 0:
                             return self.cut(self.without_closers(cut_at))
                     elif (self.continuation is None or not self.continuation.match(stripped)) and width < base:
                         return self.cut(self.without_closers(cut_at))
-                elif base == 0 and width == 0 and seen_blank and depth == 0 and stripped[0] not in CLOSERS and (
-                    closed_top or (self.top is not None and self.top.match(stripped))
-                ):
+                    elif top_level:
+                        return self.cut(self.without_closers(i if run is None else run))
+                elif top_level:
                     return self.cut(self.without_closers(i if run is None else run))
                 seen_blank = False
                 run = comments = None
