@@ -103,6 +103,9 @@ def start_nvim(tmp_path, env: dict[str, str] | None = None, rtp=(NEOVIM_DIR,)):
         "vim.o.expandtab = true; vim.o.shiftwidth = 4",
         [str(d) for d in rtp],
     )
+    # started in the test's own folder: the plugin's root (the current directory) is
+    # what the server indexes for repository context, not this checkout
+    nv.command("cd " + str(tmp_path).replace(" ", "\\ "))
     return nv
 
 
