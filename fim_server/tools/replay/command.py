@@ -39,6 +39,8 @@ def add_commands(commands, add_settings_arguments) -> None:
         action="store_true",
         help="with --real against llama.cpp: print each request's prompt tokens evaluated and reused and its time split",
     )
+    replay.add_argument("--workspace", metavar="DIR", help="a workspace folder the server indexes for repository context "
+                        "(the index is built before the typing starts)")
     replay.add_argument("--json", metavar="FILE", help="write the report as JSON")
     replay.add_argument("--html", metavar="FILE", help="write the report as an HTML page with a plot")
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -105,6 +107,7 @@ def run_replay(args, load_settings, usage_error) -> int:
         keystrokes=args.keystrokes,
         memory_every=args.memory_every,
         tap_upstream=_tap_upstream(settings) if args.real else None,
+        workspace=args.workspace,
     )
     results = asyncio.run(replay_all(traces, options, show_progress=not args.quiet))
     prices = Prices(args.price_input_miss, args.price_input_hit, args.price_output)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from fim_server.core.documents import UTF16, Document, codepoints_to_units, line_content
@@ -44,6 +45,23 @@ class ReplayOptions:
     tap_upstream: str | None = None
     keep_bodies: bool = False  # keep each request body the tap saw (bench/llama_cache.py)
     tap_rewrite: Any = None  # tap.Rewrite: a request knob fim-server lacks (bench/llama_cache.py)
+    workspace: str | None = None  # a folder the server indexes (repository context), as an editor's workspace folder
+
+
+def _folder(workspace: str | None) -> dict[str, Any]:
+    if not workspace:
+        return {}
+    uri = Path(workspace).resolve().as_uri()
+    return {"rootUri": uri, "workspaceFolders": [{"uri": uri, "name": Path(workspace).name}]}
+
+
+async def _indexed(client, timeout_s: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        stats = await client.request("workspace/executeCommand", {"command": "fimServer.stats"})
+        if stats.get("repo_walked"):
+            return
+        await asyncio.sleep(0.2)
 
 
 @dataclass
@@ -224,10 +242,13 @@ async def replay_trace(
                     "workspace": {},
                 },
                 "initializationOptions": settings,
+                **_folder(options.workspace),
             },
             timeout=120,  # ten servers starting side by side on a busy machine take a while; the clock starts after
         )
         client.notify("initialized", {})
+        if options.workspace:  # the index built before typing starts, as in an editor open a while
+            await _indexed(client)
         session.open()
         started = time.perf_counter()
         clock = started
