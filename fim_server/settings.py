@@ -85,7 +85,9 @@ class Settings:
     model: str | None = setting(None, "The model name sent to the provider; unset or null means the provider's "
                                 "default (the default shown in VS Code is DeepSeek's). A name the API rejects "
                                 "gives a message saying so.", kind="text", shown_default="the provider's")
-    template: str = setting("auto", "FIM template family for raw prompts: `auto` (from the model name) or a family "
+    template: str = setting("auto", "FIM template family for raw prompts: `auto` (from the model name) or a family. "
+                            "With llamacpp it also picks the cache-friendly layout (cursor line last, checked with "
+                            "the server's /tokenize); with ollama a named family (not codellama) sends a raw prompt in that layout "
                             "(README: Providers).", choices=("auto", *TEMPLATE_NAMES))
     max_tokens: int = setting(256, "Most tokens per completion.", minimum=1, maximum=4096)
     temperature: float = setting(0.0, "Sampling temperature.", minimum=0.0, maximum=2.0)
