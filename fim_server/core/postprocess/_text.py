@@ -38,17 +38,9 @@ def balance(text: str, language_id: str = "") -> int:
     """How far from balanced the brackets and quotes of ``text`` are (0 = balanced):
     open brackets plus stray closers, the language's strings and comments skipped,
     plus one for a string left open (a quote written twice opens one)."""
-    stack: list[str] = []
     code, still_open = masked_and_open(text, language_id)
     stray = 1 if still_open is not None and still_open.kind in (STRING, LONG_STRING) else 0
-    for ch in _BRACKETS.findall(code):
-        if ch in OPENERS:
-            stack.append(ch)
-        elif stack and stack[-1] == PAIRS[ch]:
-            stack.pop()
-        else:
-            stray += 1
-    return len(stack) + stray
+    return _raw_balance(code) + stray
 
 
 def balances_better(trimmed: str, line: str, language_id: str = "") -> bool:
@@ -62,6 +54,7 @@ def balances_better(trimmed: str, line: str, language_id: str = "") -> bool:
 
 
 def _raw_balance(text: str) -> int:
+    """Brackets of ``text`` left open plus closers with no opener (every bracket counts)."""
     stack: list[str] = []
     stray = 0
     for ch in _BRACKETS.findall(text):
