@@ -4,7 +4,7 @@
 // save. The test checks what the provider received (the earlier cells) and the
 // saved notebook.
 // Usage: node notebook.mjs URL FILE SHOT_DIR CELL_INDEX TYPED
-import { ghost, open, step } from "./lib.mjs";
+import { ghost, open, openFile, step } from "./lib.mjs";
 
 const [url, fileName, shots, cellIndex, typed] = process.argv.slice(2);
 let session;
@@ -13,12 +13,7 @@ try {
   const { page } = session;
   const out = {};
   step("open the notebook");
-  await page.keyboard.press("Control+P");
-  await page.waitForSelector(".quick-input-widget input");
-  await page.keyboard.type(fileName);
-  await page.waitForSelector(`.quick-input-list .monaco-list-row:has-text("${fileName}")`);
-  await page.keyboard.press("Enter");
-  await page.waitForSelector(`.tab.active:has-text("${fileName}")`);
+  await openFile(page, fileName);
   const cells = page.locator(".notebook-editor .code-cell-row .monaco-editor");
   await cells.nth(Number(cellIndex)).waitFor({ state: "visible", timeout: 60_000 });
   out.codeCells = await cells.count();
