@@ -26,6 +26,7 @@ from typing import Callable, Iterable
 from fim_server.core.repo.imports import ALL, MODULE, Link, imports_of, resolve
 from fim_server.core.repo.index import FileEntry, RepoIndex, last_word
 from fim_server.core.repo.lexical import words as lexical_words
+from fim_server.core.repo.members import voted_members
 from fim_server.core.repo.uses import Uses
 from fim_server.core.snippets import display_path, similarity
 
@@ -40,6 +41,7 @@ REFRESH_S = 2.0  # a choice made before the index changed stands this long
 REGION_LINES = 16
 _RECEIVER = re.compile(r"([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)?$")
 MAX_MEMBERS = 12  # members shown for ``owner.`` before the cursor, or of the base classes
+NEAR_IMPORT = 30  # an imported name used this near the cursor (lines; below counts three times) comes first
 MAX_OWNERS = 2  # owners near the cursor whose suggested classes' methods are shown
 _CLASS_LINE = re.compile(r"[ \t]*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Za-z_$][\w$]*)"
                          r"(?:\s*\(([^)]*)\)|[^{\n]*?\bextends\s+([\w$.]+))?")
@@ -238,6 +240,9 @@ class Chooser:
                 out.append((entry, j))
         return out[:MAX_MEMBERS]
 
+    def _voted(self, cur: Cursor, uses: Uses) -> list[tuple[FileEntry, int]]:
+        return voted_members(self.index, cur, uses, self._classes_named)
+
     def _classes_named(self, owner: str) -> list[tuple[FileEntry, int]]:
         """Classes whose name ends with the last word of ``owner`` (``_loop``,
         ``event_loop`` -> ``...Loop``), the shortest name first, three at most."""
@@ -283,22 +288,18 @@ class Chooser:
 
         uses = Uses(cur, index) if "imports" in stages or "near" in stages else None
         links = self._links(cur) if uses is not None else []
-        if "imports" in stages:
-            for _, entry, def_index in _import_candidates(index, links, uses):
-                take(entry, def_index)
-            # room left: the most used public names of the modules imported whole (``events.``)
-            popularity = lambda name: -index.lexical.frequency(name)
-            modules = sorted({(uses.nearest(l.local) or 1 << 20, l.path) for l in links if l.remote is MODULE})
-            for _, path in modules[:4]:
-                entry = index.files.get(path)
-                ranked = sorted((popularity(d.name), i) for i, d in enumerate(entry.definitions if entry else ())
-                                if d.kind in ("function", "class", "constant") and not d.name.startswith("_"))
-                for _, i in ranked[:MAX_MEMBERS // 2]:
-                    take(entry, i, short=True)
+        far: list = []
+        if "imports" in stages:  # imported names used near the cursor first; the others after the near stage
+            for distance, entry, def_index in _import_candidates(index, links, uses):
+                if distance <= NEAR_IMPORT or "near" not in stages:
+                    take(entry, def_index)
+                else:
+                    far.append((entry, def_index))
         if "near" in stages:  # what the cursor is about to name: a member of ``owner.``
             for entry, def_index in self._receiver(cur, links):
                 take(entry, def_index, short=True)
-        if "near" in stages:
+            for entry, def_index in self._voted(cur, uses):
+                take(entry, def_index, short=True)
             for entry, def_index in self._inherited(cur, uses) + self._owners(uses, links):
                 take(entry, def_index, short=True)
         if "near" in stages:
@@ -317,6 +318,18 @@ class Chooser:
                 )
                 if best is not None:
                     take(*best)
+        for entry, def_index in far:
+            take(entry, def_index, short=True)
+        if "imports" in stages:
+            # room left: the most used public names of the modules imported whole (``events.``)
+            popularity = lambda name: -index.lexical.frequency(name)
+            modules = sorted({(uses.nearest(l.local) or 1 << 20, l.path) for l in links if l.remote is MODULE})
+            for _, path in modules[:4]:
+                entry = index.files.get(path)
+                ranked = sorted((popularity(d.name), i) for i, d in enumerate(entry.definitions if entry else ())
+                                if d.kind in ("function", "class", "constant") and not d.name.startswith("_"))
+                for _, i in ranked[:MAX_MEMBERS // 2]:
+                    take(entry, i, short=True)
         picks = [
             Picked(display_path(file_uri(path)), "\n".join(text for _, text in sorted(items)), "definitions", path, items[0][0])
             for path, items in groups.items()

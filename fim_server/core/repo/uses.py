@@ -15,6 +15,7 @@ NEAR_BEFORE, NEAR_AFTER = 30, 8  # lines counted as "near the cursor"
 _WORDISH = re.compile(r"[\w$.]")
 _NAME_CHAR = re.compile(r"[\w$]")
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
+_CALLED = re.compile(r"(?<![\w$])(?=([A-Za-z_$][\w$]*)(?:\([^()]*\))?\s*\.\s*([A-Za-z_$][\w$]*))")
 _OWNER = re.compile(r"([A-Za-z_$][\w$]*)\s*\.\s*[A-Za-z_$]")
 _DEFINES = re.compile(r"\n[ \t]*(?:(?:export|default|async|pub|static)[ \t]+)*(?:def|class|function|func|type|interface|"
                       r"enum|struct|trait|fn|const|let|var)[ \t]+\*?[ \t]*([A-Za-z_$][\w$]*)")
@@ -122,3 +123,16 @@ class Uses:
                 if name not in ("self", "this", "cls") and found.get(name, 1 << 30) > d:
                     found[name] = d
         return [n for _, n in sorted((d, n) for n, d in found.items())]
+
+    def member_names(self) -> dict[str, dict[str, int]]:
+        """receiver -> {name: distance} of each ``receiver.name`` (or
+        ``receiver(...).name``) near the cursor, above and below it."""
+        found: dict[str, dict[str, int]] = {}
+        for i, line in enumerate(self._near.split("\n")):
+            row = self._near_first + i
+            d = self.cursor - row if row <= self.cursor else (row - self.cursor) * 3
+            for owner, name in _CALLED.findall(line):
+                names = found.setdefault(owner, {})
+                if names.get(name, 1 << 30) > d:
+                    names[name] = d
+        return found

@@ -1,0 +1,90 @@
+"""Which class a receiver near the cursor probably is, from the methods called on
+it (``waiter.cancelled()`` ... ``waiter.set_result``: ``Future``), for ``selection.py``:
+the type of a local name is rarely written down in Python or JavaScript, but the
+set of method names used on it usually points at one class of the repository."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Callable
+
+from fim_server.core.repo.index import FileEntry, last_word
+
+if TYPE_CHECKING:
+    from fim_server.core.repo.index import RepoIndex
+    from fim_server.core.repo.selection import Cursor
+    from fim_server.core.repo.uses import Uses
+
+MAX_VOTERS = 8  # a method name defined in more classes than this does not vote
+MIN_VOTE = 0.5  # the least score of a class whose methods are shown
+MAX_VOTED = 4  # receivers near the cursor whose likely class's methods are shown
+MAX_VOTED_MEMBERS = 16
+_RECEIVER_CALL = re.compile(r"([A-Za-z_$][\w$]*)(?:\([^()]*\))?\s*\.\s*[A-Za-z_$]?[\w$]*$")
+
+
+def voted_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", classes_named: Callable) -> list[tuple[FileEntry, int]]:
+    """Per receiver near the cursor (``waiter`` of ``waiter.cancelled()``), the
+    class whose methods its ``receiver.name`` uses call (each name weighs one
+    over the number of classes defining it, so a rare method name counts most;
+    a class whose name ends with the receiver's last word gains half a vote):
+    its methods, the most used first. The receiver right before the cursor
+    comes first, then the nearest."""
+    receivers = uses.member_names()
+    m = _RECEIVER_CALL.search(cur.line_prefix)
+    at_cursor = m.group(1) if m is not None else None
+    if at_cursor is not None:
+        receivers.setdefault(at_cursor, {})
+    order = sorted(receivers, key=lambda r: (r != at_cursor, min(receivers[r].values(), default=0), r))
+    out: list[tuple[FileEntry, int]] = []
+    seen: set[str] = set()
+    shown: set[tuple[str, int]] = set()
+    for owner in order[:MAX_VOTED]:
+        if owner in ("self", "this", "cls"):
+            continue
+        score: dict[tuple[str, int], float] = {}
+        entries: dict[str, FileEntry] = {}
+        for name in receivers[owner]:
+            if name.startswith("__"):
+                continue
+            owners = set()
+            for entry, j in index.named(name):
+                if entry.path == cur.path or entry.definitions[j].kind != "method":
+                    continue
+                k = _owner_class(entry, j)
+                if k is not None:
+                    owners.add((entry.path, k))
+                    entries[entry.path] = entry
+            if owners and len(owners) <= MAX_VOTERS:
+                for key in owners:
+                    score[key] = score.get(key, 0.0) + 1.0 / len(owners)
+        if len(last_word(owner)) >= 3:
+            for entry, k in classes_named(owner):
+                if entry.path != cur.path:
+                    score[(entry.path, k)] = score.get((entry.path, k), 0.0) + 0.5
+                    entries[entry.path] = entry
+        best = min(((-s, path, k) for (path, k), s in score.items() if s >= MIN_VOTE), default=None)
+        if best is None or (best[1], best[2]) in shown:
+            continue
+        shown.add((best[1], best[2]))
+        entry = entries[best[1]]
+        defs = entry.definitions
+        ranked = []
+        j = best[2] + 1
+        while j < len(defs) and defs[j].kind == "method":
+            name = defs[j].name
+            if not name.startswith("__") and name not in uses.local:
+                ranked.append(((name.startswith("_"), -index.lexical.frequency(name), name), j))
+            j += 1
+        for _, j in sorted(ranked)[:MAX_VOTED_MEMBERS]:
+            if defs[j].name not in seen:
+                seen.add(defs[j].name)
+                out.append((entry, j))
+    return out
+
+
+def _owner_class(entry: FileEntry, j: int) -> int | None:
+    """The class a method belongs to (methods follow their class in the list)."""
+    defs = entry.definitions
+    while j > 0 and defs[j].kind == "method":
+        j -= 1
+    return j if defs[j].kind in ("class", "interface") else None
