@@ -19,6 +19,8 @@ MAX_VOTERS = 8  # a method name defined in more classes than this does not vote
 MIN_VOTE = 0.5  # the least score of a class whose methods are shown
 MAX_VOTED = 4  # receivers near the cursor whose likely class's methods are shown
 MAX_VOTED_MEMBERS = 16
+MAX_RECEIVERS = 4  # receivers looked at (the nearest), for at most MAX_VOTED classes
+DECLARED_VOTE = 2.0  # a class the code names as the receiver's type
 _RECEIVER_CALL = re.compile(r"([A-Za-z_$][\w$]*)(?:\([^()]*\))?\s*\.\s*[A-Za-z_$]?[\w$]*$")
 
 
@@ -38,9 +40,9 @@ def voted_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", classes_named
     out: list[tuple[FileEntry, int]] = []
     seen: set[str] = set()
     shown: set[tuple[str, int]] = set()
-    for owner in order[:MAX_VOTED]:
-        if owner in ("self", "this", "cls"):
-            continue
+    for owner in [o for o in order if o not in ("self", "this", "cls")][:MAX_RECEIVERS]:
+        if len(shown) >= MAX_VOTED:
+            break
         score: dict[tuple[str, int], float] = {}
         entries: dict[str, FileEntry] = {}
         for name in receivers[owner]:
@@ -57,6 +59,11 @@ def voted_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", classes_named
             if owners and len(owners) <= MAX_VOTERS:
                 for key in owners:
                     score[key] = score.get(key, 0.0) + 1.0 / len(owners)
+        for name in declared(uses.block, owner):  # ``x = Foo(...)``, ``x: Foo``, ``isinstance(x, Foo)``
+            for entry, k in index.named(name):
+                if entry.path != cur.path and entry.definitions[k].kind in ("class", "interface"):
+                    score[(entry.path, k)] = score.get((entry.path, k), 0.0) + DECLARED_VOTE
+                    entries[entry.path] = entry
         if len(last_word(owner)) >= 3:
             for entry, k in classes_named(owner):
                 if entry.path != cur.path:
@@ -88,3 +95,13 @@ def _owner_class(entry: FileEntry, j: int) -> int | None:
     while j > 0 and defs[j].kind == "method":
         j -= 1
     return j if defs[j].kind in ("class", "interface") else None
+
+
+def declared(block: str, owner: str) -> list[str]:
+    """Class names the code gives ``owner`` as its type: ``owner = Foo(...)``
+    (``self.owner = mod.Foo(...)``), ``owner: Foo`` and ``isinstance(owner, Foo)``."""
+    o = re.escape(owner)
+    found = re.findall(rf"(?<![\w$]){o}\s*(?::[^=\n]*)?=\s*(?:await\s+|new\s+)?(?:[\w$]+\.)*([A-Z][\w$]*)\s*\(", block)
+    found += re.findall(rf"(?<![\w$.]){o}\??\s*:\s*(?:Optional\[)?(?:[\w$]+\.)*([A-Z][\w$]*)", block)
+    found += re.findall(rf"isinstance\(\s*(?:self\.)?{o}\s*,\s*(?:[\w$]+\.)*([A-Z][\w$]*)", block)
+    return list(dict.fromkeys(found))
