@@ -276,7 +276,9 @@ class Chooser:
             text, head = entry.rendered(def_index)
             if short:
                 text = _signature(d, text)
-            elif len(text) > FULL_TEXT_CHARS or len(chosen) >= FULL_DEFINITIONS:
+            elif len(chosen) >= FULL_DEFINITIONS:
+                text = _signature(d, text)  # one line each after the first few: more of them fit
+            elif len(text) > FULL_TEXT_CHARS:
                 text = text[:head]
             cost = len(text) + 1 + (0 if entry.path in groups else len(display_path(file_uri(entry.path))) + HEADER_COST)
             if used + cost > limit:
@@ -327,7 +329,7 @@ class Chooser:
             for _, path in modules[:4]:
                 entry = index.files.get(path)
                 ranked = sorted((popularity(d.name), i) for i, d in enumerate(entry.definitions if entry else ())
-                                if d.kind in ("function", "class", "constant") and not d.name.startswith("_"))
+                                if d.kind in ("function", "class", "constant") and not d.name.startswith("__"))
                 for _, i in ranked[:MAX_MEMBERS // 2]:
                     take(entry, i, short=True)
         picks = [
