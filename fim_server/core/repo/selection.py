@@ -330,7 +330,7 @@ class Chooser:
                 entry = index.files.get(path)
                 ranked = sorted((popularity(d.name), i) for i, d in enumerate(entry.definitions if entry else ())
                                 if d.kind in ("function", "class", "constant") and not d.name.startswith("__"))
-                for _, i in ranked[:MAX_MEMBERS // 2]:
+                for _, i in ranked[:MAX_MEMBERS]:
                     take(entry, i, short=True)
         picks = [
             Picked(display_path(file_uri(path)), "\n".join(text for _, text in sorted(items)), "definitions", path, items[0][0])
