@@ -100,8 +100,15 @@ def _owner_class(entry: FileEntry, j: int) -> int | None:
 def declared(block: str, owner: str) -> list[str]:
     """Class names the code gives ``owner`` as its type: ``owner = Foo(...)``
     (``self.owner = mod.Foo(...)``), ``owner: Foo`` and ``isinstance(owner, Foo)``."""
+    lines, i = [], block.find(owner)
+    while i >= 0:  # only the lines naming it go through the patterns
+        start, end = block.rfind("\n", 0, i) + 1, block.find("\n", i)
+        end = len(block) if end < 0 else end
+        lines.append(block[start:end])
+        i = block.find(owner, end)
+    text = "\n".join(lines)
     o = re.escape(owner)
-    found = re.findall(rf"(?<![\w$]){o}\s*(?::[^=\n]*)?=\s*(?:await\s+|new\s+)?(?:[\w$]+\.)*([A-Z][\w$]*)\s*\(", block)
-    found += re.findall(rf"(?<![\w$.]){o}\??\s*:\s*(?:Optional\[)?(?:[\w$]+\.)*([A-Z][\w$]*)", block)
-    found += re.findall(rf"isinstance\(\s*(?:self\.)?{o}\s*,\s*(?:[\w$]+\.)*([A-Z][\w$]*)", block)
+    found = re.findall(rf"(?<![\w$]){o}\s*(?::[^=\n]*)?=\s*(?:await\s+|new\s+)?(?:[\w$]+\.)*([A-Z][\w$]*)\s*\(", text)
+    found += re.findall(rf"(?<![\w$.]){o}\??\s*:\s*(?:Optional\[)?(?:[\w$]+\.)*([A-Z][\w$]*)", text)
+    found += re.findall(rf"isinstance\(\s*(?:self\.)?{o}\s*,\s*(?:[\w$]+\.)*([A-Z][\w$]*)", text)
     return list(dict.fromkeys(found))

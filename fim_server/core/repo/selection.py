@@ -82,6 +82,7 @@ class Chooser:
         self.index = index
         self._last: dict[tuple[str, ...], tuple] = {}  # per set of stages: (state, words, picks)
         self._links_cache: tuple | None = None
+        self._passed: dict[tuple[str, int], list[tuple]] = {}
 
     def clear_choice(self) -> None:
         self._last.clear()
@@ -243,6 +244,23 @@ class Chooser:
     def _voted(self, cur: Cursor, uses: Uses) -> list[tuple[FileEntry, int]]:
         return voted_members(self.index, cur, uses, self._classes_named)
 
+    def _passed_on(self, entry: FileEntry | None, popularity) -> list[tuple]:
+        """(rank, name, file, definition index) of the names a module imports from
+        another of the repository and so offers too (``email.policy.compat32``),
+        kept while the index stays the same."""
+        if entry is None:
+            return []
+        key = (entry.path, self.index.generation)
+        if key not in self._passed:
+            if len(self._passed) > 64:
+                self._passed.clear()
+            own = {d.name for d in entry.definitions}
+            self._passed[key] = [
+                (popularity(local), local, *found) for imp in entry.imports for _, local in imp.names
+                if local not in own and not local.startswith("__")
+                and (found := _defined_or_passed_on(self.index, entry, local)) is not None]
+        return self._passed[key]
+
     def _classes_named(self, owner: str) -> list[tuple[FileEntry, int]]:
         """Classes whose name ends with the last word of ``owner`` (``_loop``,
         ``event_loop`` -> ``...Loop``), the shortest name first, three at most."""
@@ -328,10 +346,11 @@ class Chooser:
             modules = sorted({(uses.nearest(l.local) or 1 << 20, l.path) for l in links if l.remote is MODULE})
             for _, path in modules[:4]:
                 entry = index.files.get(path)
-                ranked = sorted((popularity(d.name), i) for i, d in enumerate(entry.definitions if entry else ())
+                ranked = sorted((popularity(d.name), d.name, entry, i) for i, d in enumerate(entry.definitions if entry else ())
                                 if d.kind in ("function", "class", "constant") and not d.name.startswith("__"))
-                for _, i in ranked[:MAX_MEMBERS]:
-                    take(entry, i, short=True)
+                ranked = sorted(ranked + self._passed_on(entry, popularity), key=lambda item: item[:2])
+                for _, _, owner_entry, i in ranked[:MAX_MEMBERS]:
+                    take(owner_entry, i, short=True)
         picks = [
             Picked(display_path(file_uri(path)), "\n".join(text for _, text in sorted(items)), "definitions", path, items[0][0])
             for path, items in groups.items()
