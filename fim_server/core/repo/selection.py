@@ -41,7 +41,7 @@ REFRESH_S = 2.0  # a choice made before the index changed stands this long
 REGION_LINES = 16
 _RECEIVER = re.compile(r"([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)?$")
 MAX_MEMBERS = 12  # members shown for ``owner.`` before the cursor, or of the base classes
-NEAR_IMPORT = 30  # an imported name used this near the cursor (lines; below counts three times) comes first
+NEAR_IMPORT = 100  # an imported name used this near the cursor (lines; below counts three times) comes first
 MAX_OWNERS = 2  # owners near the cursor whose suggested classes' methods are shown
 _CLASS_LINE = re.compile(r"[ \t]*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Za-z_$][\w$]*)"
                          r"(?:\s*\(([^)]*)\)|[^{\n]*?\bextends\s+([\w$.]+))?")
