@@ -12,7 +12,6 @@ into a request (``core/prompt.py``).
 
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
 import os
 import re
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import unquote, urlsplit
 
+from fim_server.core.globs import glob_regex
 from fim_server.redaction import mask_content
 
 # Files that hold secrets: never sent, whatever the settings say. Globs without a
@@ -102,32 +102,7 @@ def uri_path(uri: str) -> str:
 @lru_cache(maxsize=512)
 def _compile(glob: str) -> re.Pattern[str]:
     """A glob as a regex over a path: ``**`` spans folders, ``*`` and ``?`` do not."""
-    out = []
-    i = 0
-    while i < len(glob):
-        if glob.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif glob.startswith("**", i):
-            out.append(".*")
-            i += 2
-        else:
-            ch = glob[i]
-            if ch == "*":
-                out.append("[^/]*")
-            elif ch == "?":
-                out.append("[^/]")
-            elif ch == "[":
-                end = glob.find("]", i + 1)
-                if end < 0:
-                    out.append(re.escape(ch))
-                else:
-                    out.append(fnmatch.translate(glob[i : end + 1])[4:-3])  # the bracket class only
-                    i = end
-            else:
-                out.append(re.escape(ch))
-            i += 1
-    return re.compile("".join(out) + r"\Z", re.IGNORECASE)
+    return re.compile(glob_regex(glob, escapes=False, git_brackets=False) + r"\Z", re.IGNORECASE)
 
 
 def matching_glob(uri: str, globs: Iterable[str]) -> str | None:

@@ -14,6 +14,7 @@ import os
 import re
 from typing import Callable, Iterator
 
+from fim_server.core.globs import glob_regex
 from fim_server.core.language import EXTENSIONS
 
 MAX_FILE_BYTES = 1_000_000
@@ -30,45 +31,6 @@ class Rule:
     negated: bool
     dir_only: bool
     anchored: bool  # matched against the path from the .gitignore's folder, not the name
-
-
-def _translate(glob: str) -> str:
-    out = []
-    i = 0
-    while i < len(glob):
-        if glob.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if glob.startswith("/**", i) and i + 3 == len(glob):
-            out.append("/.*")
-            i += 3
-            continue
-        ch = glob[i]
-        if ch == "\\" and i + 1 < len(glob):
-            out.append(re.escape(glob[i + 1]))
-            i += 2
-            continue
-        if ch == "*":
-            out.append(".*" if glob.startswith("**", i) else "[^/]*")
-            i += 2 if glob.startswith("**", i) else 1
-            continue
-        if ch == "?":
-            out.append("[^/]")
-        elif ch == "[":
-            end = glob.find("]", i + 2)
-            if end < 0:
-                out.append(re.escape(ch))
-            else:
-                body = glob[i + 1 : end]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = end
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    return "".join(out)
 
 
 def parse_gitignore(text: str) -> list[Rule]:
@@ -92,7 +54,7 @@ def parse_gitignore(text: str) -> list[Rule]:
         anchored = "/" in line
         line = line.lstrip("/")
         try:
-            pattern = re.compile(_translate(line) + r"\Z", re.DOTALL)
+            pattern = re.compile(glob_regex(line, escapes=True, git_brackets=True) + r"\Z", re.DOTALL)
         except re.error:
             continue  # a pattern git would not understand either
         rules.append(Rule(pattern, negated, dir_only, anchored))
