@@ -119,6 +119,23 @@ def test_recall_mode_counts_cross_file_names_reaching_the_prompt(tmp_path):
     assert result["holes"] > 0
     assert rows["open documents only"] == 0.0  # only the hole's file is open
     assert rows["+ imports"] > 0.5 and rows["+ lexical similarity"] >= rows["+ imports"]
+    # each hole missed with every stage on is listed once, with the names that missed
+    assert len(result["misses"]) == round((1 - rows["+ lexical similarity"]) * result["holes"])
+    assert all(set(m["missed"]) <= set(m["names"]) and m["missed"] for m in result["misses"])
+
+
+def test_recall_lists_the_names_that_missed(tmp_path):
+    from fim_server.tools.eval import recall
+
+    files = {"pkg/__init__.py": "", "pkg/geometry.py": FILES["pkg/geometry.py"]}
+    for n in range(4):  # nothing in these files points at ``perimeter``'s file: no import, no use near
+        files[f"app{n}.py"] = "".join(f"def report_{k}(w, h):\n    return perimeter(w, h)\n\n\n" for k in range(6))
+    write(tmp_path, files)
+    settings = replace(Settings(), context_budget_chars=40)  # too little room for any definition
+    result = recall.measure(tmp_path, settings, samples=10, seed=0)
+    assert result["holes"] > 0 and len(result["misses"]) == result["holes"]
+    miss = result["misses"][0]
+    assert miss["missed"] == ["perimeter"] and miss["path"].startswith("app") and "perimeter" in miss["truth"]
     assert "area" in recall.code_names("x = area(1, 2)  # perimeter\n", 0, 30, "python")
     assert "perimeter" not in recall.code_names("x = area(1, 2)  # perimeter\n", 0, 30, "python")
 

@@ -33,6 +33,7 @@ CONFIGS = (
     ("+ identifiers near the cursor", ("imports", "near")),
     ("+ lexical similarity", ("imports", "near", "lexical")),
 )
+MISS_TRUTH_CHARS = 200  # of a missed hole's answer, in ``misses``
 _IDENT = re.compile(r"[A-Za-z_$][\w$]{2,}")
 _COMMON = frozenset(keyword.kwlist) | {"self", "cls", "this", "None", "True", "False", "null", "undefined", "return"}
 
@@ -43,6 +44,8 @@ class Case:
     line: int
     names: tuple[str, ...]
     hits: dict[str, tuple[int, int]]  # config -> (names found, names)
+    missed: tuple[str, ...] = ()  # the names whose definition did not reach the prompt with every stage on
+    truth: str = ""
 
 
 def _signature_lines(workspace: Workspace, name: str, own: str) -> list[str]:
@@ -185,10 +188,11 @@ def measure(repo: Path, settings: Settings, samples: int, seed: int, kinds=KINDS
             if stages == CONFIGS[-1][1]:
                 choose_ms.append((time.perf_counter() - t) * 1000)
             text = "\n".join(s for _, s in snippets)
-            got = sum(1 for n in names if any(line and line in text for line in wanted[n]))
-            hits[label] = (got, len(names))
+            found = [n for n in names if any(line and line in text for line in wanted[n])]
+            hits[label] = (len(found), len(names))
+            missed = tuple(n for n in names if n not in found)
         workspace.close(uri)
-        cases.append(Case(str(Path(path).relative_to(index.roots[0])), hole.line + 1, names, hits))
+        cases.append(Case(str(Path(path).relative_to(index.roots[0])), hole.line + 1, names, hits, missed, hole.truth))
     workspace.stop_index()
     rows = []
     for label, _ in CONFIGS:
@@ -201,6 +205,9 @@ def measure(repo: Path, settings: Settings, samples: int, seed: int, kinds=KINDS
         "files": len(index), "index_seconds": round(index_seconds, 2),
         "choose_ms_p50": round(choose_ms[len(choose_ms) // 2], 2) if choose_ms else None,
         "rows": rows,
+        # the holes where a name's definition did not reach the prompt with every stage on
+        "misses": [{"path": c.path, "line": c.line, "names": list(c.names), "missed": list(c.missed),
+                    "truth": c.truth[:MISS_TRUTH_CHARS]} for c in cases if c.missed],
     }
 
 
