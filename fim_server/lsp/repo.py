@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from fim_server.core.privacy import exclusion_reason, matching_glob, uri_path
+from fim_server.core.privacy import exclusion_reason, uri_path
 from fim_server.core.language import EXTENSIONS
+from fim_server.core.repo.walker import hidden_by_globs
 from fim_server.settings import Settings
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def start(ls: "FimServer") -> None:
         # asked before a file is opened, under the settings of the moment
         if exclusion_reason(Path(path).as_uri(), language, ls.engine.settings) is not None:
             return False
-        return not editor_excludes or not _hidden_by_editor(path, folders, editor_excludes)
+        return not editor_excludes or not hidden_by_globs(path, folders, editor_excludes)
 
     workspace.start_index(folders, may_read, settings.repo_context_max_files)
     log.info("indexing %s in the background (at most %s files)", ", ".join(folders), settings.repo_context_max_files)
@@ -85,19 +86,6 @@ def settings_changed(ls: "FimServer", old: Settings, new: Settings) -> None:
     keys = lambda s: (wanted(s), s.repo_context_max_files, tuple(s.exclude_globs), tuple(s.disabled_languages))
     if keys(old) != keys(new):
         start(ls)
-
-
-def _hidden_by_editor(path: str, folders: list[str], globs: tuple[str, ...]) -> bool:
-    """Whether the editor's ``files.exclude`` hides the file or a folder it is in."""
-    root = next((f.rstrip("/") for f in folders if path.startswith(f.rstrip("/") + "/")), None)
-    if root is None:
-        return False
-    current = path
-    while current.startswith(root + "/"):
-        if matching_glob(current[len(root) + 1 :], globs) is not None:
-            return True
-        current = os.path.dirname(current)
-    return False
 
 
 async def editor_excludes(ls: "FimServer") -> tuple[str, ...]:

@@ -55,6 +55,25 @@ def test_nested_gitignore_and_ignored_folder_contents(tmp_path):
     assert not ignores.ignored(str(tmp_path / "pkg/other.py"), False, str(tmp_path))
 
 
+# -- the editor's files.exclude -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    "path, globs, hidden",
+    [
+        ("/ws/scratch/tmpbuild/gen.py", ("**/tmpbuild",), True),  # a folder above the file
+        ("/ws/scratch/tmpbuild/gen.py", ("scratch",), True),
+        ("/ws/scratch/gen.py", ("scratch/*.py",), True),  # a tail of the path below the root
+        ("/ws/scratch/gen.py", ("**/*.PY",), True),  # matched as the privacy exclusions: any case
+        ("/ws/scratch/gen.py", ("gen.js", "other/**"), False),
+        ("/ws/src/gen.py", ("ws",), False),  # the root's own name is not below the root
+        ("/elsewhere/tmpbuild/gen.py", ("**/tmpbuild",), False),  # not under a root
+        ("/ws2/tmpbuild/gen.py", ("**/tmpbuild",), True),  # the second root
+        ("/ws/gen.py", (), False),
+    ],
+)
+def test_hidden_by_editor_globs(path, globs, hidden):
+    assert walker.hidden_by_globs(path, ["/ws/", "/ws2"], globs) is hidden
+
+
 def test_walk_skips_ignored_excluded_vendored_big_and_unknown_files(tmp_path):
     write(tmp_path, {
         ".gitignore": "ignored.py\n",

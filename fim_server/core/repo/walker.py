@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 
 from fim_server.core.globs import glob_regex
 from fim_server.core.language import EXTENSIONS
+from fim_server.core.privacy import matching_glob
 
 MAX_FILE_BYTES = 1_000_000
 SKIP_DIRS = frozenset({
@@ -112,6 +113,21 @@ class Ignores:
                     verdict = not rule.negated
             folder = os.path.join(folder, parts[i])
         return verdict
+
+
+def hidden_by_globs(path: str, roots: list[str], globs: tuple[str, ...]) -> bool:
+    """Whether ``globs`` (the editor's ``files.exclude``, matched as the privacy
+    exclusions are: a name, or a tail of the path below the root) hide ``path`` or a
+    folder it is in below its root. Climbs the folders as ``Ignores`` does."""
+    root = next((r.rstrip("/") for r in roots if path.startswith(r.rstrip("/") + "/")), None)
+    if root is None:
+        return False
+    current = path
+    while current.startswith(root + "/"):
+        if matching_glob(current[len(root) + 1 :], globs) is not None:
+            return True
+        current = os.path.dirname(current)
+    return False
 
 
 def is_venv(folder: str) -> bool:
