@@ -8,8 +8,9 @@ notifications that keep it current (``core/repo`` does the work, on its own thre
 - ``textDocument/didOpen`` and ``didSave``: the live text of an open document wins
   over the disk; ``didClose``: the disk counts again.
 
-The editor's ``files.exclude`` (asked with ``workspace/configuration`` once, at the
-start) hides files from the index too.
+The editor's ``files.exclude`` (asked with ``workspace/configuration`` at the start
+and again on each ``workspace/didChangeConfiguration``) hides files from the index
+too; when it changes the index starts again, like for a change of the exclusions.
 
 Settings: ``repoContext`` (and ``workspaceContext``) on or off, ``repoContextMaxFiles``;
 a change of the exclusions or disabled languages indexes again from the start, so a
@@ -88,19 +89,21 @@ def settings_changed(ls: "FimServer", old: Settings, new: Settings) -> None:
         start(ls)
 
 
-async def editor_excludes(ls: "FimServer") -> tuple[str, ...]:
+async def editor_excludes(ls: "FimServer") -> tuple[str, ...] | None:
     """The globs of the editor's ``files.exclude`` (VS Code) for the workspace
     folders: the index reads none of those files either. Empty when the client
-    does not answer ``workspace/configuration`` or has no such setting."""
+    does not answer ``workspace/configuration`` or has no such setting; None when
+    the question failed (the globs known so far still count). Asked while the index
+    is off too, so that turning it on finds them."""
     folders = [uri for uri in ls.workspace_folders() if uri.startswith("file:")]
-    if not ls.configuration.can_pull or not folders or not wanted(ls.engine.settings):
+    if not ls.configuration.can_pull or not folders:
         return ()
     items = [types.ConfigurationItem(section="files.exclude", scope_uri=f) for f in folders]
     try:
         result = await asyncio.wait_for(ls.workspace_configuration_async(types.ConfigurationParams(items=items)), 5)
     except Exception as exc:
         log.info("could not read files.exclude: %s", exc)
-        return ()
+        return None
     globs: list[str] = []
     for value in result or []:
         if isinstance(value, dict):
@@ -108,8 +111,23 @@ async def editor_excludes(ls: "FimServer") -> tuple[str, ...]:
     return tuple(dict.fromkeys(globs))
 
 
+async def configuration_changed(ls: "FimServer") -> None:
+    """``workspace/didChangeConfiguration`` (VS Code's extension sends one when
+    ``files.exclude`` changes): read ``files.exclude`` again; when it changed, index
+    again from the start (what it now hides leaves at once and is not read again,
+    what it no longer hides is read)."""
+    if not getattr(ls, "_repo_ready", False):
+        return
+    globs = await editor_excludes(ls)
+    if globs is None or globs == ls._repo_editor_excludes:
+        return
+    log.info("files.exclude changed: indexing again")
+    ls._repo_editor_excludes = globs
+    start(ls)
+
+
 async def initialized(ls: "FimServer") -> None:
-    ls._repo_editor_excludes = await editor_excludes(ls)
+    ls._repo_editor_excludes = await editor_excludes(ls) or ()
     ls._repo_ready = True
     start(ls)
     caps = ls.client_capabilities.workspace if ls.client_capabilities else None

@@ -282,6 +282,7 @@ async def did_change_configuration(ls: FimServer, params: types.DidChangeConfigu
         ls.apply_settings(user_action=True)
     else:
         await ls.pull_configuration(user_action=True)
+    await repo.configuration_changed(ls)  # the editor's files.exclude, read again
 
 
 async def inline_completion(ls: FimServer, params: types.InlineCompletionParams):

@@ -191,3 +191,46 @@ def test_a_file_that_becomes_excluded_leaves_the_index_and_the_prompt(tmp_path):
             server.inline((ws / "main.py").as_uri(), 4, 35)
             body = fake.completion_requests()[-1].raw_body.decode("utf-8", "replace")
             assert "polygon_area_with_holes(outer, holes=())" not in body
+
+
+def test_files_exclude_is_read_again_when_the_configuration_changes(tmp_path):
+    ws = tmp_path / "ws"
+    write(ws, {
+        "shapes/__init__.py": "",
+        "shapes/geometry.py": "def polygon_area_with_holes(outer, holes=()):\n    return 0.0\n",
+        "main.py": MAIN,
+    })
+
+    def files_in_index(n: int) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (server.stats().get("repo_walked") and server.stats()["repo_files"] == n):
+            time.sleep(0.05)
+        assert server.stats()["repo_files"] == n
+
+    typed = []
+
+    def prompt() -> str:  # one more character typed each time: a new request, not the cache
+        typed.append("x")
+        column = 35 + len(typed)
+        server.change((ws / "main.py").as_uri(), len(typed) + 1, (4, column - 1), (4, column - 1), "x")
+        before = len(fake.completion_requests())
+        server.inline((ws / "main.py").as_uri(), 4, column)
+        assert len(fake.completion_requests()) == before + 1
+        return fake.completion_requests()[-1].raw_body.decode("utf-8", "replace")
+
+    with FakeDeepSeek(api_key=API_KEY, default=Reply(text="outer)")) as fake:
+        server, _ = start_server(tmp_path, ws, fake, files_exclude={})
+        with server:
+            files_in_index(2)
+            server.open((ws / "main.py").as_uri(), MAIN)
+            assert "polygon_area_with_holes(outer, holes=())" in prompt()
+            # the editor now hides the folder: VS Code's extension says the configuration changed
+            server.files_exclude = {"**/shapes": True}
+            server.notify("workspace/didChangeConfiguration", {"settings": None})
+            files_in_index(1)
+            assert "polygon_area_with_holes(outer, holes=())" not in prompt()
+            # and shows it again (a pushed section: Neovim's way, the re-read happens too)
+            server.files_exclude = {"**/shapes": False}
+            server.notify("workspace/didChangeConfiguration", {"settings": {"fimServer": {"debounceMs": 0}}})
+            files_in_index(2)
+            assert "polygon_area_with_holes(outer, holes=())" in prompt()

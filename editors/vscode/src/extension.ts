@@ -123,6 +123,9 @@ class Extension {
       vscode.workspace.onDidChangeConfiguration(async (e) => {
         if (e.affectsConfiguration("fimServer.serverPath") || e.affectsConfiguration("fimServer.serverArgs")) await this.restart();
         else if (e.affectsConfiguration("fimServer")) await this.sendSettings();
+        // the server reads files.exclude again (the index skips what it hides)
+        else if (e.affectsConfiguration("files.exclude") && client?.state === State.Running)
+          await client.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.sendSettings()),
       vscode.window.onDidChangeActiveTextEditor(() => this.refreshSwitches()),
