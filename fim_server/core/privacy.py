@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import unquote, urlsplit
 
-from fim_server.core.globs import glob_regex
+from fim_server.core.globs import compile_glob
 from fim_server.redaction import mask_content
 
 # Files that hold secrets: never sent, whatever the settings say. Globs without a
@@ -100,9 +100,9 @@ def uri_path(uri: str) -> str:
 
 
 @lru_cache(maxsize=512)
-def _compile(glob: str) -> re.Pattern[str]:
-    """A glob as a regex over a path: ``**`` spans folders, ``*`` and ``?`` do not."""
-    return re.compile(glob_regex(glob, escapes=False, git_brackets=False) + r"\Z", re.IGNORECASE)
+def _compile(glob: str):
+    """A glob as a matcher over a path (``match``): ``**`` spans folders, ``*`` and ``?`` do not."""
+    return compile_glob(glob, escapes=False, git_brackets=False, flags=re.IGNORECASE)
 
 
 def matching_glob(uri: str, globs: Iterable[str]) -> str | None:

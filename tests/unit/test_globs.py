@@ -55,7 +55,7 @@ PRIVACY = [
     ("/abs/secret.txt", "/x/abs/secret.txt", False),
     (".aws/credentials", "/home/u/.aws/credentials", True),
     (".aws/credentials", "/home/u/.aws/credentials.bak", False),
-    ("**", "a\nb", False),  # ** does not cross a line break; * does
+    ("**", "a\nb", True),  # ** crosses a line break too (it did not before: ".ssh/**" missed ".ssh/a\nb")
     ("*", "a\nb", True),
 ]
 

@@ -12,9 +12,9 @@ from collections import deque
 from dataclasses import dataclass
 import os
 import re
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
-from fim_server.core.globs import glob_regex
+from fim_server.core.globs import compile_glob
 from fim_server.core.language import EXTENSIONS
 from fim_server.core.privacy import matching_glob
 
@@ -28,7 +28,7 @@ BINARY_PROBE = 8192
 
 @dataclass(frozen=True)
 class Rule:
-    pattern: re.Pattern[str]
+    pattern: Any  # re.Pattern or globs.StateMatcher: match(text)
     negated: bool
     dir_only: bool
     anchored: bool  # matched against the path from the .gitignore's folder, not the name
@@ -55,7 +55,7 @@ def parse_gitignore(text: str) -> list[Rule]:
         anchored = "/" in line
         line = line.lstrip("/")
         try:
-            pattern = re.compile(glob_regex(line, escapes=True, git_brackets=True) + r"\Z", re.DOTALL)
+            pattern = compile_glob(line, escapes=True, git_brackets=True)
         except re.error:
             continue  # a pattern git would not understand either
         rules.append(Rule(pattern, negated, dir_only, anchored))
