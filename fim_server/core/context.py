@@ -188,24 +188,44 @@ def cursor_context(doc: Document, line: int, col: int, settings: "Settings", sel
     reason = too_big(doc.size, len(doc.lines[line]))
     if reason is not None:
         raise NoContext(reason)
-    lines = doc.lines
+    return context_of_lines(doc.uri, doc.lines, line, col, doc.offset_of(line, col), settings, doc.language_id,
+                            selected, line_starts=doc.line_starts(line))
+
+
+def context_of_lines(
+    uri: str,
+    lines: Sequence[str],
+    line: int,
+    col: int,
+    offset: int,
+    settings: "Settings",
+    language_id: str,
+    selected: Selected | None = None,
+    line_starts: list[int] | None = None,
+) -> CursorContext:
+    """The context at (line, col) of ``lines`` (a document's, or a notebook's cells
+    joined), the cursor at ``offset`` in their text, shaped by the settings. With
+    ``selected``, after the menu item is inserted on the cursor's line (``lines`` is
+    left as it is). Raises ``NoContext`` for text holding binary data."""
     if selected is not None:
         current = lines[line]
         content = line_content(current)
         lines = list(lines)
         lines[line] = content[: selected.start] + selected.text + content[selected.end :] + current[len(content) :]
+        offset += len(selected.text) - (col - selected.start)
         col = selected.start + len(selected.text)
+        line_starts = None  # the cursor's line changed length
     ctx = build_context(
-        doc.uri,
+        uri,
         lines,
         line,
         col,
         max_prefix_chars=settings.max_prefix_chars,
         max_suffix_chars=settings.max_suffix_chars,
-        language_id=doc.language_id,
+        language_id=language_id,
         anchor=settings.prompt_anchor_lines,
-        offset=doc.offset_of(line, col),
-        line_starts=None if lines is not doc.lines else doc.line_starts(line),
+        offset=offset,
+        line_starts=line_starts,
     )
     if "\x00" in ctx.prefix or "\x00" in ctx.suffix:
         raise NoContext("it holds NUL characters (binary data)")

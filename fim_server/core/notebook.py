@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 import re
 from typing import TYPE_CHECKING, Iterator, Protocol
 
-from fim_server.core.context import CursorContext, NoContext, Selected, build_context, too_big
+from fim_server.core.context import CursorContext, NoContext, Selected, context_of_lines, too_big
 from fim_server.core.documents import Document, line_content
 
 if TYPE_CHECKING:
@@ -273,29 +273,11 @@ def cell_context(
     reason = too_big(view.size, len(doc.lines[line]))
     if reason is not None:
         raise NoContext(f"the notebook {reason.removeprefix('it ')}")
-    lines, at = view.lines, view.start + line
     offset = view.cell_start + doc.offset_of(line, col)
     cell_end = view.cell_end
     if selected is not None:
-        current = lines[at]
-        content = line_content(current)
-        lines[at] = content[: selected.start] + selected.text + content[selected.end :] + current[len(content) :]
-        offset += len(selected.text) - (col - selected.start)
         cell_end += len(selected.text) - (selected.end - selected.start)
-        col = selected.start + len(selected.text)
-    ctx = build_context(
-        cell_uri,
-        lines,
-        at,
-        col,
-        max_prefix_chars=settings.max_prefix_chars,
-        max_suffix_chars=settings.max_suffix_chars,
-        language_id=doc.language_id,
-        anchor=settings.prompt_anchor_lines,
-        offset=offset,
-    )
-    if "\x00" in ctx.prefix or "\x00" in ctx.suffix:
-        raise NoContext("it holds NUL characters (binary data)")
+    ctx = context_of_lines(cell_uri, view.lines, view.start + line, col, offset, settings, doc.language_id, selected)
     return ctx.in_cell(notebook.uri, view.cell_start, cell_end)
 
 

@@ -259,6 +259,27 @@ def test_prefix_start_by_the_documents_line_starts_equals_the_walk(lengths, data
     assert prefix_start_line(doc.lines, line, col, budget, anchor, doc.line_starts(line)) == walked
 
 
+@pytest.mark.parametrize("line, start, end, text", [(1, 4, 6, "path.join"), (0, 0, 0, "import "), (2, 8, 12, "")])
+def test_a_selected_item_gives_the_context_of_the_text_with_it_inserted(line, start, end, text):
+    """The completion-menu item applied to the cursor's line (``context_of_lines``,
+    shared with the notebooks): the same context, offset and column as a document
+    that already holds the item, the cursor after it."""
+    from fim_server.core.context import Selected, cursor_context
+    from fim_server.core.documents import Document
+    from fim_server.settings import Settings
+
+    lines = ["os = 1\n", "os.pa(x)\n", "    x = abcdefgh\n", "y = 2\n"]
+    inserted = list(lines)
+    inserted[line] = lines[line][:start] + text + lines[line][end:]
+    settings = Settings()
+    got = cursor_context(Document("file:///t.py", "".join(lines), language_id="python"), line, end, settings,
+                         Selected(start, end, text))
+    want = cursor_context(Document("file:///t.py", "".join(inserted), language_id="python"), line, start + len(text),
+                          settings)
+    assert got == want
+    assert got.line_prefix == inserted[line][: start + len(text)]
+
+
 # -- every context setting in the server, `complete` and `eval` --------------------------------
 # Every setting that shapes the cursor context takes effect in all three paths that
 # build one: the language server, ``fim-server complete`` and ``fim-server eval``.
