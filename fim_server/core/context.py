@@ -39,6 +39,7 @@ class CursorContext:
     column: int  # code points from the start of the line
     offset: int  # absolute code-point offset of the cursor in the document
     newline: str = "\n"  # the document's line terminator at the cursor
+    start_line: int = 0  # the prefix window's first line (0-based)
     # (path, text) of snippets from other open documents / recent edits, placed first in the prompt
     snippets: tuple[tuple[str, str], ...] = ()
     # in a notebook cell (core/notebook.py): the notebook's URI (privacy rules apply to
@@ -68,7 +69,13 @@ def _newline_of(lines: list[str], line: int) -> str:
 
 
 def prefix_start_line(
-    lines: list[str], line: int, col: int, budget: int, anchor: int = ANCHOR_LINES, starts: Sequence[int] | None = None
+    lines: list[str],
+    line: int,
+    col: int,
+    budget: int,
+    anchor: int = ANCHOR_LINES,
+    starts: Sequence[int] | None = None,
+    previous: int | None = None,
 ) -> int:
     """First line of the prefix window: as early as the budget allows, rounded up to
     a multiple of ``anchor`` so it moves only every ``anchor`` lines.
@@ -76,6 +83,13 @@ def prefix_start_line(
     When lines are so long that the rounding would give up more than a quarter of
     the lines that fit, the step halves (16, 8, ...): multiples of 32 are multiples
     of 16, so the window still moves rarely, and never loses much context.
+
+    ``previous`` (the start the document's last window had) turns on hysteresis:
+    the window keeps that start while the budget still holds it and it gives up
+    less than two steps of the lines that fit, so typing on and small cursor moves
+    do not shift it. A fresh placement leaves between half a step and one and a half
+    steps of room: half a step of typing down, or of moving up, before it moves.
+    Without ``previous`` the start depends on the cursor alone.
 
     ``starts`` (code points before each line, valid up to ``line``; the document
     keeps them) finds the start by bisection instead of walking the lines.
@@ -94,7 +108,12 @@ def prefix_start_line(
     step = anchor
     while step > 1 and step > (line - start) // 4:
         step //= 2
-    return -(-start // step) * step
+    if previous is not None and start <= previous <= line and previous - start < 2 * step:
+        return previous
+    snapped = -(-start // step) * step
+    if previous is not None and snapped - start < step // 2:
+        snapped += step  # still at most half of the lines that fit: step <= (line - start) / 4
+    return snapped
 
 
 def build_context(
@@ -109,17 +128,19 @@ def build_context(
     offset: int | None = None,
     anchor: int = ANCHOR_LINES,
     line_starts: Sequence[int] | None = None,
+    previous_start: int | None = None,
 ) -> CursorContext:
     """Cut the windows around (line, col), both given in code points.
 
     The cursor line is always included; when the part of it before (after) the
     cursor alone exceeds the budget, it is cut at the budget, never at the cursor.
+    ``previous_start``: see ``prefix_start_line``.
     """
     current = lines[line]
     content = line_content(current)
     line_prefix = content[:col]
     line_suffix = content[col:]
-    start = prefix_start_line(lines, line, col, max_prefix_chars, anchor, line_starts)
+    start = prefix_start_line(lines, line, col, max_prefix_chars, anchor, line_starts, previous_start)
     prefix = "".join(lines[start:line]) + line_prefix
     if len(prefix) > max_prefix_chars:
         prefix = prefix[len(prefix) - max_prefix_chars :]
@@ -149,6 +170,7 @@ def build_context(
         column=col,
         offset=offset,
         newline=_newline_of(lines, line),
+        start_line=start,
     )
 
 
@@ -183,13 +205,17 @@ def cursor_context(doc: Document, line: int, col: int, settings: "Settings", sel
     place the server, ``fim-server complete`` and ``fim-server eval`` get it from.
 
     With ``selected``, the context is the one after the menu item is inserted.
+    The prefix window's start is kept on the document (``window_start``): the next
+    context keeps it while it fits (``prefix_start_line``'s hysteresis).
     Raises ``NoContext`` for a document too large or holding binary data.
     """
     reason = too_big(doc.size, len(doc.lines[line]))
     if reason is not None:
         raise NoContext(reason)
-    return context_of_lines(doc.uri, doc.lines, line, col, doc.offset_of(line, col), settings, doc.language_id,
-                            selected, line_starts=doc.line_starts(line))
+    ctx = context_of_lines(doc.uri, doc.lines, line, col, doc.offset_of(line, col), settings, doc.language_id,
+                           selected, line_starts=doc.line_starts(line), previous_start=doc.window_start)
+    doc.window_start = ctx.start_line
+    return ctx
 
 
 def context_of_lines(
@@ -202,11 +228,13 @@ def context_of_lines(
     language_id: str,
     selected: Selected | None = None,
     line_starts: list[int] | None = None,
+    previous_start: int | None = None,
 ) -> CursorContext:
     """The context at (line, col) of ``lines`` (a document's, or a notebook's cells
     joined), the cursor at ``offset`` in their text, shaped by the settings. With
     ``selected``, after the menu item is inserted on the cursor's line (``lines`` is
-    left as it is). Raises ``NoContext`` for text holding binary data."""
+    left as it is). ``previous_start``: see ``prefix_start_line``. Raises
+    ``NoContext`` for text holding binary data."""
     if selected is not None:
         current = lines[line]
         content = line_content(current)
@@ -226,6 +254,7 @@ def context_of_lines(
         anchor=settings.prompt_anchor_lines,
         offset=offset,
         line_starts=line_starts,
+        previous_start=previous_start,
     )
     if "\x00" in ctx.prefix or "\x00" in ctx.suffix:
         raise NoContext("it holds NUL characters (binary data)")

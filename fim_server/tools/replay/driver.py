@@ -90,6 +90,8 @@ class TraceResult:
     uncovered: list[dict[str, Any]] = field(default_factory=list)  # where pauses ended without ghost text
     engine: dict[str, Any] = field(default_factory=dict)  # what the real server said it did (tap.summarize)
     bodies: list[Any] = field(default_factory=list)  # the request bodies, with keep_bodies
+    moves: list[float] = field(default_factory=list)  # time.monotonic() of each cursor move (a jump)
+    received: list[float] = field(default_factory=list)  # time.monotonic() the fake got each body, with keep_bodies
 
 
 class _Session:
@@ -311,6 +313,7 @@ async def replay_trace(
                     result.keystrokes += 1
                 elif event.type == "move":
                     session.move(event.line, event.character)
+                    result.moves.append(time.monotonic())
                 elif event.type == "accept":
                     shown = session.shown[0] if session.shown else ""
                     skip = _upcoming_keys(events, i, shown) if shown else None
@@ -354,6 +357,9 @@ async def replay_trace(
         for req in requests:
             outcomes[req.outcome or "open"] = outcomes.get(req.outcome or "open", 0) + 1
         prompts = [req.prompt for req in requests if isinstance(req.prompt, str)]
+        if options.keep_bodies:  # bench/prompt_breaks.py: where each prompt stops repeating the last
+            result.bodies = [req.json for req in requests]
+            result.received = [req.received_at for req in requests]
         result.fake = {
             "completion_requests": len(requests),
             "outcomes": outcomes,
