@@ -12,7 +12,6 @@ choice; the worker takes it only to put one finished file in.
 from __future__ import annotations
 
 from array import array
-from collections import OrderedDict
 from dataclasses import dataclass, field
 import logging
 import os
@@ -24,7 +23,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from fim_server.core.repo import definitions as defs
+from fim_server.core.repo import definitions as defs, kept
 from fim_server.core.repo.imports import Import, imports_of, module_stems
 from fim_server.core.repo.lexical import WINDOW_LINES, Lexical
 from fim_server.core.repo.walker import Ignores, admissible, read_text, walk
@@ -50,7 +49,7 @@ class FileEntry:
 
     def rendered(self, i: int) -> tuple[str, int]:
         """The text of definition ``i`` and the length of its head (``definitions.render``)."""
-        return defs.render(_lines_of(self), self.definitions[i])
+        return kept.rendered(self, i)
 
     def window_text(self, start_line: int) -> str:
         """The lexical window that starts at ``start_line`` (a multiple of WINDOW_LINES)."""
@@ -58,25 +57,6 @@ class FileEntry:
         begin = self.window_starts[i] if i < len(self.window_starts) else len(self.text)
         end = self.window_starts[i + 1] - 1 if i + 1 < len(self.window_starts) else len(self.text)
         return self.text[begin:end]
-
-
-_LINES: "OrderedDict[int, tuple[FileEntry, list[str]]]" = OrderedDict()
-_LINES_KEPT = 64
-_lines_lock = threading.Lock()
-
-
-def _lines_of(entry: FileEntry) -> list[str]:
-    """The lines of a file's text, kept for the last few files asked about."""
-    with _lines_lock:
-        found = _LINES.get(id(entry))
-        if found is not None and found[0] is entry:
-            _LINES.move_to_end(id(entry))
-            return found[1]
-        lines = entry.text.split("\n")
-        _LINES[id(entry)] = (entry, lines)
-        if len(_LINES) > _LINES_KEPT:
-            _LINES.popitem(last=False)
-        return lines
 
 
 def build_entry(path: str, language: str, text: str, parsers: dict[str, Any],

@@ -97,6 +97,15 @@ def _owner_class(entry: FileEntry, j: int) -> int | None:
     return j if defs[j].kind in ("class", "interface") else None
 
 
+# the patterns of ``declared`` after the owner's name (compiled once: a pattern per
+# owner would be compiled anew for most requests, a millisecond each)
+_ASSIGNED = re.compile(r"\s*(?::[^=\n]*)?=\s*(?:await\s+|new\s+)?(?:[\w$]+\.)*([A-Z][\w$]*)\s*\(")
+_ANNOTATED = re.compile(r"\??\s*:\s*(?:Optional\[)?(?:[\w$]+\.)*([A-Z][\w$]*)")
+_ISINSTANCE = re.compile(r"isinstance\(\s*(?:self\.)?([A-Za-z_$][\w$]*)\s*,\s*(?:[\w$]+\.)*([A-Z][\w$]*)")
+_NAME_CHAR = re.compile(r"[\w$]")
+_NAME_OR_DOT = re.compile(r"[\w$.]")
+
+
 def declared(block: str, owner: str) -> list[str]:
     """Class names the code gives ``owner`` as its type: ``owner = Foo(...)``
     (``self.owner = mod.Foo(...)``), ``owner: Foo`` and ``isinstance(owner, Foo)``."""
@@ -107,8 +116,26 @@ def declared(block: str, owner: str) -> list[str]:
         lines.append(block[start:end])
         i = block.find(owner, end)
     text = "\n".join(lines)
-    o = re.escape(owner)
-    found = re.findall(rf"(?<![\w$]){o}\s*(?::[^=\n]*)?=\s*(?:await\s+|new\s+)?(?:[\w$]+\.)*([A-Z][\w$]*)\s*\(", text)
-    found += re.findall(rf"(?<![\w$.]){o}\??\s*:\s*(?:Optional\[)?(?:[\w$]+\.)*([A-Z][\w$]*)", text)
-    found += re.findall(rf"isinstance\(\s*(?:self\.)?{o}\s*,\s*(?:[\w$]+\.)*([A-Z][\w$]*)", text)
+    found = _after_owner(text, owner, _NAME_CHAR, _ASSIGNED)  # (?<![\w$])owner = ...Foo(
+    found += _after_owner(text, owner, _NAME_OR_DOT, _ANNOTATED)  # (?<![\w$.])owner: ...Foo
+    if "isinstance" in text:
+        found += [name for o, name in _ISINSTANCE.findall(text) if o == owner]
     return list(dict.fromkeys(found))
+
+
+def _after_owner(text: str, owner: str, not_before: re.Pattern, tail: re.Pattern) -> list[str]:
+    """What ``re.findall(lookbehind + re.escape(owner) + tail, text)`` finds (the
+    first group), without compiling a pattern for ``owner``: each place ``owner``
+    starts and ``not_before`` does not match the character before is tried, left
+    to right, a match's end the earliest start of the next."""
+    found, n = [], len(owner)
+    i = text.find(owner)
+    while i >= 0:
+        if not (i and not_before.match(text, i - 1)):
+            m = tail.match(text, i + n)
+            if m is not None:
+                found.append(m.group(1))
+                i = text.find(owner, max(m.end(), i + 1))
+                continue
+        i = text.find(owner, i + 1)
+    return found

@@ -20,15 +20,16 @@ from dataclasses import dataclass
 import os
 import re
 import time
-from urllib.parse import quote
 from typing import Callable, Iterable
 
+from fim_server.core.repo import kept
 from fim_server.core.repo.imports import ALL, MODULE, Link, imports_of, resolve
 from fim_server.core.repo.index import FileEntry, RepoIndex, last_word
 from fim_server.core.repo.lexical import words as lexical_words
 from fim_server.core.repo.members import voted_members
 from fim_server.core.repo.uses import Uses
-from fim_server.core.snippets import display_path, similarity
+from fim_server.core.repo.kept import file_uri, shown_path
+from fim_server.core.snippets import similarity
 
 STAGES = ("imports", "near", "lexical")
 MAX_AMBIGUOUS = 4  # a name defined in more files than this is too common to guess
@@ -68,10 +69,6 @@ class Cursor:
     line_prefix: str = ""  # the cursor line up to the cursor
 
 
-def file_uri(path: str) -> str:
-    return "file://" + quote(path)
-
-
 def cost(picks: Iterable[Picked]) -> int:
     """The characters ``picks`` take of the budget."""
     return sum(len(p.text) + len(p.path) + HEADER_COST for p in picks)
@@ -83,6 +80,7 @@ class Chooser:
         self._last: dict[tuple[str, ...], tuple] = {}  # per set of stages: (state, words, picks)
         self._links_cache: tuple | None = None
         self._passed: dict[tuple[str, int], list[tuple]] = {}
+        self._imports_of = kept.Texts(lambda language, text: tuple(imports_of(language, text)))
 
     def clear_choice(self) -> None:
         self._last.clear()
@@ -121,7 +119,7 @@ class Chooser:
         """The current file's imports, resolved (kept while they and the index stay the same)."""
         if not cur.path:
             return []
-        found = tuple(imports_of(cur.language, cur.text))
+        found = self._imports_of(cur.language, cur.text)
         key = (cur.path, found, self.index.generation)
         if self._links_cache is not None and self._links_cache[0] == key:
             return self._links_cache[1]
@@ -298,7 +296,7 @@ class Chooser:
                 text = _signature(d, text)  # one line each after the first few: more of them fit
             elif len(text) > FULL_TEXT_CHARS:
                 text = text[:head]
-            cost = len(text) + 1 + (0 if entry.path in groups else len(display_path(file_uri(entry.path))) + HEADER_COST)
+            cost = len(text) + 1 + (0 if entry.path in groups else len(shown_path(entry.path)) + HEADER_COST)
             if used + cost > limit:
                 return False
             used += cost
@@ -352,7 +350,7 @@ class Chooser:
                 for _, _, owner_entry, i in ranked[:MAX_MEMBERS]:
                     take(owner_entry, i, short=True)
         picks = [
-            Picked(display_path(file_uri(path)), "\n".join(text for _, text in sorted(items)), "definitions", path, items[0][0])
+            Picked(shown_path(path), "\n".join(text for _, text in sorted(items)), "definitions", path, items[0][0])
             for path, items in groups.items()
         ]
         if "lexical" in stages and target:
@@ -362,7 +360,7 @@ class Chooser:
                 if entry is None or not sendable(entry):
                     continue
                 text = entry.window_text(line).strip("\n")
-                name = display_path(file_uri(entry.path))
+                name = shown_path(entry.path)
                 cost = len(text) + len(name) + HEADER_COST
                 if not text.strip() or used + cost > budget:
                     continue

@@ -1,0 +1,184 @@
+"""The repository context's speed-ups choose exactly what the straightforward code
+chose: each faster part against a plain reference (the code it replaced) on real
+and generated text, and a chooser whose caches are warm against fresh ones."""
+
+from __future__ import annotations
+
+import random
+import re
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from fim_server.core.repo import definitions as defs, kept, members, uses as uses_module
+from fim_server.core.repo.index import RepoIndex, build_entry
+from fim_server.core.repo.selection import STAGES, Chooser, Cursor
+from fim_server.core.repo.uses import Uses
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+REAL = [STDLIB / "asyncio" / "base_events.py", STDLIB / "email" / "message.py", STDLIB / "json" / "decoder.py"]
+TOKENS = ["x", "xy", "obj", "self", "self.", ".", " ", "  ", "\n", "\n    ", " = ", "=", "==", ": ", ":", ",", "(", ")",
+          "()", "Foo", "Bar", "mod.", "await ", "new ", "Optional[", "]", "isinstance(", "isinstance( ", "$a", "_b",
+          "x.y", "obj.run(", "obj.run().stop", "a.bc.d", "1", "#", "é"]
+
+
+def _generated(rng: random.Random, n: int = 60) -> str:
+    return "".join(rng.choice(TOKENS) for _ in range(n))
+
+
+def _samples():
+    rng = random.Random(7)
+    texts = [_generated(rng, rng.randint(1, 80)) for _ in range(400)]
+    for path in REAL:
+        text = path.read_text()
+        lines = text.split("\n")
+        for start in range(0, len(lines), 97):
+            texts.append("\n".join(lines[start : start + 60]))
+    return texts
+
+
+SAMPLES = _samples()
+OWNERS = ["x", "xy", "obj", "a", "y", "run", "Foo", "$a", "_b", "msg", "waiter", "loop", "self", "s"]
+
+
+def reference_declared(block: str, owner: str) -> list[str]:
+    """``members.declared`` as first written: three patterns compiled per owner."""
+    lines, i = [], block.find(owner)
+    while i >= 0:
+        start, end = block.rfind("\n", 0, i) + 1, block.find("\n", i)
+        end = len(block) if end < 0 else end
+        lines.append(block[start:end])
+        i = block.find(owner, end)
+    text = "\n".join(lines)
+    o = re.escape(owner)
+    found = re.findall(rf"(?<![\w$]){o}\s*(?::[^=\n]*)?=\s*(?:await\s+|new\s+)?(?:[\w$]+\.)*([A-Z][\w$]*)\s*\(", text)
+    found += re.findall(rf"(?<![\w$.]){o}\??\s*:\s*(?:Optional\[)?(?:[\w$]+\.)*([A-Z][\w$]*)", text)
+    found += re.findall(rf"isinstance\(\s*(?:self\.)?{o}\s*,\s*(?:[\w$]+\.)*([A-Z][\w$]*)", text)
+    return list(dict.fromkeys(found))
+
+
+def test_declared_matches_the_per_owner_patterns():
+    checked = 0
+    for text in SAMPLES:
+        owners = set(OWNERS) | set(re.findall(r"[A-Za-z_$][\w$]*", text)[:20])
+        for owner in owners:
+            assert members.declared(text, owner) == reference_declared(text, owner), (text, owner)
+            checked += bool(reference_declared(text, owner))
+    assert checked > 20  # the samples do declare classes
+
+
+def test_declared_finds_each_form():
+    block = "w = Foo(1)\nself.w = mod.Bar()\nw: Optional[Baz] = None\nif isinstance(self.w, pkg.Qux): pass\nxw = Nope()\n"
+    assert members.declared(block, "w") == ["Foo", "Bar", "Baz", "Qux"]
+
+
+def reference_attributes(uses: Uses, owner: str) -> list[tuple[int, str]]:
+    best: dict[str, int] = {}
+    block = uses.block
+    row = previous = 0
+    for m in re.finditer(re.escape(owner) + r"\.([A-Za-z_$][\w$]*)", block):
+        start = m.start()
+        if start and re.match(r"[\w$.]", block[start - 1]):
+            continue
+        row += block.count("\n", previous, start)
+        previous = start
+        d = uses.cursor - row if row <= uses.cursor else (row - uses.cursor) * 3
+        if best.get(m.group(1), 1 << 30) > d:
+            best[m.group(1)] = d
+    return sorted((d, n) for n, d in best.items())
+
+
+_OWNER = re.compile(r"([A-Za-z_$][\w$]*)\s*\.\s*[A-Za-z_$]")
+_CALLED = re.compile(r"(?<![\w$])(?=([A-Za-z_$][\w$]*)(?:\([^()]*\))?\s*\.\s*([A-Za-z_$][\w$]*))")
+_IDENT = re.compile(r"[A-Za-z_$][\w$]*")
+
+
+def reference_near_names(uses: Uses) -> tuple:
+    """``near``, ``receivers`` and ``member_names`` as first written (per line, plain patterns)."""
+    near: dict[str, int] = {}
+    receivers: dict[str, int] = {}
+    called: dict[str, dict[str, int]] = {}
+    for i, line in enumerate(uses._near.split("\n")):
+        row = uses._near_first + i
+        d = uses.cursor - row if row <= uses.cursor else (row - uses.cursor) * 3
+        for name in _IDENT.findall(line):
+            if len(name) > 2 and near.get(name, 1 << 30) > d:
+                near[name] = d
+        for name in _OWNER.findall(line):
+            if name not in ("self", "this", "cls") and receivers.get(name, 1 << 30) > d:
+                receivers[name] = d
+        for owner, name in _CALLED.findall(line):
+            names = called.setdefault(owner, {})
+            if names.get(name, 1 << 30) > d:
+                names[name] = d
+    return (sorted((d, n) for n, d in near.items() if n not in uses.local),
+            [n for _, n in sorted((d, n) for n, d in receivers.items())], called)
+
+
+def test_uses_match_the_plain_patterns():
+    index = RepoIndex()
+    for text in SAMPLES:
+        lines = text.count("\n") + 1
+        for line in {0, lines // 2, lines - 1}:
+            uses = Uses(Cursor("", "python", text, line, ""), index)
+            assert (uses.near(), uses.receivers(), uses.member_names()) == reference_near_names(uses), (text, line)
+            for owner in OWNERS:
+                assert uses.attributes(owner) == reference_attributes(uses, owner), (text, owner)
+    uses_module._LINE_NAMES.clear()  # and again without the names kept per line
+    text = SAMPLES[-1]
+    uses = Uses(Cursor("", "python", text, 20, ""), index)
+    assert (uses.near(), uses.receivers(), uses.member_names()) == reference_near_names(uses)
+
+
+def test_line_patterns_match_the_plain_ones_on_every_line():
+    for path in REAL:
+        for line in path.read_text().split("\n"):
+            assert uses_module._OWNER.findall(line) == _OWNER.findall(line), line
+            assert uses_module._CALLED.findall(line) == _CALLED.findall(line), line
+
+
+def test_rendered_definitions_are_kept_per_entry_and_never_stale():
+    text = (STDLIB / "json" / "decoder.py").read_text()
+    first = build_entry("/w/decoder.py", "python", text, {})
+    lines = text.split("\n")
+    expected = [defs.render(lines, d) for d in first.definitions]
+    assert [first.rendered(i) for i in range(len(expected))] == expected
+    assert [first.rendered(i) for i in range(len(expected))] == expected  # kept
+    changed = text.replace("def ", "def renamed_", 3)
+    second = build_entry("/w/decoder.py", "python", changed, {})  # the file changed: a new entry
+    lines = changed.split("\n")
+    assert [second.rendered(i) for i in range(len(second.definitions))] == [defs.render(lines, d) for d in second.definitions]
+    del first  # its id may be reused by a new entry: never its texts
+    for _ in range(20):
+        third = build_entry("/w/other.py", "python", changed.replace("renamed_", "again_"), {})
+        assert third.rendered(0) == defs.render(third.text.split("\n"), third.definitions[0])
+
+
+@pytest.mark.parametrize("package", ["email", "json"])
+def test_a_warm_chooser_picks_what_fresh_ones_pick(package):
+    """Many cursors in a row through one chooser (its caches filled) against a new
+    chooser and emptied module caches for each: the same picks."""
+    from fim_server.core.repo.index import Indexer
+
+    index = RepoIndex([str(STDLIB / package)])
+    Indexer(index, lambda path, language: True).run_now()
+    warm = Chooser(index)
+    rng = random.Random(3)
+    files = sorted(p for p, e in index.files.items() if e.definitions)
+    checked = 0
+    for _ in range(40):
+        entry = index.files[rng.choice(files)]
+        lines = entry.text.split("\n")
+        line = rng.randrange(len(lines))
+        text = "\n".join(lines[:line] + [lines[line][: len(lines[line]) // 2]] + lines[line + 1 :])
+        cur = Cursor(entry.path, "python", text, line, "\n".join(lines[max(0, line - 10) : line + 3]),
+                     lines[line][: len(lines[line]) // 2])
+        for stages in (("imports",), ("imports", "near"), STAGES):
+            warm.clear_choice()
+            got = warm.choose(cur, 1500, lambda uri, language: True, stages)
+            kept.clear()
+            uses_module._LINE_NAMES.clear()
+            assert Chooser(index).choose(cur, 1500, lambda uri, language: True, stages) == got
+            checked += bool(got)
+    assert checked > 60
