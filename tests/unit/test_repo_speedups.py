@@ -89,8 +89,10 @@ def reference_attributes(uses: Uses, owner: str) -> list[tuple[int, str]]:
     return sorted((d, n) for n, d in best.items())
 
 
-_OWNER = re.compile(r"([A-Za-z_$][\w$]*)\s*\.\s*[A-Za-z_$]")
-_CALLED = re.compile(r"(?<![\w$])(?=([A-Za-z_$][\w$]*)(?:\([^()]*\))?\s*\.\s*([A-Za-z_$][\w$]*))")
+# no space after the dot (prose is not a member use); a line's trailing comment is no code
+_OWNER = re.compile(r"([A-Za-z_$][\w$]*)\s*\.[A-Za-z_$]")
+_CALLED = re.compile(r"(?<![\w$])(?=([A-Za-z_$][\w$]*)(?:\([^()]*\))?\s*\.([A-Za-z_$][\w$]*))")
+_COMMENT = re.compile(r"(?:#|//)[^'\"`\n]*$")
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 
 
@@ -105,10 +107,10 @@ def reference_near_names(uses: Uses) -> tuple:
         for name in _IDENT.findall(line):
             if len(name) > 2 and near.get(name, 1 << 30) > d:
                 near[name] = d
-        for name in _OWNER.findall(line):
+        for name in _OWNER.findall(_COMMENT.sub("", line)):
             if name not in ("self", "this", "cls") and receivers.get(name, 1 << 30) > d:
                 receivers[name] = d
-        for owner, name in _CALLED.findall(line):
+        for owner, name in _CALLED.findall(_COMMENT.sub("", line)):
             names = called.setdefault(owner, {})
             if names.get(name, 1 << 30) > d:
                 names[name] = d

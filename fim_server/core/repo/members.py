@@ -12,6 +12,7 @@ from fim_server.core.repo.index import FileEntry, last_word
 
 if TYPE_CHECKING:
     from fim_server.core.repo.index import RepoIndex
+    from fim_server.core.repo.relevance import Words
     from fim_server.core.repo.selection import Cursor
     from fim_server.core.repo.uses import Uses
 
@@ -24,13 +25,16 @@ DECLARED_VOTE = 2.0  # a class the code names as the receiver's type
 _RECEIVER_CALL = re.compile(r"([A-Za-z_$][\w$]*)(?:\([^()]*\))?\s*\.\s*[A-Za-z_$]?[\w$]*$")
 
 
-def voted_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", classes_named: Callable) -> list[tuple[FileEntry, int]]:
+def voted_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", classes_named: Callable,
+                  words: "Words | None" = None, modules: frozenset[str] = frozenset()) -> list[tuple[FileEntry, int]]:
     """Per receiver near the cursor (``waiter`` of ``waiter.cancelled()``), the
     class whose methods its ``receiver.name`` uses call (each name weighs one
     over the number of classes defining it, so a rare method name counts most;
     a class whose name ends with the receiver's last word gains half a vote):
     its methods, the most used first. The receiver right before the cursor
-    comes first, then the nearest."""
+    comes first, then the nearest; names bound to ``modules`` are not receivers.
+    Of a class's methods, those sharing ``words`` with the code near the cursor
+    come first."""
     receivers = uses.member_names()
     m = _RECEIVER_CALL.search(cur.line_prefix)
     at_cursor = m.group(1) if m is not None else None
@@ -40,7 +44,7 @@ def voted_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", classes_named
     out: list[tuple[FileEntry, int]] = []
     seen: set[str] = set()
     shown: set[tuple[str, int]] = set()
-    for owner in [o for o in order if o not in ("self", "this", "cls")][:MAX_RECEIVERS]:
+    for owner in [o for o in order if o not in ("self", "this", "cls") and o not in modules][:MAX_RECEIVERS]:
         if len(shown) >= MAX_VOTED:
             break
         score: dict[tuple[str, int], float] = {}
@@ -80,7 +84,8 @@ def voted_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", classes_named
         while j < len(defs) and defs[j].kind == "method":
             name = defs[j].name
             if not name.startswith("__") and name not in uses.local:
-                ranked.append(((name.startswith("_"), -index.lexical.frequency(name), name), j))
+                shared = words.score(name) if words is not None else 0
+                ranked.append(((-shared, name.startswith("_"), -index.lexical.frequency(name), name), j))
             j += 1
         for _, j in sorted(ranked)[:MAX_VOTED_MEMBERS]:
             if defs[j].name not in seen:

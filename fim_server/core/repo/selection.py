@@ -23,10 +23,14 @@ import time
 from typing import Callable, Iterable
 
 from fim_server.core.repo import kept
+from fim_server.core.repo.called import called_members
 from fim_server.core.repo.imports import ALL, MODULE, Link, imports_of, resolve
 from fim_server.core.repo.index import FileEntry, RepoIndex, last_word
 from fim_server.core.repo.lexical import words as lexical_words
+from fim_server.core.repo.inherited import inherited_members
 from fim_server.core.repo.members import voted_members
+from fim_server.core.repo.raising import exception_classes
+from fim_server.core.repo.relevance import Words
 from fim_server.core.repo.uses import Uses
 from fim_server.core.repo.kept import file_uri, shown_path
 from fim_server.core.snippets import similarity
@@ -34,7 +38,7 @@ from fim_server.core.snippets import similarity
 STAGES = ("imports", "near", "lexical")
 MAX_AMBIGUOUS = 4  # a name defined in more files than this is too common to guess
 FULL_TEXT_CHARS = 260  # a definition longer than this is shown by its head only
-FULL_DEFINITIONS = 3  # the first few chosen show their body lines too; the rest their head
+FULL_DEFINITIONS = 1  # the first chosen shows its body lines too; the rest one line each (more names fit)
 HEADER_COST = 16  # what a snippet's header costs besides its path
 MIN_COST = 24  # with less room than this left, no definition fits
 REUSE_SIMILARITY = 0.8
@@ -44,8 +48,6 @@ _RECEIVER = re.compile(r"([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)?$")
 MAX_MEMBERS = 12  # members shown for ``owner.`` before the cursor, or of the base classes
 NEAR_IMPORT = 100  # an imported name used this near the cursor (lines; below counts three times) comes first
 MAX_OWNERS = 2  # owners near the cursor whose suggested classes' methods are shown
-_CLASS_LINE = re.compile(r"[ \t]*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Za-z_$][\w$]*)"
-                         r"(?:\s*\(([^)]*)\)|[^{\n]*?\bextends\s+([\w$.]+))?")
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ class Chooser:
         self._links_cache: tuple | None = None
         self._passed: dict[tuple[str, int], list[tuple]] = {}
         self._imports_of = kept.Texts(lambda language, text: tuple(imports_of(language, text)))
+        self._words = Words("", 0)
+        self.modules: frozenset[str] = frozenset()  # of the file last asked about (``_links``)
 
     def clear_choice(self) -> None:
         self._last.clear()
@@ -118,6 +122,7 @@ class Chooser:
     def _links(self, cur: Cursor) -> list[Link]:
         """The current file's imports, resolved (kept while they and the index stay the same)."""
         if not cur.path:
+            self.modules = frozenset()
             return []
         found = self._imports_of(cur.language, cur.text)
         key = (cur.path, found, self.index.generation)
@@ -126,6 +131,9 @@ class Chooser:
         links: list[Link] = []
         for imp in found:
             links += resolve(imp, cur.path, cur.language, self.index)
+        # names bound to modules (``import signal``, ``from . import events``): not receivers of a class
+        self.modules = frozenset([imp.alias for imp in found if not imp.names and imp.alias] + [
+            local for imp in found for _, local in imp.names if not local[:1].isupper()])
         self._links_cache = (key, links)
         return links
 
@@ -145,7 +153,7 @@ class Chooser:
             entry = index.files.get(path)
             for i, d in enumerate(entry.definitions if entry else ()):
                 if d.kind != "method" and d.name.startswith(partial):
-                    found.append(((d.name.startswith("_"), popularity(d.name), d.name), entry, i))
+                    found.append(((-self._words.score(d.name), d.name.startswith("_"), popularity(d.name), d.name), entry, i))
         if not modules:
             found += self._suggested_members(owner, partial)
         found.sort(key=lambda item: (item[0], item[1].path, item[2]))
@@ -167,14 +175,15 @@ class Chooser:
             while j < len(defs) and defs[j].kind == "method":
                 name = defs[j].name
                 if name.startswith(partial) and not name.startswith("__"):
-                    found.append(((name.startswith("_"), -self.index.lexical.frequency(name), name), entry, j))
+                    rank = (-self._words.score(name), name.startswith("_"), -self.index.lexical.frequency(name), name)
+                    found.append((rank, entry, j))
                 j += 1
         return found
 
     def _owners(self, uses: Uses, links: list[Link]) -> list[tuple[FileEntry, int]]:
         """Near ``owner.name`` uses (``loop.call_soon``): the most used methods of
         the classes the first owners' names suggest."""
-        modules = {link.local for link in links if link.remote is MODULE}
+        modules = {link.local for link in links if link.remote is MODULE} | self.modules
         out: list[tuple[FileEntry, int]] = []
         seen: set[str] = set()
         for owner in [o for o in uses.receivers() if o not in modules][:MAX_OWNERS]:
@@ -190,57 +199,8 @@ class Chooser:
                         break
         return out
 
-    def _inherited(self, cur: Cursor, uses: Uses) -> list[tuple[FileEntry, int]]:
-        """In a method using ``self.``/``this.``: the methods of the enclosing
-        class's base classes defined in other files (two levels), the most used first."""
-        if uses.nearest("self") is None and uses.nearest("this") is None:
-            return []
-        bases: list[str] = []
-        own = self.index.files.get(cur.path)
-        if own is not None:  # the last class above the cursor, as last indexed
-            classes = [d for d in own.definitions if d.kind == "class" and d.line <= cur.line]
-            header = own.rendered(own.definitions.index(classes[-1]))[0] if classes else ""
-            m = _CLASS_LINE.match(next((line for line in header.split("\n") if "class" in line), ""))
-        else:
-            lines = cur.text.split("\n")
-            m = next((m for row in range(min(cur.line, len(lines) - 1), max(-1, cur.line - 300), -1)
-                      if (m := _CLASS_LINE.match(lines[row])) is not None), None)
-        if m is not None:
-            bases = [b.strip().rsplit(".", 1)[-1] for b in (m.group(2) or m.group(3) or "").split(",") if b.strip()]
-        index = self.index
-        found: list[tuple[tuple, FileEntry, int]] = []
-        seen_classes: set[str] = set()
-        for depth in range(2):
-            nxt: list[str] = []
-            for base in bases:
-                if base in seen_classes or not base.isidentifier():
-                    continue
-                seen_classes.add(base)
-                for entry, i in index.named(base):
-                    d = entry.definitions[i]
-                    if d.kind not in ("class", "interface") or entry.path == cur.path:
-                        continue
-                    defs = entry.definitions
-                    j = i + 1
-                    while j < len(defs) and defs[j].kind == "method":
-                        if not defs[j].name.startswith("__"):
-                            found.append(((depth, -index.lexical.frequency(defs[j].name), defs[j].name), entry, j))
-                        j += 1
-                    head = _CLASS_LINE.match(entry.rendered(i)[0].split("\n")[0].lstrip())
-                    if head is not None:
-                        nxt += [b.strip().rsplit(".", 1)[-1] for b in (head.group(2) or head.group(3) or "").split(",")]
-                    break
-            bases = nxt
-        found.sort(key=lambda item: (item[0], item[1].path, item[2]))
-        out, names = [], set()
-        for _, entry, j in found:
-            if entry.definitions[j].name not in names and entry.definitions[j].name not in uses.local:
-                names.add(entry.definitions[j].name)
-                out.append((entry, j))
-        return out[:MAX_MEMBERS]
-
     def _voted(self, cur: Cursor, uses: Uses) -> list[tuple[FileEntry, int]]:
-        return voted_members(self.index, cur, uses, self._classes_named)
+        return voted_members(self.index, cur, uses, self._classes_named, self._words, self.modules)
 
     def _passed_on(self, entry: FileEntry | None, popularity) -> list[tuple]:
         """(rank, name, file, definition index) of the names a module imports from
@@ -281,6 +241,8 @@ class Chooser:
         chosen: set[tuple[str, int]] = set()
         limit = budget if defs_budget is None else min(budget, defs_budget)
 
+        methods: set[str] = set()  # of the methods shown by their signature: one of each name is enough
+
         def take(entry: FileEntry, def_index: int, short: bool = False) -> bool:
             nonlocal used
             key = (entry.path, def_index)
@@ -289,11 +251,12 @@ class Chooser:
             if limit - used < MIN_COST:
                 return False
             d = entry.definitions[def_index]
+            one_line = short or len(chosen) >= FULL_DEFINITIONS  # after the first few: more of them fit
+            if one_line and d.kind == "method" and d.name in methods:
+                return True  # another class's method of that name is shown already
             text, head = entry.rendered(def_index)
-            if short:
+            if one_line:
                 text = _signature(d, text)
-            elif len(chosen) >= FULL_DEFINITIONS:
-                text = _signature(d, text)  # one line each after the first few: more of them fit
             elif len(text) > FULL_TEXT_CHARS:
                 text = text[:head]
             cost = len(text) + 1 + (0 if entry.path in groups else len(shown_path(entry.path)) + HEADER_COST)
@@ -301,10 +264,13 @@ class Chooser:
                 return False
             used += cost
             chosen.add(key)
+            if one_line and d.kind == "method":
+                methods.add(d.name)
             groups.setdefault(entry.path, []).append((d.line, text))
             return True
 
         uses = Uses(cur, index) if "imports" in stages or "near" in stages else None
+        self._words = Words(cur.text, cur.line, uses.block if uses else "")  # ranks a class's or a module's members
         links = self._links(cur) if uses is not None else []
         far: list = []
         if "imports" in stages:  # imported names used near the cursor first; the others after the near stage
@@ -313,29 +279,38 @@ class Chooser:
                     take(entry, def_index)
                 else:
                     far.append((entry, def_index))
-        if "near" in stages:  # what the cursor is about to name: a member of ``owner.``
+        if "near" in stages:  # what the cursor is about to name: an exception class, a member of ``owner.``
+            for entry, def_index in exception_classes(index, cur, links, self._words):
+                take(entry, def_index, short=True)
             for entry, def_index in self._receiver(cur, links):
                 take(entry, def_index, short=True)
             for entry, def_index in self._voted(cur, uses):
                 take(entry, def_index, short=True)
-            for entry, def_index in self._inherited(cur, uses) + self._owners(uses, links):
+            for entry, def_index in inherited_members(index, cur, uses, self._words) + self._owners(uses, links):
                 take(entry, def_index, short=True)
         if "near" in stages:
             imported = {link.path for link in links}
             folder = os.path.dirname(cur.path)
-            for distance, name in uses.near():
-                found = index.named(name)
-                if not found or len({e.path for e, _ in found}) > MAX_AMBIGUOUS:
-                    continue
-                best = min(
+
+            def best(found: list[tuple[FileEntry, int]]) -> tuple[FileEntry, int] | None:
+                """Of a name's definitions: in an imported file, the same folder, a function, the nearest path."""
+                return min(
                     (item for item in found if item[0].path != cur.path),
                     key=lambda item: (item[0].path not in imported, os.path.dirname(item[0].path) != folder,
                                       item[0].definitions[item[1]].kind == "method", _path_distance(item[0].path, cur.path),
                                       item[0].path, item[1]),
                     default=None,
                 )
-                if best is not None:
-                    take(*best)
+
+            for entry, def_index in called_members(index, uses, best):
+                take(entry, def_index, short=True)
+            for distance, name in uses.near():
+                found = index.named(name)
+                if not found or len({e.path for e, _ in found}) > MAX_AMBIGUOUS:
+                    continue
+                pick = best(found)
+                if pick is not None:
+                    take(*pick)
         for entry, def_index in far:
             take(entry, def_index, short=True)
         if "imports" in stages:
@@ -344,9 +319,11 @@ class Chooser:
             modules = sorted({(uses.nearest(l.local) or 1 << 20, l.path) for l in links if l.remote is MODULE})
             for _, path in modules[:4]:
                 entry = index.files.get(path)
-                ranked = sorted((popularity(d.name), d.name, entry, i) for i, d in enumerate(entry.definitions if entry else ())
-                                if d.kind in ("function", "class", "constant") and not d.name.startswith("__"))
-                ranked = sorted(ranked + self._passed_on(entry, popularity), key=lambda item: item[:2])
+                ranked = [(popularity(d.name), d.name, entry, i) for i, d in enumerate(entry.definitions if entry else ())
+                          if d.kind in ("function", "class", "constant") and not d.name.startswith("__")]
+                # the names sharing words with the code near the cursor first, then the most used
+                ranked = sorted(ranked + self._passed_on(entry, popularity),
+                                key=lambda item: (-self._words.score(item[1]), *item[:2]))
                 for _, _, owner_entry, i in ranked[:MAX_MEMBERS]:
                     take(owner_entry, i, short=True)
         picks = [

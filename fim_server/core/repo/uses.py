@@ -18,8 +18,10 @@ _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 # ``(?=(...))\1`` takes a whole name at once (a lookahead is never backtracked
 # into): the same matches as a plain ``([A-Za-z_$][\w$]*)``, whose shorter tries
 # could never be followed by the dot, in a third less time
-_CALLED = re.compile(r"(?<![\w$])(?=(?=([A-Za-z_$][\w$]*))\1(?:\([^()]*\))?\s*\.\s*([A-Za-z_$][\w$]*))")
-_OWNER = re.compile(r"(?=([A-Za-z_$][\w$]*))\1\s*\.\s*[A-Za-z_$]")
+# No space after the dot: prose (``the boundary string.  By default``) is not a member use.
+_CALLED = re.compile(r"(?<![\w$])(?=(?=([A-Za-z_$][\w$]*))\1(?:\([^()]*\))?\s*\.([A-Za-z_$][\w$]*))")
+_OWNER = re.compile(r"(?=([A-Za-z_$][\w$]*))\1\s*\.[A-Za-z_$]")
+_COMMENT = re.compile(r"(?:#|//)[^'\"`\n]*$")  # a comment ending a line (no quote after it: not in a string)
 _DEFINES = re.compile(r"\n[ \t]*(?:(?:export|default|async|pub|static)[ \t]+)*(?:def|class|function|func|type|interface|"
                       r"enum|struct|trait|fn|const|let|var)[ \t]+\*?[ \t]*([A-Za-z_$][\w$]*)")
 _LOCAL_ASSIGN = re.compile(r"\n[ \t]*(?:(?:const|let|var|auto|final)[ \t]+)?([A-Za-z_$][\w$]*)[ \t]*(?::[^=\n]*)?:?=(?!=)")
@@ -173,8 +175,9 @@ def _line_names(line: str) -> tuple:
         if not line.strip():
             return _NO_NAMES
         idents = tuple(name for name in _IDENT.findall(line) if len(name) > 2)
-        dotted = "." in line  # both patterns need one
-        found = (idents, tuple(_OWNER.findall(line)) if dotted else (), tuple(_CALLED.findall(line)) if dotted else ())
+        code = _COMMENT.sub("", line) if "#" in line or "//" in line else line  # no receivers in a comment
+        dotted = "." in code  # both patterns need one
+        found = (idents, tuple(_OWNER.findall(code)) if dotted else (), tuple(_CALLED.findall(code)) if dotted else ())
         if len(_LINE_NAMES) >= _LINE_NAMES_KEPT:
             _LINE_NAMES.clear()
         _LINE_NAMES[line] = found

@@ -1,0 +1,48 @@
+"""The members the file calls on its objects, for ``selection.py``: a file that
+calls ``self._proactor.recv(...)`` in one method likely calls ``recv_into`` or
+``recv`` again in the next, and ``.create_future()`` three times likely a fourth;
+the definitions of the names it uses as ``x.name`` in the code around the cursor
+(hundreds of lines), the most used first, unless many classes define the name or
+it is a method of the language's built-in types (``.append``, ``.get``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+import re
+from typing import TYPE_CHECKING, Callable
+
+from fim_server.core.repo.index import FileEntry
+
+if TYPE_CHECKING:
+    from fim_server.core.repo.index import RepoIndex
+    from fim_server.core.repo.uses import Uses
+
+MAX_CALLED = 10
+MAX_FILES = 4  # a name defined in more files than this says too little about which one is meant
+_MEMBER_USE = re.compile(r"(?<=[\w$)\]])\.([A-Za-z_$][\w$]*)")
+# methods of Python's and JavaScript's built-in types: ``parts.append`` is the list's
+_BUILTIN = frozenset(
+    name for kind in (str, bytes, bytearray, list, dict, set, frozenset, tuple, int, float, object, type, BaseException)
+    for name in dir(kind)
+) | frozenset("push pop shift unshift map filter reduce forEach slice splice concat join indexOf includes keys values "
+              "entries length toString call apply bind then catch finally has get set delete add size next".split())
+
+
+def called_members(index: "RepoIndex", uses: "Uses", best: Callable) -> list[tuple[FileEntry, int]]:
+    """The definitions of the ``x.name`` members the code around the cursor uses
+    and the file does not define (``best`` picks one of a name's definitions),
+    the most used first."""
+    counts = Counter(_MEMBER_USE.findall(uses.block))
+    out = []
+    for name, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        if name in uses.local or name in _BUILTIN or name.startswith("__") or len(name) < 3:
+            continue
+        found = [(e, i) for e, i in index.named(name) if e.definitions[i].kind == "method"]
+        if not found or len({e.path for e, _ in found}) > MAX_FILES:
+            continue
+        chosen = best(found)
+        if chosen is not None:
+            out.append(chosen)
+            if len(out) >= MAX_CALLED:
+                break
+    return out

@@ -1,0 +1,132 @@
+"""core/repo: the near stage's evidence beyond the names written near the cursor:
+members ranked by the words near the cursor and the file's own calls, methods
+inherited through several bases, exception classes after ``raise``/``except``,
+the members the file calls, and which receivers vote for a class."""
+
+from __future__ import annotations
+
+from fim_server.core.repo.called import called_members
+from fim_server.core.repo.inherited import inherited_members
+from fim_server.core.repo.raising import exception_classes, expects_exception
+from fim_server.core.repo.relevance import Words, parts
+from fim_server.core.repo.selection import Chooser, Cursor
+from fim_server.core.repo.uses import Uses
+
+from test_repo_index import indexed
+
+ALL = lambda uri, language: True  # noqa: E731
+
+
+def names(found) -> list[str]:
+    return [entry.definitions[i].name for entry, i in found]
+
+
+def cursor_at(index, name: str, text: str, marker: str = "@") -> Cursor:
+    """A cursor where ``marker`` is in ``text`` (the marker removed)."""
+    at = text.index(marker)
+    text = text[:at] + text[at + 1 :]
+    line = text.count("\n", 0, at)
+    prefix = text[text.rfind("\n", 0, at) + 1 : at]
+    return Cursor(index.roots[0] + "/" + name, "python", text, line, text, prefix)
+
+
+def shown(picks) -> str:
+    return "\n".join(p.text for p in picks)
+
+
+def test_words_near_the_cursor_rank_names_sharing_them():
+    assert parts("get_default_type") == {"default", "type"}  # "get" tells members apart too little
+    assert parts("MissingHeaderBodySeparatorDefect") == {"missing", "header", "body", "separator", "defect"}
+    text = "def dump(msg, include_default=False):\n    print(msg)\n    \n" + "x = 1\n" * 40 + "far_away_word = 2\n"
+    words = Words(text, 2, block="msg.get_payload()\n")
+    assert words.shared("get_default_type") == 1 and words.shared("get_content_type") == 0
+    assert words.shared("far_away_word") == 0  # 40 lines below: not near
+    assert words.score("get_payload") == 1  # the file calls ``.get_payload`` (and shares no word)
+
+
+def test_inherited_methods_through_bases_of_the_same_file_private_ones_and_called_first(tmp_path):
+    index = indexed(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/mixins.py": "class LoopBound:\n    def _get_loop(self):\n        pass\n\n    def _other(self):\n        pass\n",
+        "pkg/base.py": "from pkg import mixins\n\n\nclass Base(mixins.LoopBound):\n    def close(self):\n        pass\n\n"
+                       "    def set_boundary(self, boundary):\n        pass\n\n    def popular(self):\n        pass\n",
+        "app.py": "from pkg import base\n\n\nclass Middle(base.Base):\n    def own(self):\n        pass\n\n\n"
+                  "class Queue(Middle):\n    def get(self):\n        return self._get_loop()\n\n"
+                  "    def put(self, boundary):\n        self.x = 1\n        \n",
+    })
+    text = index.files[index.roots[0] + "/app.py"].text
+    line = text.split("\n").index("        self.x = 1") + 1
+    cur = Cursor(index.roots[0] + "/app.py", "python", text, line, text, "        ")
+    uses = Uses(cur, index)
+    found = names(inherited_members(index, cur, uses, Words(text, line, uses.block)))
+    # Queue -> Middle (this file: followed, not shown) -> Base -> LoopBound, three levels up
+    assert set(found) == {"_get_loop", "_other", "close", "set_boundary", "popular"} and "own" not in found
+    assert found[0] == "_get_loop"  # the file calls it on self
+    assert found[1] == "set_boundary"  # shares "boundary" with the code near the cursor
+
+
+ERRORS = {
+    "pkg/__init__.py": "",
+    "pkg/errors.py": "class MessageError(Exception):\n    pass\n\n\nclass CharsetError(MessageError):\n    pass\n\n\n"
+                     "class BoundaryDefect(ValueError):\n    pass\n\n\nclass Helper:\n    pass\n",
+}
+
+
+def test_exception_classes_after_raise_or_except_or_a_try_block(tmp_path):
+    index = indexed(tmp_path, ERRORS)
+    text = "from pkg import errors\n\n\ndef f(input_charset):\n    try:\n        input_charset.encode()\n    " \
+           "except UnicodeError:\n        raise @\n"
+    cur = cursor_at(index, "app.py", text)
+    links = Chooser(index)._links(cur)
+    found = names(exception_classes(index, cur, links, Words(cur.text, cur.line)))
+    assert found[0] == "CharsetError" and set(found) == {"CharsetError", "MessageError", "BoundaryDefect"}
+    assert expects_exception(cursor_at(index, "app.py", "try:\n    f()\n@\n"))  # the line after a try block
+    assert expects_exception(cursor_at(index, "app.py", "    except (errors.@"))
+    assert not expects_exception(cursor_at(index, "app.py", "def f():\n    x = 1\n    @\n"))
+    # and they reach the prompt, one line each
+    picks = Chooser(index).choose(cur, 1500, ALL, ["near"])
+    assert "class CharsetError(MessageError):" in shown(picks) and "class Helper:" not in shown(picks)
+
+
+def test_members_the_file_calls_elsewhere_are_shown(tmp_path):
+    index = indexed(tmp_path, {
+        "proactor.py": "class Proactor:\n    def recv(self, sock, n):\n        pass\n\n"
+                       "    def recv_into(self, sock, buf):\n        pass\n\n    def append(self, item):\n        pass\n",
+    } | {f"closing{k}.py": f"class C{k}:\n    def close(self):\n        pass\n" for k in range(5)})
+    text = ("class Loop:\n    def a(self, sock, n):\n        return self._proactor.recv_into(sock, n)\n\n"
+            "    def b(self, items):\n        items.append(1)\n        self._sock.close()\n" + "\n" * 60 +
+            "    def c(self, sock, n):\n        return @\n")
+    cur = cursor_at(index, "loop.py", text)
+    uses = Uses(cur, index)
+    found = names(called_members(index, uses, lambda found: found[0]))
+    # recv_into: called 60 lines up; append: the list's method; close: defined in five files (too common to tell)
+    assert found == ["recv_into"]
+    assert "def recv_into(self, sock, buf):" in shown(Chooser(index).choose(cur, 1500, ALL, ["near"]))
+
+
+def test_modules_and_prose_are_not_receivers_of_a_class(tmp_path):
+    index = indexed(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/strings.py": "class FancyString:\n    def By(self):\n        pass\n\n    def shout(self):\n        pass\n",
+        "pkg/signals.py": "class Signal:\n    def getsignal(self):\n        pass\n\n    def wave(self):\n        pass\n",
+    })
+    text = ("import signal\n\n\ndef f(boundary):\n    \"\"\"The boundary string.  By default none.\"\"\"\n"
+            "    signal.getsignal(2)\n    @\n")
+    cur = cursor_at(index, "app.py", text)
+    chooser = Chooser(index)
+    picks = chooser.choose(cur, 1500, ALL, ["near"])
+    # ``string.  By`` is prose; ``signal`` is the module imported, not a Signal
+    assert "def By(self):" not in shown(picks) and "def wave(self):" not in shown(picks)
+    assert "signal" in chooser.modules
+
+
+def test_a_method_name_is_shown_once_by_its_signature(tmp_path):
+    index = indexed(tmp_path, {
+        "loops.py": "class AbstractLoop:\n    def call_soon(self, callback):\n        pass\n",
+        "sched.py": "class Scheduler:\n    def call_soon(self, callback):\n        pass\n\n    def later(self):\n        pass\n",
+    })
+    # ``loop`` votes for Scheduler (``later``), and its name suggests AbstractLoop: both define call_soon
+    text = "def f(loop):\n    loop.call_soon(g)\n    loop.later()\n    @\n"
+    picks = Chooser(index).choose(cursor_at(index, "app.py", text), 1500, ALL, ["near"])
+    assert "def later(self):" in shown(picks)
+    assert shown(picks).count("def call_soon(self, callback):") == 1
