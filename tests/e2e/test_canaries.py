@@ -133,3 +133,44 @@ def test_canaries_never_leave_through_the_command_line(tmp_path: Path):
         assert_clean(result.stdout + result.stderr, f"the output of {' '.join(result.args[3:5])}")
     assert_clean(sent, "a provider request from the command line")
     assert_clean(reports, "the eval and replay report files", secrets=(KEY, PLAIN_KEY, ENV_SECRET))
+
+
+TRACED = (
+    "import os\n\n\n"
+    "def connect():\n"
+    '    client = OpenAI(api_key="sk-canary-inline-openai-0042")\n'
+    '    aws = "AKIAIOSFODNN7CANARY0"\n'
+    '    dsn = "postgres://app:c4n4ryDbPassw0rd@db/app"\n'
+    f'    plain = "{PLAIN_KEY}"\n'
+    "    return client, aws, dsn, plain\n\n\n"
+    "def key():\n"
+    '    return """-----BEGIN RSA PRIVATE KEY-----\ncanaryPRIVATEKEYBODY\n-----END RSA PRIVATE KEY-----"""\n'
+)
+
+
+def test_canaries_never_reach_a_trace(tmp_path: Path):
+    """``fim-server trace`` writes a file's text, typed one key at a time: its secret
+    lines and the environment's keys are masked before the keys are made (masking
+    the output alone would miss a key typed character by character), in the file
+    (-o) as on stdout; a secret file (or a link to one) is not traced at all."""
+    from fim_server.tools.replay.trace import parse_trace
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "app.py").write_text(TRACED)
+    (project / ".env").write_text(f"def f():\n    return '{ENV_SECRET}'\n")
+    (project / "innocent.py").symlink_to(project / ".env")
+    env = {"DEEPSEEK_API_KEY": PLAIN_KEY}
+    to_file = run_cli("trace", str(project / "app.py"), "-o", str(tmp_path / "t.jsonl"), "--keys", "100000", env_extra=env)
+    assert to_file.returncode == 0, to_file.stderr
+    to_stdout = run_cli("trace", str(project / "app.py"), "--keys", "100000", env_extra=env)
+    assert to_stdout.returncode == 0, to_stdout.stderr
+    for where, text in (("the trace file", (tmp_path / "t.jsonl").read_text()), ("the trace on stdout", to_stdout.stdout)):
+        typed = parse_trace(text.splitlines(), "t").final_text()
+        assert "def connect():" in typed and "def key():" in typed and "***" in typed  # typed, masked
+        assert_clean(text + typed, where)
+    for secret_file in (".env", "innocent.py"):
+        out = tmp_path / f"{secret_file}.jsonl"
+        refused = run_cli("trace", str(project / secret_file), "-o", str(out), env_extra=env)
+        assert refused.returncode == 2 and "not tracing" in refused.stderr and not out.exists()
+        assert_clean(refused.stdout + refused.stderr, "the refusal")

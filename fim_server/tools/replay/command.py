@@ -48,7 +48,11 @@ def add_commands(commands, add_settings_arguments) -> None:
     trace = commands.add_parser(
         "trace",
         help="make a typing trace from a source file",
-        description="Type top-level functions of FILE back, top to bottom, with a seeded model of human typing.",
+        description="Type top-level functions of FILE back, top to bottom, with a seeded model of human typing. "
+        "The trace holds the file's text: its secret-looking parts (keys of known shapes and the keys in the "
+        "environment, private key blocks, passwords in URLs, secret-named string values) are masked before it is "
+        "made, as in a provider request, and the output is masked as all output is; a file the built-in privacy "
+        "exclusions cover (.env, private keys, credential files, a link to one) is refused.",
     )
     trace.add_argument("file", metavar="FILE")
     trace.add_argument("-o", "--output", metavar="OUT", help="write the trace here (default: stdout)")
@@ -59,17 +63,29 @@ def add_commands(commands, add_settings_arguments) -> None:
 
 
 def run_trace(args, usage_error) -> int:
+    from types import SimpleNamespace
+
+    from fim_server.core.language import language_for_path
+    from fim_server.core.privacy import exclusion_reason
     from fim_server.tools.replay.generate import generate
 
+    # the built-in exclusions and environment files (no settings here: no user globs, no disabled languages)
+    builtin = SimpleNamespace(exclude_globs=(), disabled_languages=())
+    language = args.language or language_for_path(Path(args.file))
+    reason = exclusion_reason(Path(args.file).absolute().as_uri(), language, builtin)
+    if reason is not None:
+        raise usage_error(f"not tracing {args.file}: {reason}")
+    secrets = known_secrets()  # the keys in the environment, as stdout masks them
     try:
-        result = generate(args.file, seed=args.seed, max_keys=args.keys, language=args.language, source=args.source)
+        result = generate(args.file, seed=args.seed, max_keys=args.keys, language=args.language, source=args.source,
+                          secrets=secrets)
     except (OSError, UnicodeDecodeError) as exc:
         raise usage_error(f"cannot read {args.file}: {exc}") from None
     except ValueError as exc:
         raise usage_error(str(exc)) from None
     text = result.dump()
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+    if args.output:  # masked as stdout is (cli.RedactingWriter)
+        Path(args.output).write_text(redact(text, secrets), encoding="utf-8")
         print(f"{args.output}: {result.keystrokes} keystrokes, {result.duration_ms / 1000:.0f} s of typing", file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -14,8 +14,10 @@ from __future__ import annotations
 import random
 import re
 from pathlib import Path
+from typing import Iterable
 
 from fim_server.core.language import language_for_path
+from fim_server.redaction import mask_content
 from fim_server.tools.replay.trace import Event, Trace
 
 _JS = re.compile(
@@ -173,13 +175,17 @@ def type_text(text: str, typist: Typist, *, word_pause: float = 0.08, line_pause
     return events
 
 
-def generate(path: str | Path, *, seed: int = 1, max_keys: int = 600, max_block_lines: int = 40, language: str | None = None, source: str = "") -> Trace:
+def generate(path: str | Path, *, seed: int = 1, max_keys: int = 600, max_block_lines: int = 40, language: str | None = None,
+             source: str = "", secrets: Iterable[str] = ()) -> Trace:
     """A trace typing top-level definitions of ``path`` back, top to bottom, until about
-    ``max_keys`` keystrokes."""
+    ``max_keys`` keystrokes. The file's secret-looking parts and ``secrets`` are
+    masked first (``redaction.mask_content``): a key typed one keystroke at a time
+    would escape any masking of the trace's text."""
     from fim_server.tools.files import read_regular
 
     path = Path(path)
     original = read_regular(path).decode("utf-8").replace("\r\n", "\n")  # a FIFO or /dev/zero: OSError
+    original = mask_content(original, secrets)
     language = language or language_for_path(path)
     rng = random.Random(seed)
     typist = Typist(rng)
