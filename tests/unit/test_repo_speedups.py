@@ -181,6 +181,59 @@ def test_a_warm_chooser_picks_what_fresh_ones_pick(package):
             got = warm.choose(cur, 1500, lambda uri, language: True, stages)
             kept.clear()
             uses_module._LINE_NAMES.clear()
+            index._memo.clear()
             assert Chooser(index).choose(cur, 1500, lambda uri, language: True, stages) == got
             checked += bool(got)
+        if _ % 10 == 9:  # the index changes: a file renames its definitions, another leaves
+            other = index.files[rng.choice(files)]
+            index.put(build_entry(other.path, "python", other.text.replace("def ", "def changed_"), {}))
+            index.remove(index.files[rng.choice(files)].path)
+            files = sorted(p for p, e in index.files.items() if e.definitions)
     assert checked > 60
+
+
+def test_python_imports_are_found_where_the_whole_pattern_finds_them():
+    from fim_server.core.repo import imports
+
+    rng = random.Random(11)
+    parts = ["from", "import", " ", "\t", "\n", "a", ".b", "(", ")", ",", " as ", "#", ";", "x\n", "from . import (y,\n z)"]
+    texts = ["".join(rng.choice(parts) for _ in range(rng.randint(1, 60))) for _ in range(3000)]
+    texts += [p.read_text() for package in ("asyncio", "email", "importlib") for p in (STDLIB / package).rglob("*.py")]
+    for text in texts:
+        text = "\n" + text
+        for pattern, word in ((imports._PY_FROM, "from"), (imports._PY_IMPORT, "import")):
+            assert imports._line_matches(pattern, text, word) == pattern.findall(text), text
+
+
+def test_uses_block_and_cursor_offset_as_from_every_line():
+    text = "\n".join(f"line{i} = {i}" for i in range(1200))
+    for line in (0, 1, 399, 400, 401, 700, 1199, 1250):
+        uses = Uses(Cursor("", "python", text, line, ""), RepoIndex())
+        lines = text.split("\n")
+        first = max(0, line - uses_module.USE_LINES)
+        assert uses.block == "\n".join(lines[first : line + uses_module.USE_LINES + 1])
+        assert uses._cursor_offset == sum(len(x) + 1 for x in lines[first:line])
+
+
+def test_what_the_index_keeps_goes_when_it_changes(tmp_path):
+    """Resolved imports and a name's classes are kept while the index stays the
+    same: a changed class shows its new methods, a moved module resolves anew."""
+    from test_repo_index import indexed
+
+    index = indexed(tmp_path, {"events.py": "class EventLoop:\n    def call_soon(self):\n        pass\n\n"
+                                            "    def call_later(self):\n        pass\n",
+                               "tools.py": "def helper():\n    pass\n"})
+    text = "import tools\n\n\ndef f(event_loop):\n    tools.helper()\n    event_loop.\n"
+    cur = Cursor(index.roots[0] + "/app.py", "python", text, 5, text, "    event_loop.")
+    chooser = Chooser(index)
+    shown = "\n".join(p.text for p in chooser.choose(cur, 2000, lambda u, l: True, ["imports", "near"]))
+    assert "call_later" in shown and "def helper" in shown
+    index.put(build_entry(index.roots[0] + "/events.py", "python",
+                          "class EventLoop:\n    def run_forever(self):\n        pass\n", {}))
+    index.remove(index.roots[0] + "/tools.py")
+    index.put(build_entry(index.roots[0] + "/tools/__init__.py", "python", "def helper2():\n    pass\n", {}))
+    chooser.clear_choice()
+    text = text.replace("helper", "helper2")
+    cur = Cursor(cur.path, "python", text, 5, text, "    event_loop.")
+    shown = "\n".join(p.text for p in chooser.choose(cur, 2000, lambda u, l: True, ["imports", "near"]))
+    assert "run_forever" in shown and "call_later" not in shown and "def helper2" in shown

@@ -74,11 +74,30 @@ def _names(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _line_matches(pattern: re.Pattern, text: str, word: str) -> list:
+    """``pattern.findall(text)`` for a pattern that starts with ``\\n[ \\t]*word``,
+    tried only where ``word`` starts a line (``str.find`` skips the rest at C
+    speed: a third of the time of the pattern's own search), a match's end the
+    earliest start of the next."""
+    out = []
+    end = 0
+    i = text.find(word)
+    while i >= 0:
+        j = text.rfind("\n", 0, i)
+        if j >= end and (j + 1 == i or not text[j + 1 : i].strip(" \t")):
+            m = pattern.match(text, j)
+            if m is not None:
+                out.append(m.groups() if pattern.groups > 1 else m.group(1))
+                end = m.end()
+        i = text.find(word, i + len(word))
+    return out
+
+
 def imports_of(language_id: str, text: str) -> list[Import]:
     text = "\n" + text
     if language_id == "python":
-        out = [Import(spec, _names(names), "") for spec, names in _PY_FROM.findall(text)]
-        for group in _PY_IMPORT.findall(text):
+        out = [Import(spec, _names(names), "") for spec, names in _line_matches(_PY_FROM, text, "from")]
+        for group in _line_matches(_PY_IMPORT, text, "import"):
             for remote, local in _names(group):
                 out.append(Import(remote, (), local))  # ``import a.b``: used as ``a.b.name``
         return out

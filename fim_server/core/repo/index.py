@@ -31,6 +31,8 @@ from fim_server.core.repo.walker import Ignores, admissible, read_text, walk
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILES = 10_000
+MEMO_KEPT = 20_000
+_MISSING = object()
 HOLD_S = 0.03  # after a request, the worker waits this long before its next file
 SWITCH_INTERVAL_S = 0.001  # while indexing: how soon a thread waiting for the GIL gets it (Python's default: 5 ms)
 
@@ -82,6 +84,8 @@ class RepoIndex:
         self._go: dict[str, str | None] = {}
         self._next_id = 1
         self.generation = 0  # bumped by every change: choices made before are stale
+        self._memo: dict[tuple, Any] = {}
+        self._memo_generation = 0
         self.removals = 0  # bumped when a file leaves or changes: choices made before must go at once
 
     # -- changes (the worker thread, or a test) -----------------------------------------------
@@ -151,6 +155,20 @@ class RepoIndex:
         self._folders.get(posixpath.dirname(path), set()).discard(path)
         self.lexical.remove(entry.file_id)
         return True
+
+    def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()``, kept under ``key`` until the index changes (lookups the
+        chooser makes again and again: resolved imports, a name's classes). The
+        caller takes ``lock`` and never changes what it gets."""
+        if self._memo_generation != self.generation:
+            self._memo.clear()
+            self._memo_generation = self.generation
+        found = self._memo.get(key, _MISSING)
+        if found is _MISSING:
+            if len(self._memo) >= MEMO_KEPT:
+                self._memo.clear()
+            found = self._memo[key] = compute()
+        return found
 
     def classes_ending(self, word: str) -> list[tuple[FileEntry, int]]:
         """The classes and interfaces whose name's last word is ``word`` (lower case)."""

@@ -53,11 +53,8 @@ def voted_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", classes_named
             if name.startswith("__"):
                 continue
             owners = set()
-            for entry, j in index.named(name):
-                if entry.path == cur.path or entry.definitions[j].kind != "method":
-                    continue
-                k = _owner_class(entry, j)
-                if k is not None:
+            for entry, k in index.memo(("method classes", name), lambda: _method_classes(index, name)):
+                if entry.path != cur.path:
                     owners.add((entry.path, k))
                     entries[entry.path] = entry
             if owners and len(owners) <= MAX_VOTERS:
@@ -91,6 +88,17 @@ def voted_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", classes_named
             if defs[j].name not in seen:
                 seen.add(defs[j].name)
                 out.append((entry, j))
+    return out
+
+
+def _method_classes(index: "RepoIndex", name: str) -> list[tuple[FileEntry, int]]:
+    """(file, class) of each method named ``name`` defined in a class."""
+    out = []
+    for entry, j in index.named(name):
+        if entry.definitions[j].kind == "method":
+            k = _owner_class(entry, j)
+            if k is not None:
+                out.append((entry, k))
     return out
 
 

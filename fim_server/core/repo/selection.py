@@ -129,8 +129,9 @@ class Chooser:
         if self._links_cache is not None and self._links_cache[0] == key:
             return self._links_cache[1]
         links: list[Link] = []
+        index = self.index
         for imp in found:
-            links += resolve(imp, cur.path, cur.language, self.index)
+            links += index.memo(("resolve", imp, cur.path, cur.language), lambda: resolve(imp, cur.path, cur.language, index))
         # names bound to modules (``import signal``, ``from . import events``): not receivers of a class
         self.modules = frozenset([imp.alias for imp in found if not imp.names and imp.alias] + [
             local for imp in found for _, local in imp.names if not local[:1].isupper()])
@@ -168,17 +169,27 @@ class Chooser:
     def _suggested_members(self, owner: str, partial: str = "") -> list[tuple[tuple, FileEntry, int]]:
         """Methods of the classes whose name ends with ``owner``'s (``_loop`` ->
         ``...Loop``), with their rank key: public first, the most used first."""
-        found = []
-        for entry, i in self._classes_named(owner) if len(last_word(owner)) >= 3 else ():
-            defs = entry.definitions
-            j = i + 1
-            while j < len(defs) and defs[j].kind == "method":
-                name = defs[j].name
-                if name.startswith(partial) and not name.startswith("__"):
-                    rank = (-self._words.score(name), name.startswith("_"), -self.index.lexical.frequency(name), name)
-                    found.append((rank, entry, j))
-                j += 1
-        return found
+        score = self._words.score
+        return [((-score(name), name.startswith("_"), -frequency, name), entry, j)
+                for entry, j, name, frequency in self._methods_of_classes(last_word(owner))
+                if name.startswith(partial)]
+
+    def _methods_of_classes(self, word: str) -> list[tuple[FileEntry, int, str, int]]:
+        """(file, index, name, lexical frequency) of the methods of the classes
+        ``_classes_named`` finds for ``word``, kept while the index stays the same."""
+        def methods() -> list[tuple[FileEntry, int, str, int]]:
+            found = []
+            for entry, i in self._classes_named(word) if len(word) >= 3 else ():
+                defs = entry.definitions
+                j = i + 1
+                while j < len(defs) and defs[j].kind == "method":
+                    name = defs[j].name
+                    if not name.startswith("__"):
+                        found.append((entry, j, name, self.index.lexical.frequency(name)))
+                    j += 1
+            return found
+
+        return self.index.memo(("methods of classes", word), methods)
 
     def _owners(self, uses: Uses, links: list[Link]) -> list[tuple[FileEntry, int]]:
         """Near ``owner.name`` uses (``loop.call_soon``): the most used methods of
@@ -222,9 +233,9 @@ class Chooser:
     def _classes_named(self, owner: str) -> list[tuple[FileEntry, int]]:
         """Classes whose name ends with the last word of ``owner`` (``_loop``,
         ``event_loop`` -> ``...Loop``), the shortest name first, three at most."""
-        found = sorted(self.index.classes_ending(last_word(owner)),
-                       key=lambda item: (len(item[0].definitions[item[1]].name), item[0].path, item[1]))
-        return found[:3]
+        word = last_word(owner)
+        return self.index.memo(("classes", word), lambda: sorted(
+            self.index.classes_ending(word), key=lambda item: (len(item[0].definitions[item[1]].name), item[0].path, item[1]))[:3])
 
     def _choose(self, cur, budget, may_send, stages, skip_files, defs_budget, target) -> list[Picked]:
         index = self.index

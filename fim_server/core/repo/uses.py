@@ -38,11 +38,13 @@ class Uses:
     nearest use, code above the cursor counting as nearer than code below."""
 
     def __init__(self, cur: "Cursor", index: "RepoIndex") -> None:
-        lines = cur.text.split("\n")
+        # the lines after the block are not cut (a long file's end is left whole)
+        lines = cur.text.split("\n", max(0, cur.line + USE_LINES + 1))
         self.first = max(0, cur.line - USE_LINES)
         self.cursor = cur.line - self.first
-        self.block = "\n".join(lines[self.first : cur.line + USE_LINES + 1])
-        self._cursor_offset = sum(len(line) + 1 for line in lines[self.first : cur.line])
+        above = lines[self.first : cur.line]
+        self.block = "\n".join(above + lines[cur.line : cur.line + USE_LINES + 1])
+        self._cursor_offset = len("\n".join(above)) + 1 if above else 0
         self._near = "\n".join(lines[max(0, cur.line - NEAR_BEFORE) : cur.line + NEAR_AFTER + 1])
         self._near_first = max(0, cur.line - NEAR_BEFORE) - self.first
         entry = index.files.get(cur.path) if cur.path else None
