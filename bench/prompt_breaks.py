@@ -32,25 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fim_server.core.text import common_prefix_len  # noqa: E402
 from fim_server.tools.replay.driver import ReplayOptions, replay_all  # noqa: E402
+from fim_server.tools.replay.prompts import split_prompt  # noqa: E402
 from fim_server.tools.replay.trace import load_trace  # noqa: E402
-
-
-def split_prompt(prompt: str) -> tuple[list[str], str]:
-    """The comment blocks (``# Path: ...`` then commented lines, then a blank
-    line) at the top of a DeepSeek prompt, and the file window after them."""
-    blocks: list[str] = []
-    pos = 0
-    first = prompt.split("\n", 1)[0]
-    if " Path: " not in first:
-        return blocks, prompt
-    marker = first.split(" Path: ", 1)[0]
-    while prompt.startswith(f"{marker} Path: ", pos):
-        end = prompt.find("\n\n", pos)
-        if end < 0:
-            break
-        blocks.append(prompt[pos : end + 2])
-        pos = end + 2
-    return blocks, prompt[pos:]
 
 
 def window_cause(win_a: str, win_b: str) -> str:

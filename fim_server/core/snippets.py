@@ -24,6 +24,8 @@ RECENT_BOOST = 0.15
 MAX_RECENT = 16
 MAX_CANDIDATES_PER_DOC = 24
 REUSE_SIMILARITY = 0.8
+HOLD_LINES = 16  # a prompt's snippets stand while the cursor stays this near where they were chosen
+HOLD_SIMILARITY = 0.5  # ... and the words around it stay this similar
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 
 
@@ -68,6 +70,27 @@ def around_cursor(prefix: str, suffix: str, lines: int = AROUND_LINES) -> str:
     before = prefix.rsplit("\n", lines)[-lines:]
     after = suffix.split("\n", lines // 3)[: lines // 3]
     return "\n".join(before + after)
+
+
+@dataclass(frozen=True)
+class Held:
+    """The snippets a prompt got, and the place they were chosen for: the line, the
+    words around it and what else they depend on (``world``: budgets, the other
+    documents' versions, the index's generation)."""
+
+    line: int
+    words: frozenset[str]
+    world: tuple
+    snippets: tuple
+
+    def still(self, line: int, around: frozenset[str], world: tuple) -> bool:
+        """Whether they stand for a prompt at ``line``: while the user types in one
+        place, the snippets stay the same (the start of the prompt, which the
+        provider's prefix cache serves) instead of following every change of the
+        words around the cursor; a move of more than ``HOLD_LINES`` lines from where
+        they were chosen, new words, or any change elsewhere chooses again."""
+        return (world == self.world and abs(line - self.line) <= HOLD_LINES
+                and similarity(self.words, around) >= HOLD_SIMILARITY)
 
 
 class RecentEdits:

@@ -18,7 +18,7 @@ from fim_server.core.privacy import uri_path
 from fim_server.core.repo.index import Indexer, RepoIndex
 from fim_server.core.repo.selection import STAGES, Chooser, Cursor, cost
 from fim_server.core.notebook import CODE, Cell, Notebook, Notebooks, cell_context
-from fim_server.core.snippets import RecentEdits, SnippetIndex, Source, around_cursor
+from fim_server.core.snippets import Held, RecentEdits, SnippetIndex, Source, around_cursor, words
 
 if TYPE_CHECKING:
     from fim_server.settings import Settings
@@ -35,6 +35,7 @@ class Workspace:
         self.indexer: Indexer | None = None
         self.chooser: Chooser | None = None
         self.repo_stages: tuple[str, ...] = STAGES  # ``eval --recall`` turns stages off
+        self._held: dict[str, tuple[Document, Held]] = {}  # per document: the snippets its last prompt got
 
     # -- the repository index ---------------------------------------------------------------
     def start_index(self, roots: list[str], may_read: Callable[[str, str], bool], max_files: int,
@@ -84,6 +85,7 @@ class Workspace:
         self.documents.close(uri)
         self.snippet_index.forget(uri)
         self.recent_edits.forget(uri)
+        self._held.pop(uri, None)
 
     def context(self, doc: Document, line: int, col: int, settings: "Settings", selected: Selected | None = None) -> CursorContext:
         """The cursor context: ``cursor_context`` for a file, ``cell_context`` (the
@@ -131,6 +133,7 @@ class Workspace:
     def settings_changed(self) -> None:
         """The snippet chooser's last choice was made under the old exclusions: gone."""
         self.snippet_index.clear_choice()
+        self._held.clear()
         if self.chooser is not None:
             self.chooser.clear_choice()
 
@@ -138,10 +141,24 @@ class Workspace:
                       may_send_file: Callable[[str, str], bool] | None = None) -> CursorContext:
         """The context with workspace snippets added, when its document is open and
         the settings ask for them; ``may_send(uri)`` says which documents may leave
-        the machine (exclusions, disabled languages)."""
-        if self.documents.get(ctx.uri) is None or not settings.workspace_context or settings.context_budget_chars <= 0:
+        the machine (exclusions, disabled languages). While the user types in one
+        place the last prompt's snippets stand (``Held.still``), so the prompt's
+        start stays the same for the provider's prefix cache."""
+        doc = self.documents.get(ctx.uri)
+        if doc is None or not settings.workspace_context or settings.context_budget_chars <= 0:
             return ctx
-        return dataclasses.replace(ctx, snippets=self.snippets(ctx, settings, may_send, may_send_file))
+        if ctx.notebook:  # a cell: its notebook's other cells change under it
+            return dataclasses.replace(ctx, snippets=self.snippets(ctx, settings, may_send, may_send_file))
+        around = words(around_cursor(ctx.prefix, ctx.suffix))
+        world = (settings, self.repo_stages, id(self.repo),  # settings: budgets and exclusions
+                 self.repo.generation if self.repo is not None else 0,
+                 tuple((d.uri, d.version) for d in self.documents if d is not doc))
+        kept = self._held.get(ctx.uri)
+        if kept is not None and kept[0] is doc and kept[1].still(ctx.line, around, world):
+            return dataclasses.replace(ctx, snippets=kept[1].snippets)
+        snippets = self.snippets(ctx, settings, may_send, may_send_file)
+        self._held[ctx.uri] = (doc, Held(ctx.line, around, world, snippets))
+        return dataclasses.replace(ctx, snippets=snippets)
 
     def snippets(self, ctx: CursorContext, settings: "Settings", may_send: Callable[[str], bool],
                  may_send_file: Callable[[str, str], bool] | None = None) -> tuple[tuple[str, str], ...]:

@@ -23,6 +23,7 @@ from fim_server.core.text import common_prefix_len
 from fim_server.providers.catalog import KEY_VARIABLES
 from fim_server.tools.replay.answers import ContinuationAnswers, FixedAnswers
 from fim_server.tools.replay.client import StdioClient, rss_kib
+from fim_server.tools.replay.prompts import in_place_shares
 from fim_server.tools.replay.trace import Trace, advance, back
 
 PAUSE_MS = 500
@@ -357,6 +358,8 @@ async def replay_trace(
         for req in requests:
             outcomes[req.outcome or "open"] = outcomes.get(req.outcome or "open", 0) + 1
         prompts = [req.prompt for req in requests if isinstance(req.prompt, str)]
+        in_place, in_place_chars = in_place_shares(
+            prompts, [req.received_at for req in requests if isinstance(req.prompt, str)], result.moves)
         if options.keep_bodies:  # bench/prompt_breaks.py: where each prompt stops repeating the last
             result.bodies = [req.json for req in requests]
             result.received = [req.received_at for req in requests]
@@ -367,6 +370,8 @@ async def replay_trace(
             "prompt_chars": sum(map(len, prompts)),
             "shared_prefix_chars": sum(common_prefix_len(a, b) for a, b in zip(prompts, prompts[1:])),
             "prompt_shares": [round(common_prefix_len(a, b) / len(b), 4) if b else 1.0 for a, b in zip(prompts, prompts[1:])],
+            "window_shared_in_place": in_place,  # not after a cursor move (prompts.py)
+            "window_chars_in_place": in_place_chars,
         }
     return result
 

@@ -60,6 +60,7 @@ def _merge(results: list[TraceResult], name: str = "all", language: str = "") ->
 
 def metrics(r: TraceResult, prices: Prices) -> dict[str, Any]:
     s = r.server
+    fake = r.fake
     provider_calls = s.get("provider_calls", 0)
     keys = max(1, r.keystrokes + r.accepts)
     hit = s.get("cache_hit_tokens", 0)
@@ -113,6 +114,11 @@ def metrics(r: TraceResult, prices: Prices) -> dict[str, Any]:
         "completion_tokens": completion,
         "prompt_prefix_share": round(shared / chars, 4) if chars else None,
         "prompt_prefix_share_p50": _r(percentile(shares, 50), 4) if shares else None,
+        # the same for the requests that did not follow a cursor move (a jump) nor come first
+        "prompt_prefix_share_in_place": round(fake["window_shared_in_place"] / fake["window_chars_in_place"], 4)
+        if fake.get("window_chars_in_place") else None,
+        # the whole prompt, the other files' snippets too (what DeepSeek's cache sees)
+        "prompt_prefix_share_whole": round(fake["shared_prefix_chars"] / fake["prompt_chars"], 4) if fake.get("prompt_chars") else None,
         "cache_hit_tokens": hit,
         "cache_hit_share": round(hit / prompt, 4) if prompt else None,
         "cost_usd": round(cost, 6),
@@ -173,6 +179,8 @@ ROWS = [
     ("prompt_tokens_reported", "prompt tokens (reported)", "{}"),
     ("prompt_tokens_cancelled_estimate", "prompt tokens (cancelled, est.)", "{}"),
     ("prompt_prefix_share", "prompt prefix shared with previous", "{:.1%}"),
+    ("prompt_prefix_share_in_place", "  not after a cursor move", "{:.1%}"),
+    ("prompt_prefix_share_whole", "  whole prompt (snippets too)", "{:.1%}"),
     ("cache_hit_tokens", "cache-hit tokens (reported)", "{}"),
     ("cost_usd_per_hour", "cost per hour of typing, USD", "{:.4f}"),
     ("engine.prompt_evaluated", "server: prompt tokens evaluated", "{}"),
