@@ -545,6 +545,7 @@ def readme_lazy_spec() -> str:
     return spec
 
 
+@pytest.mark.timeout(1200)  # its :FimInstall may take 900 s before the test's own error
 def test_readme_lazy_spec_installs_the_server_and_ghost_text_follows_with_no_fim_server_on_path(tmp_path):
     """What lazy.nvim does with the README's spec: the repository in a plugin folder
     (a copy here, a clone there), its root on the runtime path, the spec's config,

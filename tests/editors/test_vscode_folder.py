@@ -18,6 +18,10 @@ from fim_server.fakes.deepseek import FakeDeepSeek, Reply
 from .code_server import CodeServer, build_vsix, need_tools
 from .tools import server_wrapper
 
+# the .vsix build (up to 2 x 300 s), the install (180 s) and a drive (500 s) fail
+# with their own errors before the run's time limit would end them
+pytestmark = pytest.mark.timeout(1800)
+
 API_KEY = "sk-folder-e2e-CANARY-5151"
 USER_ANSWER = "a + b"
 FOLDER_ANSWER = "b + a"

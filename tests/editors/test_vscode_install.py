@@ -20,6 +20,10 @@ from fim_server.fakes.deepseek import FakeDeepSeek, Reply
 from .code_server import WHEELHOUSE, CodeServer, need_tools, path_without_fim_server, release
 from .tools import ROOT, need
 
+# the release (up to 600 s) and the first run (install, then a drive of up to 700 s)
+# fail with their own errors before the run's time limit would end them
+pytestmark = pytest.mark.timeout(1800)
+
 API_KEY = "sk-firstrun-e2e-CANARY-4242"
 WRONG_KEY = "sk-firstrun-e2e-WRONG-0000"
 ANSWER = "a + b"

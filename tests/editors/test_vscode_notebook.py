@@ -18,6 +18,10 @@ from fim_server.fakes.replies import Reply
 from .code_server import CodeServer, build_vsix, need_tools
 from .tools import ROOT, server_wrapper
 
+# the .vsix build (up to 2 x 300 s), the install (180 s) and a drive (500 s) fail
+# with their own errors before the run's time limit would end them
+pytestmark = pytest.mark.timeout(1800)
+
 ANSWER = "compute_total(prices)"
 SHOT = ROOT / "docs" / "notebook-ghost-text.png"
 NOTEBOOK = {
