@@ -69,12 +69,13 @@ def start(ls: "FimServer") -> None:
         return
 
     editor_excludes = tuple(getattr(ls, "_repo_editor_excludes", ()))
+    ls._repo_folders = folders  # a folder added later is judged by files.exclude too
 
     def may_read(path: str, language: str) -> bool:
         # asked before a file is opened, under the settings of the moment
         if exclusion_reason(Path(path).as_uri(), language, ls.engine.settings) is not None:
             return False
-        return not editor_excludes or not hidden_by_globs(path, folders, editor_excludes)
+        return not editor_excludes or not hidden_by_globs(path, ls._repo_folders, editor_excludes)
 
     workspace.start_index(folders, may_read, settings.repo_context_max_files)
     log.info("indexing %s in the background (at most %s files)", ", ".join(folders), settings.repo_context_max_files)
@@ -163,12 +164,21 @@ def watched_files(ls: "FimServer", params: types.DidChangeWatchedFilesParams) ->
             indexer.changed(path)
 
 
-def folders_changed(ls: "FimServer", params: types.DidChangeWorkspaceFoldersParams) -> None:
+async def folders_changed(ls: "FimServer", params: types.DidChangeWorkspaceFoldersParams) -> None:
+    """Index an added folder and drop a removed one; ``files.exclude`` is read again
+    first (it may differ per folder), so a file it hides in the new folder is never read."""
+    if not getattr(ls, "_repo_ready", False):
+        return
+    globs = await editor_excludes(ls)
     indexer = ls.open_files.indexer
-    if indexer is None:
+    if indexer is None or (globs is not None and globs != ls._repo_editor_excludes):
+        if globs is not None:
+            ls._repo_editor_excludes = globs
         start(ls)
         return
+    ls._repo_folders = _folders(ls)
     added = [uri_path(f.uri) for f in params.event.added or [] if f.uri.startswith("file:")]
+    added = [path for path in added if path in ls._repo_folders]  # not the home folder, not past MAX_FOLDERS
     removed = [uri_path(f.uri) for f in params.event.removed or [] if f.uri.startswith("file:")]
     indexer.folders(added, removed)
 

@@ -234,3 +234,50 @@ def test_files_exclude_is_read_again_when_the_configuration_changes(tmp_path):
             server.notify("workspace/didChangeConfiguration", {"settings": {"fimServer": {"debounceMs": 0}}})
             files_in_index(2)
             assert "polygon_area_with_holes(outer, holes=())" in prompt()
+
+
+def test_a_folder_added_later_is_read_under_files_exclude_and_never_the_home_folder(tmp_path):
+    """didChangeWorkspaceFolders: the new folder's files are indexed, but not one
+    ``files.exclude`` hides (it used to be judged against the first folders only, so
+    nothing in an added folder was hidden), and an added home folder is not walked."""
+    ws = tmp_path / "ws"
+    home = tmp_path / "home"
+    write(ws, {
+        "one/main.py": MAIN,
+        "two/shapes/geometry.py": "def polygon_area_with_holes(outer, holes=()):\n    return 0.0\n",
+        "two/tmpbuild/gen.py": f"def polygon_area_with_holes():\n    return '{CANARY}'\n",
+    })
+    write(home, {"notes.py": f"SECRET = '{CANARY}'\n"})
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(AUDIT_HOOK)
+    opened = tmp_path / "opened.log"
+    env = server_env(PYTHONPATH=str(hooks), FIM_TEST_OPEN_LOG=str(opened), FIM_TEST_OPEN_PREFIX=str(tmp_path),
+                     HOME=str(home))
+    Server.files_exclude = {"**/tmpbuild": True}
+    with FakeDeepSeek(api_key=API_KEY, default=Reply(text="outer)")) as fake:
+        server = Server("-v", env=env)
+        server.initialize_folder(ws / "one", {"baseUrl": fake.url, "apiKey": API_KEY, "debounceMs": 0,
+                                              "syntaxCheck": False})
+        with server:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not server.stats().get("repo_walked"):
+                time.sleep(0.05)
+            assert server.stats()["repo_files"] == 1
+            server.notify("workspace/didChangeWorkspaceFolders", {"event": {
+                "added": [{"uri": (ws / "two").as_uri(), "name": "two"}, {"uri": home.as_uri(), "name": "home"}],
+                "removed": []}})
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and server.stats()["repo_files"] < 2:
+                time.sleep(0.05)
+            time.sleep(1.0)  # were the hidden file or the home folder read, they would be by now
+            assert server.stats()["repo_files"] == 2
+            server.open((ws / "one" / "main.py").as_uri(), MAIN)
+            server.inline((ws / "one" / "main.py").as_uri(), 4, 35)
+            body = fake.completion_requests()[-1].raw_body.decode("utf-8", "replace")
+            assert "polygon_area_with_holes(outer, holes=())" in body
+            assert CANARY not in body
+    reads = set(opened.read_text().split("\n")) if opened.exists() else set()
+    assert str(ws / "two" / "shapes" / "geometry.py") in reads
+    assert str(ws / "two" / "tmpbuild" / "gen.py") not in reads  # (its folder's .gitignore is looked for)
+    assert not [r for r in reads if r.startswith(str(home))]
