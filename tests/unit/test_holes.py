@@ -175,3 +175,32 @@ def test_past_block_closes_the_blocks_open_after_the_truth_with_the_files_indent
     hole = Hole("x", "block_start", 4, 2, start, "if (width > 0) {", "javascript")
     answer = inject("past_block", hole, source, random.Random(1))
     assert answer.startswith("if (width > 0) {\n  }\n}\n\nfunction nextHelper(value) {")
+
+
+def test_no_hole_takes_a_line_a_provider_request_would_mask():
+    """A hole's ground truth is written to the eval's report and scored against the
+    completion: a line holding a key or a password (masked in every request) is
+    never one, nor a line of a private key block."""
+    import random
+
+    from fim_server.tools.eval.holes import sample
+
+    source = (
+        "import os\n\n\n"
+        "def connect(user, host):\n"
+        '    aws = "AKIAIOSFODNN7CANARY0"\n'
+        '    url = "postgres://u:c4n4ryDbPassw0rd@db/app"\n'
+        '    key = """-----BEGIN RSA PRIVATE KEY-----\n'
+        "    canaryPRIVATEKEYBODYcanaryPRIVATEKEYBODY\n"
+        '    -----END RSA PRIVATE KEY-----"""\n'
+        "    total = compute_total(user, host)\n"
+        "    return os.path.join(host, user, str(total))\n"
+    )
+    holes = []
+    for seed in range(60):
+        holes += sample("a.py", source, random.Random(seed), 4)
+    assert holes
+    for hole in holes:
+        for secret in ("AKIAIOSF", "c4n4ry", "canaryPRIVATE", "BEGIN RSA", "END RSA"):
+            assert secret not in hole.truth, hole
+        assert hole.line not in (4, 5, 6, 7, 8)

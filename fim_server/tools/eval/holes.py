@@ -10,6 +10,7 @@ import random
 import re
 
 from fim_server.core.postprocess.min_length import MIN_CHARS
+from fim_server.redaction import mask_content
 
 KINDS = ("line_end", "mid_line", "block_start", "multi_line")
 FAULTS = (
@@ -27,6 +28,7 @@ _NEXT_FUNCTION = {
     "typescript": "function nextHelper(value: number): number {\n  return value;\n}",
     "c": "static int next_helper(int value) {\n    return value;\n}",
 }
+_KEY_BLOCK = re.compile(r"-----BEGIN[^\n]*-----.*?(?:-----END[^\n]*-----|\Z)", re.S)
 _BOUNDARY = re.compile(r"\b|(?<=[\s(\[{,.=:])")
 
 
@@ -80,7 +82,8 @@ def sample(
     starts = [0]
     for line in lines[:-1]:
         starts.append(starts[-1] + len(line) + 1)
-    code = [i for i, line in enumerate(lines) if _code_line(line, language)]
+    secret = secret_lines(source, lines)
+    code = [i for i, line in enumerate(lines) if _code_line(line, language) and i not in secret]
     if not code:
         return []
     holes: list[Hole] = []
@@ -111,7 +114,7 @@ def sample(
         elif kind == "multi_line":
             n = rng.randint(2, 5)
             block = lines[i : i + n]
-            if len(block) == n and all(line.strip() for line in block) and all(_indent(line) >= ind for line in block):
+            if len(block) == n and not secret.intersection(range(i, i + n)) and all(line.strip() for line in block) and all(_indent(line) >= ind for line in block):
                 if not lines[i + n - 1].rstrip().endswith((":", "{", "(", "[", ",", "\\")):
                     text = "\n".join(block)[ind:]
                     hole = (ind, text.rstrip())
@@ -126,6 +129,19 @@ def sample(
         if item not in holes:
             holes.append(item)
     return holes
+
+
+def secret_lines(source: str, lines: list[str]) -> set[int]:
+    """The lines a provider request would mask (``mask_content``: a key, a password
+    in a string, a private key block): never a hole, so that a report never holds
+    one as the ground truth and no score is taken against text the model never saw."""
+    if mask_content(source) == source:
+        return set()
+    out = {i for i, line in enumerate(lines) if mask_content(line) != line}
+    for block in _KEY_BLOCK.finditer(source):
+        first = source.count("\n", 0, block.start())
+        out.update(range(first, first + block.group(0).count("\n") + 1))
+    return out
 
 
 def useful(truth: str) -> bool:
