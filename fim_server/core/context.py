@@ -84,7 +84,8 @@ def prefix_start_line(
     the lines that fit, the step halves (16, 8, ...): multiples of 32 are multiples
     of 16, so the window still moves rarely, and never loses much context.
 
-    ``previous`` (the start the document's last window had) turns on hysteresis:
+    ``previous`` (the start the document's last window had, -1 before its first
+    window) turns on hysteresis:
     the window keeps that start while the budget still holds it and it gives up
     less than two steps of the lines that fit, so typing on and small cursor moves
     do not shift it. A fresh placement leaves between half a step and one and a half

@@ -102,9 +102,10 @@ class Document:
         # in one place costs O(1) per keystroke, not O(lines)
         self._starts: list[int] = [0]
         self._valid = 1
-        # the first line of the last prompt window cut here (core/context.py keeps it
-        # put while it fits, so consecutive prompts share their beginning)
-        self.window_start: int | None = None
+        # the first line of the last prompt window cut here, -1 before the first
+        # (core/context.py keeps it put while it fits, so consecutive prompts share
+        # their beginning)
+        self.window_start = -1
 
     @property
     def source(self) -> str:

@@ -49,6 +49,18 @@ def test_typing_down_moves_the_start_at_most_once_per_half_step():
     assert len(moves) <= 160 // (ANCHOR_LINES // 2) + 1
 
 
+def test_the_first_window_of_a_document_leaves_room_to_type_too():
+    """A document's first window (no start kept yet) is placed with the same room
+    as after a jump: typing 15 lines there does not move it."""
+    settings = Settings(max_prefix_chars=BUDGET)
+    for placed_at in range(300, 332):
+        doc = Document("file:///t.py", "".join(LINES[:400]), 1, "python")
+        first = cursor_context(doc, placed_at, 0, settings)
+        for n in range(15):
+            doc.apply_change("    x = 1\n", (placed_at + n, 0), (placed_at + n, 0), "utf-32")
+            assert cursor_context(doc, placed_at + n + 1, 0, settings).start_line == first.start_line
+
+
 def test_a_jump_places_the_window_afresh():
     start = prefix_start_line(LINES, 300, 0, BUDGET, previous=-1)
     far = prefix_start_line(LINES, 1500, 0, BUDGET, previous=start)
@@ -99,7 +111,7 @@ def test_the_documents_windows_share_their_beginning_while_typing():
         doc.apply_change(f"    call_{n}(x)\n", (line, 0), (line, 0), "utf-32")
         line += 1
         prompts.append(cursor_context(doc, line, 0, settings).prefix)
-        assert doc.window_start is not None and doc.window_start % ANCHOR_LINES == 0
+        assert doc.window_start % ANCHOR_LINES == 0
     broken = [b for a, b in zip(prompts, prompts[1:]) if not b.startswith(a)]
     assert len(broken) <= 1
     fresh = [cursor_context(Document("file:///t.py", "".join(doc.lines)), line, 0, settings).prefix]
