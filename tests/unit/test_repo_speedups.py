@@ -237,3 +237,20 @@ def test_what_the_index_keeps_goes_when_it_changes(tmp_path):
     cur = Cursor(cur.path, "python", text, 5, text, "    event_loop.")
     shown = "\n".join(p.text for p in chooser.choose(cur, 2000, lambda u, l: True, ["imports", "near"]))
     assert "run_forever" in shown and "call_later" not in shown and "def helper2" in shown
+
+
+@pytest.mark.parametrize("module, name, plain", [
+    ("called", "_MEMBER_USE", r"(?<=[\w$)\]])\.([A-Za-z_$][\w$]*)"),
+    ("inherited", "_SELF_MEMBER", r"(?<![\w$.])(?:self|this)\.([A-Za-z_$][\w$]*)"),
+])
+def test_member_patterns_find_what_the_plain_ones_find(module, name, plain):
+    import importlib
+
+    fast = getattr(importlib.import_module(f"fim_server.core.repo.{module}"), name)
+    plain = re.compile(plain)
+    rng = random.Random(5)
+    parts = ["self", "this", ".", "x", "$", "a.self", " ", "\n", "selfish", "thisx.", "s", "t", ")", "]", "(", "é", "_y"]
+    texts = ["".join(rng.choice(parts) for _ in range(rng.randint(1, 14))) for _ in range(20000)]
+    texts += [path.read_text() for path in REAL]
+    for text in texts:
+        assert fast.findall(text) == plain.findall(text), text

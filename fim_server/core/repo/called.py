@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 MAX_CALLED = 10
 MAX_FILES = 4  # a name defined in more files than this says too little about which one is meant
-_MEMBER_USE = re.compile(r"(?<=[\w$)\]])\.([A-Za-z_$][\w$]*)")
+# the dot first, then what is before it: the search skips from dot to dot (ten times
+# faster over a long block than a pattern that starts by looking behind)
+_MEMBER_USE = re.compile(r"\.(?<=[\w$)\]]\.)([A-Za-z_$][\w$]*)")
 # methods of Python's and JavaScript's built-in types: ``parts.append`` is the list's
 _BUILTIN = frozenset(
     name for kind in (str, bytes, bytearray, list, dict, set, frozenset, tuple, int, float, object, type, BaseException)

@@ -8,6 +8,7 @@ lower case, less the few every line has."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 import re
 
 NEAR_BEFORE, NEAR_AFTER = 12, 4  # lines of the document whose words count
@@ -22,8 +23,10 @@ _STOP = frozenset(
 )
 
 
+@lru_cache(maxsize=16384)
 def parts(name: str) -> frozenset[str]:
-    """The words of a name, lower case (``get_default_type`` -> default, type)."""
+    """The words of a name, lower case (``get_default_type`` -> default, type);
+    kept for the names seen last (the same members are scored request after request)."""
     return frozenset(p for w in _PARTS.findall(name) if len(p := w.lower()) >= 3 and p not in _STOP)
 
 
@@ -32,7 +35,7 @@ class Words:
     a member's name fits the code being written."""
 
     def __init__(self, text: str, line: int, block: str = "") -> None:
-        lines = text.split("\n")
+        lines = text.split("\n", max(0, line + 1 + NEAR_AFTER))  # the rest of a long file is not cut
         near = "\n".join(lines[max(0, line - NEAR_BEFORE) : line + 1 + NEAR_AFTER])
         self.words: frozenset[str] = frozenset().union(*(parts(n) for n in set(_IDENT.findall(near))))
         # ``.name`` anywhere in ``block`` (the code around the cursor, hundreds of lines)
