@@ -280,8 +280,12 @@ class Chooser:
             groups.setdefault(entry.path, []).append((d.line, text))
             return True
 
+        def room() -> bool:  # with less room than MIN_COST left, ``take`` takes nothing: the stages stop
+            return limit - used >= MIN_COST
+
         uses = Uses(cur, index) if "imports" in stages or "near" in stages else None
-        self._words = Words(cur.text, cur.line, uses.block if uses else "")  # ranks a class's or a module's members
+        if uses is not None:
+            self._words = Words(cur.text, cur.line, uses.block)  # ranks a class's or a module's members
         links = self._links(cur) if uses is not None else []
         far: list = []
         if "imports" in stages:  # imported names used near the cursor first; the others after the near stage
@@ -290,16 +294,13 @@ class Chooser:
                     take(entry, def_index)
                 else:
                     far.append((entry, def_index))
-        if "near" in stages:  # what the cursor is about to name: an exception class, a member of ``owner.``
-            for entry, def_index in exception_classes(index, cur, links, self._words):
-                take(entry, def_index, short=True)
-            for entry, def_index in self._receiver(cur, links):
-                take(entry, def_index, short=True)
-            for entry, def_index in self._voted(cur, uses):
-                take(entry, def_index, short=True)
-            for entry, def_index in inherited_members(index, cur, uses, self._words) + self._owners(uses, links):
-                take(entry, def_index, short=True)
-        if "near" in stages:
+        if "near" in stages and room():  # what the cursor is about to name: an exception class, a member of ``owner.``
+            for found in (lambda: exception_classes(index, cur, links, self._words), lambda: self._receiver(cur, links),
+                          lambda: self._voted(cur, uses),
+                          lambda: inherited_members(index, cur, uses, self._words) + self._owners(uses, links)):
+                for entry, def_index in found() if room() else ():
+                    take(entry, def_index, short=True)
+        if "near" in stages and room():
             imported = {link.path for link in links}
             folder = os.path.dirname(cur.path)
 
@@ -315,7 +316,9 @@ class Chooser:
 
             for entry, def_index in called_members(index, uses, best):
                 take(entry, def_index, short=True)
-            for distance, name in uses.near():
+            for distance, name in uses.near() if room() else ():
+                if not room():
+                    break
                 found = index.named(name)
                 if not found or len({e.path for e, _ in found}) > MAX_AMBIGUOUS:
                     continue
@@ -324,7 +327,7 @@ class Chooser:
                     take(*pick)
         for entry, def_index in far:
             take(entry, def_index, short=True)
-        if "imports" in stages:
+        if "imports" in stages and room():
             # room left: the most used public names of the modules imported whole (``events.``)
             popularity = lambda name: -index.lexical.frequency(name)
             modules = sorted({(uses.nearest(l.local) or 1 << 20, l.path) for l in links if l.remote is MODULE})
