@@ -76,6 +76,9 @@ class Notebook:
     # the rendered cells around the last focus: (focus, revision, above, above size, below,
     # below size); kept while only the focus cell changes (``Notebooks.touched``)
     parts: tuple | None = field(default=None, repr=False)
+    # the first line of the last prompt window cut in the notebook read as one file,
+    # -1 before the first (core/context.py keeps it put while it fits)
+    window_start: int = field(default=-1, repr=False)
 
     def index_of(self, cell_uri: str) -> int:
         for i, cell in enumerate(self.cells):
@@ -262,7 +265,8 @@ def cell_context(
     selected: Selected | None = None,
 ) -> CursorContext:
     """The cursor context at (line, col) (code points) of a notebook cell: the
-    notebook as one file around it. Raises ``NoContext`` like ``cursor_context``."""
+    notebook as one file around it, its window's start kept on the notebook as
+    ``cursor_context`` keeps it on a document. Raises ``NoContext`` like ``cursor_context``."""
     notebook = notebooks.of_cell(cell_uri)
     doc = documents.get(cell_uri)
     if notebook is None or doc is None:
@@ -277,7 +281,9 @@ def cell_context(
     cell_end = view.cell_end
     if selected is not None:
         cell_end += len(selected.text) - (selected.end - selected.start)
-    ctx = context_of_lines(cell_uri, view.lines, view.start + line, col, offset, settings, doc.language_id, selected)
+    ctx = context_of_lines(cell_uri, view.lines, view.start + line, col, offset, settings, doc.language_id, selected,
+                           previous_start=notebook.window_start)
+    notebook.window_start = ctx.start_line
     return ctx.in_cell(notebook.uri, view.cell_start, cell_end)
 
 

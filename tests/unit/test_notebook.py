@@ -162,3 +162,21 @@ def test_a_notebook_opened_again_leaves_no_cell_documents_behind():
     assert [doc.uri for doc in ws.documents] == ["c3"]
     assert ws.change_cells(NB, 0, 1, [], [], ["c3"]) == ["c3"] and len(ws.documents) == 0
     assert ws.close_notebook(NB) == [] and ws.notebooks.get(NB) is None
+
+
+def test_typing_in_a_cell_keeps_the_windows_start():
+    """The notebook keeps its window's start as a document does (core/context.py's
+    hysteresis): 12 lines typed in a cell near the end do not move it, wherever the
+    first window fell."""
+    cells = [(f"c{i}", CODE, "\n".join(f"value_{i}_{j} = compute({j}, {i})  # pad" for j in range(10))) for i in range(60)]
+    for focus in range(40, 48):
+        books, docs = make(cells)
+        settings = Settings()
+        cell = f"c{focus}"
+        first = cell_context(books, docs, cell, 9, 0, settings)
+        for n in range(12):
+            docs.get(cell).apply_change(f"w_{n} = compute_more({n}, {n})  # typed\n", (9 + n, 0), (9 + n, 0), "utf-32")
+            books.touched(cell)
+            ctx = cell_context(books, docs, cell, 10 + n, 0, settings)
+            assert ctx.start_line == first.start_line
+            assert ctx.prefix.startswith(first.prefix[: first.prefix.rfind("\n")])
