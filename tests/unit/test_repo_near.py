@@ -37,11 +37,13 @@ def shown(picks) -> str:
 def test_words_near_the_cursor_rank_names_sharing_them():
     assert parts("get_default_type") == {"default", "type"}  # "get" tells members apart too little
     assert parts("MissingHeaderBodySeparatorDefect") == {"missing", "header", "body", "separator", "defect"}
-    text = "def dump(msg, include_default=False):\n    print(msg)\n    \n" + "x = 1\n" * 40 + "far_away_word = 2\n"
-    words = Words(text, 2, block="msg.get_payload()\n")
+    text = "x = msg.get_payload()\n" + "\n" * 40 + "def dump(msg, include_default=False):\n    print(msg)\n    \n"
+    text += "x = 1\n" * 40 + "far_away_word = 2\n"
+    words = Words(text, text.index("    \n"))
     assert words.shared("get_default_type") == 1 and words.shared("get_content_type") == 0
     assert words.shared("far_away_word") == 0  # 40 lines below: not near
-    assert words.score("get_payload") == 1  # the file calls ``.get_payload`` (and shares no word)
+    assert words.score("get_payload") == 1  # the code calls ``.get_payload`` (40 lines up; shares no word)
+    assert words.calls["get_payload"] == 1
 
 
 def test_inherited_methods_through_bases_of_the_same_file_private_ones_and_called_first(tmp_path):
@@ -58,7 +60,7 @@ def test_inherited_methods_through_bases_of_the_same_file_private_ones_and_calle
     line = text.split("\n").index("        self.x = 1") + 1
     cur = Cursor(index.roots[0] + "/app.py", "python", text, line, text, "        ")
     uses = Uses(cur, index)
-    found = names(inherited_members(index, cur, uses, Words(text, line, uses.block)))
+    found = names(inherited_members(index, cur, uses, Words(uses.block, uses.cursor_offset)))
     # Queue -> Middle (this file: followed, not shown) -> Base -> LoopBound, three levels up
     assert set(found) == {"_get_loop", "_other", "close", "set_boundary", "popular"} and "own" not in found
     assert found[0] == "_get_loop"  # the file calls it on self
@@ -78,11 +80,17 @@ def test_exception_classes_after_raise_or_except_or_a_try_block(tmp_path):
            "except UnicodeError:\n        raise @\n"
     cur = cursor_at(index, "app.py", text)
     links = Chooser(index)._links(cur)
-    found = names(exception_classes(index, cur, links, Words(cur.text, cur.line)))
+    uses = Uses(cur, index)
+    found = names(exception_classes(index, cur, uses, links, Words(uses.block, uses.cursor_offset)))
     assert found[0] == "CharsetError" and set(found) == {"CharsetError", "MessageError", "BoundaryDefect"}
-    assert expects_exception(cursor_at(index, "app.py", "try:\n    f()\n@\n"))  # the line after a try block
-    assert expects_exception(cursor_at(index, "app.py", "    except (errors.@"))
-    assert not expects_exception(cursor_at(index, "app.py", "def f():\n    x = 1\n    @\n"))
+    def expects(text: str) -> bool:
+        cur = cursor_at(index, "app.py", text)
+        return expects_exception(cur, Uses(cur, index))
+
+    assert expects("try:\n    f()\n@\n")  # the line after a try block
+    assert expects("    except (errors.@")
+    assert not expects("def f():\n    x = 1\n    @\n")
+    assert not expects("try:\n" + "    f()\n" * 9 + "@\n")  # too far below the try
     # and they reach the prompt, one line each
     picks = Chooser(index).choose(cur, 1500, ALL, ["near"])
     assert "class CharsetError(MessageError):" in shown(picks) and "class Helper:" not in shown(picks)
@@ -98,7 +106,7 @@ def test_members_the_file_calls_elsewhere_are_shown(tmp_path):
             "    def c(self, sock, n):\n        return @\n")
     cur = cursor_at(index, "loop.py", text)
     uses = Uses(cur, index)
-    found = names(called_members(index, uses, lambda found: found[0]))
+    found = names(called_members(index, uses, Words(uses.block, uses.cursor_offset), lambda found: found[0]))
     # recv_into: called 60 lines up; append: the list's method; close: defined in five files (too common to tell)
     assert found == ["recv_into"]
     assert "def recv_into(self, sock, buf):" in shown(Chooser(index).choose(cur, 1500, ALL, ["near"]))

@@ -240,7 +240,7 @@ def test_what_the_index_keeps_goes_when_it_changes(tmp_path):
 
 
 @pytest.mark.parametrize("module, name, plain", [
-    ("called", "_MEMBER_USE", r"(?<=[\w$)\]])\.([A-Za-z_$][\w$]*)"),
+    ("relevance", "MEMBER_USE", r"(?<=[\w$)\]])\.([A-Za-z_$][\w$]*)"),
     ("inherited", "_SELF_MEMBER", r"(?<![\w$.])(?:self|this)\.([A-Za-z_$][\w$]*)"),
 ])
 def test_member_patterns_find_what_the_plain_ones_find(module, name, plain):

@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING
 
 from fim_server.core.repo.imports import ALL, MODULE, Link
 from fim_server.core.repo.index import FileEntry
+from fim_server.core.repo.relevance import lines_around
 
 if TYPE_CHECKING:
     from fim_server.core.repo.index import RepoIndex
     from fim_server.core.repo.relevance import Words
     from fim_server.core.repo.selection import Cursor
+    from fim_server.core.repo.uses import Uses
 
 MAX_EXCEPTIONS = 8
 TRY_LINES = 8  # a ``try:`` this many lines above a blank line prefix: ``except`` may come next
@@ -25,14 +27,14 @@ _EXCEPTION_NAME = re.compile(r"(?:Error|Exception|Warning|Defect|Exit|Interrupt|
 _CLASS_BASES = re.compile(r"class\s+[\w$]+\s*(?:\(([^)]*)\)|[^{\n]*?\bextends\s+([\w$.]+))")
 
 
-def expects_exception(cur: "Cursor") -> bool:
+def expects_exception(cur: "Cursor", uses: "Uses") -> bool:
     """Whether the code at the cursor is about to name an exception class."""
     if _AFTER_KEYWORD.search(cur.line_prefix):
         return True
     if cur.line_prefix.strip():
         return False
-    lines = cur.text.split("\n", cur.line + 1)[max(0, cur.line - TRY_LINES) : cur.line]
-    return any(_TRY.match(line) for line in lines)
+    above = lines_around(uses.block, uses.cursor_offset, TRY_LINES, -1)
+    return any(_TRY.match(line) for line in above.split("\n"))
 
 
 def is_exception(entry: FileEntry, i: int) -> bool:
@@ -47,10 +49,11 @@ def is_exception(entry: FileEntry, i: int) -> bool:
     return any(_EXCEPTION_NAME.search(b.strip()) for b in bases.split(","))
 
 
-def exception_classes(index: "RepoIndex", cur: "Cursor", links: list[Link], words: "Words") -> list[tuple[FileEntry, int]]:
+def exception_classes(index: "RepoIndex", cur: "Cursor", uses: "Uses", links: list[Link], words: "Words",
+                      ) -> list[tuple[FileEntry, int]]:
     """After ``raise``/``except``: the exception classes of the imported modules
     (and the imported exception classes), the best fitting first."""
-    if not expects_exception(cur):
+    if not expects_exception(cur, uses):
         return []
     found: list[tuple[tuple, FileEntry, int]] = []
     for link in links:

@@ -8,12 +8,15 @@ lower case, less the few every line has."""
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import lru_cache
 import re
 
 NEAR_BEFORE, NEAR_AFTER = 12, 4  # lines of the document whose words count
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
-_MEMBER = re.compile(r"\.([A-Za-z_$][\w$]*)")
+# ``x.name`` (after a name or a bracket); the dot first, then what is before it:
+# the search skips from dot to dot (ten times faster than looking behind first)
+MEMBER_USE = re.compile(r"\.(?<=[\w$)\]]\.)([A-Za-z_$][\w$]*)")
 _PARTS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 # parts too common to tell one member from another
 _STOP = frozenset(
@@ -23,32 +26,49 @@ _STOP = frozenset(
 )
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=1 << 16)
 def parts(name: str) -> frozenset[str]:
     """The words of a name, lower case (``get_default_type`` -> default, type);
     kept for the names seen last (the same members are scored request after request)."""
     return frozenset(p for w in _PARTS.findall(name) if len(p := w.lower()) >= 3 and p not in _STOP)
 
 
-class Words:
-    """The words near the cursor and the member names the file calls: how well
-    a member's name fits the code being written."""
+def lines_around(text: str, at: int, before: int, after: int) -> str:
+    """The ``before`` lines above the line starting at offset ``at``, that line and ``after`` below."""
+    start = at
+    for _ in range(before):
+        if start == 0:
+            break
+        start = text.rfind("\n", 0, start - 1) + 1
+    end = at
+    for _ in range(after + 1):
+        j = text.find("\n", end)
+        if j < 0:
+            return text[start:]
+        end = j + 1
+    return text[start:end]
 
-    def __init__(self, text: str, line: int, block: str = "") -> None:
-        lines = text.split("\n", max(0, line + 1 + NEAR_AFTER))  # the rest of a long file is not cut
-        near = "\n".join(lines[max(0, line - NEAR_BEFORE) : line + 1 + NEAR_AFTER])
+
+class Words:
+    """The words near the cursor and the members the code around it uses: how
+    well a member's name fits the code being written."""
+
+    def __init__(self, block: str = "", at: int = 0) -> None:
+        """``block``: the code around the cursor (hundreds of lines); ``at``: the
+        offset in it where the cursor's line starts."""
+        near = lines_around(block, at, NEAR_BEFORE, NEAR_AFTER)
         self.words: frozenset[str] = frozenset().union(*(parts(n) for n in set(_IDENT.findall(near))))
-        # ``.name`` anywhere in ``block`` (the code around the cursor, hundreds of lines)
-        self.called: frozenset[str] = frozenset(_MEMBER.findall(block))
-        self._cache: dict[str, int] = {}
+        # how often the block uses ``x.name`` for each name
+        self.calls: Counter[str] = Counter(MEMBER_USE.findall(block))
+        self._scores: dict[str, int] = {}
 
     def shared(self, name: str) -> int:
         """How many of ``name``'s words are near the cursor."""
-        found = self._cache.get(name)
-        if found is None:
-            found = self._cache[name] = len(parts(name) & self.words)
-        return found
+        return len(parts(name) & self.words)
 
     def score(self, name: str) -> int:
-        """The words shared, one more when the file calls ``.name`` somewhere."""
-        return self.shared(name) + (name in self.called)
+        """The words shared, one more when the code around the cursor uses ``x.name``."""
+        found = self._scores.get(name)
+        if found is None:
+            found = self._scores[name] = len(parts(name) & self.words) + (name in self.calls)
+        return found

@@ -83,7 +83,7 @@ class Chooser:
         self._links_cache: tuple | None = None
         self._passed: dict[tuple[str, int], list[tuple]] = {}
         self._imports_of = kept.Texts(lambda language, text: tuple(imports_of(language, text)))
-        self._words = Words("", 0)
+        self._words = Words()
         self.modules: frozenset[str] = frozenset()  # of the file last asked about (``_links``)
 
     def clear_choice(self) -> None:
@@ -285,7 +285,7 @@ class Chooser:
 
         uses = Uses(cur, index) if "imports" in stages or "near" in stages else None
         if uses is not None:
-            self._words = Words(cur.text, cur.line, uses.block)  # ranks a class's or a module's members
+            self._words = Words(uses.block, uses.cursor_offset)  # ranks a class's or a module's members
         links = self._links(cur) if uses is not None else []
         far: list = []
         if "imports" in stages:  # imported names used near the cursor first; the others after the near stage
@@ -295,7 +295,7 @@ class Chooser:
                 else:
                     far.append((entry, def_index))
         if "near" in stages and room():  # what the cursor is about to name: an exception class, a member of ``owner.``
-            for found in (lambda: exception_classes(index, cur, links, self._words), lambda: self._receiver(cur, links),
+            for found in (lambda: exception_classes(index, cur, uses, links, self._words), lambda: self._receiver(cur, links),
                           lambda: self._voted(cur, uses),
                           lambda: inherited_members(index, cur, uses, self._words) + self._owners(uses, links)):
                 for entry, def_index in found() if room() else ():
@@ -314,7 +314,7 @@ class Chooser:
                     default=None,
                 )
 
-            for entry, def_index in called_members(index, uses, best):
+            for entry, def_index in called_members(index, uses, self._words, best):
                 take(entry, def_index, short=True)
             for distance, name in uses.near() if room() else ():
                 if not room():

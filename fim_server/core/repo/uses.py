@@ -45,6 +45,7 @@ class Uses:
         above = lines[self.first : cur.line]
         self.block = "\n".join(above + lines[cur.line : cur.line + USE_LINES + 1])
         self._cursor_offset = len("\n".join(above)) + 1 if above else 0
+        self.cursor_offset = self._cursor_offset  # where the cursor's line starts in ``block``
         self._near = "\n".join(lines[max(0, cur.line - NEAR_BEFORE) : cur.line + NEAR_AFTER + 1])
         self._near_first = max(0, cur.line - NEAR_BEFORE) - self.first
         entry = index.files.get(cur.path) if cur.path else None
