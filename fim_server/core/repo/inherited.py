@@ -73,14 +73,16 @@ def inherited_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", words: "W
                 while entry.path != cur.path and j < len(defs) and defs[j].kind == "method":
                     name = defs[j].name
                     if not name.startswith("__"):
-                        rank = (name not in called, -words.score(name), depth, -index.lexical.frequency(name), name)
-                        found.append((rank, entry, j))
+                        found.append(((depth, name), entry, j))
                     j += 1
                 head = entry.rendered(i)[0].split("\n")
                 nxt += bases_of(CLASS_LINE.match(next((line.lstrip() for line in head if "class" in line), "")))
         bases = nxt
         if not bases:
             break
+    fit = words.among(name for (_, name), _, _ in found)
+    frequency = index.lexical.frequency
+    found = [((name not in called, -fit[name], depth, -frequency(name), name), entry, j) for (depth, name), entry, j in found]
     found.sort(key=lambda item: (item[0], item[1].path, item[2]))
     out, names = [], set()
     for _, entry, j in found:

@@ -76,14 +76,15 @@ def voted_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", classes_named
         shown.add((best[1], best[2]))
         entry = entries[best[1]]
         defs = entry.definitions
-        ranked = []
+        methods = []
         j = best[2] + 1
         while j < len(defs) and defs[j].kind == "method":
-            name = defs[j].name
-            if not name.startswith("__") and name not in uses.local:
-                shared = words.score(name) if words is not None else 0
-                ranked.append(((-shared, name.startswith("_"), -index.lexical.frequency(name), name), j))
+            if not defs[j].name.startswith("__") and defs[j].name not in uses.local:
+                methods.append(j)
             j += 1
+        fit = words.among(defs[j].name for j in methods) if words is not None else {}
+        ranked = [((-fit.get(defs[j].name, 0), defs[j].name.startswith("_"), -index.lexical.frequency(defs[j].name),
+                    defs[j].name), j) for j in methods]
         for _, j in sorted(ranked)[:MAX_VOTED_MEMBERS]:
             if defs[j].name not in seen:
                 seen.add(defs[j].name)

@@ -67,7 +67,9 @@ def exception_classes(index: "RepoIndex", cur: "Cursor", uses: "Uses", links: li
         for i in candidates:
             if is_exception(entry, i):
                 name = entry.definitions[i].name
-                found.append(((-words.score(name), -index.lexical.frequency(name), name), entry, i))
+                found.append(((0, -index.lexical.frequency(name), name), entry, i))
+    fit = words.among(entry.definitions[i].name for _, entry, i in found)
+    found = [((-fit[rank[2]], *rank[1:]), entry, i) for rank, entry, i in found]
     found.sort(key=lambda item: (item[0], item[1].path, item[2]))
     out, seen = [], set()
     for _, entry, i in found:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from functools import lru_cache
 import re
+from typing import Iterable
 
 NEAR_BEFORE, NEAR_AFTER = 12, 4  # lines of the document whose words count
+MAX_SHARING = 3  # a near word in more of the candidates' names than this does not count
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 # ``x.name`` (after a name or a bracket); the dot first, then what is before it:
 # the search skips from dot to dot (ten times faster than looking behind first)
@@ -72,3 +74,12 @@ class Words:
         if found is None:
             found = self._scores[name] = len(parts(name) & self.words) + (name in self.calls)
         return found
+
+    def among(self, names: Iterable[str]) -> dict[str, int]:
+        """``score`` of each of ``names`` counting only the near words that few of
+        them share: in a module whose names all say ``loop``, ``loop`` near the
+        cursor tells none of them apart."""
+        shared = {name: parts(name) & self.words for name in names}
+        counts = Counter(word for found in shared.values() for word in found)
+        return {name: sum(1 for word in found if counts[word] <= MAX_SHARING) + (name in self.calls)
+                for name, found in shared.items()}

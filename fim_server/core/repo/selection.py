@@ -152,9 +152,10 @@ class Chooser:
         modules = [link.path for link in links if link.remote is MODULE and link.local == owner]
         for path in modules:
             entry = index.files.get(path)
+            fit = self._words.among(d.name for d in (entry.definitions if entry else ()) if d.kind != "method")
             for i, d in enumerate(entry.definitions if entry else ()):
                 if d.kind != "method" and d.name.startswith(partial):
-                    found.append(((-self._words.score(d.name), d.name.startswith("_"), popularity(d.name), d.name), entry, i))
+                    found.append(((-fit[d.name], d.name.startswith("_"), popularity(d.name), d.name), entry, i))
         if not modules:
             found += self._suggested_members(owner, partial)
         found.sort(key=lambda item: (item[0], item[1].path, item[2]))
@@ -169,10 +170,9 @@ class Chooser:
     def _suggested_members(self, owner: str, partial: str = "") -> list[tuple[tuple, FileEntry, int]]:
         """Methods of the classes whose name ends with ``owner``'s (``_loop`` ->
         ``...Loop``), with their rank key: public first, the most used first."""
-        score = self._words.score
-        return [((-score(name), name.startswith("_"), -frequency, name), entry, j)
-                for entry, j, name, frequency in self._methods_of_classes(last_word(owner))
-                if name.startswith(partial)]
+        methods = [m for m in self._methods_of_classes(last_word(owner)) if m[2].startswith(partial)]
+        fit = self._words.among(name for _, _, name, _ in methods)
+        return [((-fit[name], name.startswith("_"), -frequency, name), entry, j) for entry, j, name, frequency in methods]
 
     def _methods_of_classes(self, word: str) -> list[tuple[FileEntry, int, str, int]]:
         """(file, index, name, lexical frequency) of the methods of the classes
@@ -336,8 +336,9 @@ class Chooser:
                 ranked = [(popularity(d.name), d.name, entry, i) for i, d in enumerate(entry.definitions if entry else ())
                           if d.kind in ("function", "class", "constant") and not d.name.startswith("__")]
                 # the names sharing words with the code near the cursor first, then the most used
-                ranked = sorted(ranked + self._passed_on(entry, popularity),
-                                key=lambda item: (-self._words.score(item[1]), *item[:2]))
+                ranked += self._passed_on(entry, popularity)
+                fit = self._words.among(item[1] for item in ranked)
+                ranked.sort(key=lambda item: (-fit[item[1]], *item[:2]))
                 for _, _, owner_entry, i in ranked[:MAX_MEMBERS]:
                     take(owner_entry, i, short=True)
         picks = [
