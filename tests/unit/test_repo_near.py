@@ -46,6 +46,18 @@ def test_words_near_the_cursor_rank_names_sharing_them():
     assert words.calls["get_payload"] == 1
 
 
+
+def test_a_near_word_most_candidates_share_tells_none_apart():
+    text = "def bind(self):\n    running = None\n    # the event loop\n    \n"
+    words = Words(text, text.index("    \n"))
+    names = ["get_event_loop", "new_event_loop", "set_event_loop", "get_event_loop_policy", "_get_running_loop"]
+    fit = words.among(names)
+    # "event" and "loop" are in four or five of the names: only "running" counts
+    assert fit == {"get_event_loop": 0, "new_event_loop": 0, "set_event_loop": 0, "get_event_loop_policy": 0,
+                   "_get_running_loop": 1}
+    assert words.among(["get_event_loop", "Other"]) == {"get_event_loop": 2, "Other": 0}
+
+
 def test_inherited_methods_through_bases_of_the_same_file_private_ones_and_called_first(tmp_path):
     index = indexed(tmp_path, {
         "pkg/__init__.py": "",
