@@ -36,3 +36,24 @@ def test_in_place_shares_leave_out_the_first_request_and_those_after_a_move():
     shared, total = in_place_shares(prompts, [1.0, 2.0, 3.0], [2.5])
     # only the second counts: its window "abcd" repeats the first's "abc" (the snippets it lost do not count)
     assert (shared, total) == (3, 4)
+
+
+def test_the_report_prints_the_in_place_and_whole_prompt_shares_beside_the_headline():
+    from fim_server.tools.replay.driver import TraceResult
+    from fim_server.tools.replay.report import Prices, build_report, table
+
+    results = []
+    for name, in_place in (("a", (90, 100)), ("b", (290, 300))):
+        r = TraceResult(name, "src", "python")
+        r.keystrokes, r.trace_duration_s = 100, 60.0
+        r.server = {"provider_calls": 5, "prompt_chars": 1000, "prompt_shared_chars": 800}
+        r.fake = {"window_shared_in_place": in_place[0], "window_chars_in_place": in_place[1],
+                  "shared_prefix_chars": 700, "prompt_chars": 1000}
+        results.append(r)
+    report = build_report(results, Prices(), {}, {})
+    assert report["traces"][0]["prompt_prefix_share"] == 0.8  # the headline: the server's count, unchanged
+    assert report["traces"][0]["prompt_prefix_share_in_place"] == 0.9
+    assert report["total"]["prompt_prefix_share_in_place"] == 0.95  # 380 of 400
+    assert report["total"]["prompt_prefix_share_whole"] == 0.7
+    text = table(report)
+    assert "not after a cursor move" in text and "95.0%" in text and "whole prompt (snippets too)" in text
