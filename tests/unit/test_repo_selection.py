@@ -164,3 +164,22 @@ def test_uses_nearest_whole_names_above_counting_more_than_below(tmp_path):
     assert uses.nearest("alphabet") == 3
     assert uses.nearest("") is None and uses.nearest("missing") is None
     assert uses.attributes("obj") == [(2, "alpha")]
+
+
+def test_only_definitions_of_the_cursors_language_family(tmp_path):
+    """A Go file naming ``utf8`` gets no Python ``def utf8``; TypeScript gets a
+    JavaScript module's function (one family), C++ a C header's."""
+    index = indexed(tmp_path, {
+        "py/codec.py": "def utf8(data):\n    return data.decode('utf-8')\n\n\ndef render_widget(w):\n    return w\n",
+        "js/widgets.js": "export function render_widget(w) {\n  return w;\n}\n",
+        "c/widget.h": "int render_widget(int w);\n",
+    })
+    def names(language, path, text):
+        cur = Cursor(index.roots[0] + path, language, text, 1, text)
+        picks = Chooser(index).choose(cur, 2000, lambda uri, lang: True, ["imports", "near", "lexical"])
+        return {p.file.rsplit("/", 2)[-2] for p in picks}
+
+    assert names("go", "/main.go", "func f(b []byte) string {\n\treturn utf8(b) + render_widget(1)\n}\n") == set()
+    assert names("typescript", "/app.ts", "function f() {\n  return render_widget(1);\n}\n") == {"js"}
+    assert names("cpp", "/app.cpp", "int f() {\n  return render_widget(1);\n}\n") == {"c"}
+    assert names("python", "/app.py", "def f(b):\n    return utf8(b) + render_widget(1)\n") == {"py"}

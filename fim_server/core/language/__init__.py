@@ -57,6 +57,20 @@ EXTENSIONS: dict[str, str] = {
 }
 
 
+# languages whose files use each other's definitions (a header of C in C++, a
+# JavaScript module in TypeScript); any other language only its own
+_FAMILIES: dict[str, str] = {
+    "javascript": "js", "javascriptreact": "js", "typescript": "js", "typescriptreact": "js",
+    "c": "c", "cpp": "c", "objective-c": "c", "objective-cpp": "c",
+    "shellscript": "sh", "bash": "sh",
+}
+
+
+def family(language_id: str) -> str:
+    """The family of a languageId: ``typescript`` and ``javascript`` are one."""
+    return _FAMILIES.get(language_id, language_id)
+
+
 def language_for_path(path: str | PurePath, default: str = "plaintext") -> str:
     """The languageId of a file, from its extension."""
     return EXTENSIONS.get(PurePath(path).suffix.lower(), default)

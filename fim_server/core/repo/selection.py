@@ -24,6 +24,7 @@ from typing import Callable, Iterable
 
 from fim_server.core.repo import kept
 from fim_server.core.repo.called import called_members
+from fim_server.core.language import family
 from fim_server.core.repo.imports import ALL, MODULE, Link, imports_of, resolve
 from fim_server.core.repo.index import FileEntry, RepoIndex, last_word
 from fim_server.core.repo.lexical import words as lexical_words
@@ -241,10 +242,14 @@ class Chooser:
         index = self.index
         allowed: dict[str, bool] = {}
 
+        kin = family(cur.language) if cur.language else ""
+
         def sendable(entry: FileEntry) -> bool:
+            # not another language's definitions (a Python ``def utf8`` for Go code naming ``utf8``)
             ok = allowed.get(entry.path)
             if ok is None:
-                ok = allowed[entry.path] = entry.path != cur.path and may_send(file_uri(entry.path), entry.language)
+                ok = allowed[entry.path] = (entry.path != cur.path and (not kin or family(entry.language) == kin)
+                                            and may_send(file_uri(entry.path), entry.language))
             return ok
 
         used = 0
