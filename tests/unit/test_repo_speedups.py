@@ -66,6 +66,11 @@ def test_declared_matches_the_per_owner_patterns():
             assert members.declared(text, owner) == reference_declared(text, owner), (text, owner)
             checked += bool(reference_declared(text, owner))
     assert checked > 20  # the samples do declare classes
+    for path in REAL:  # names in many words (found by a pattern of their own) and rarer ones
+        text = path.read_text()
+        for owner in ("e", "s", "t", "a", "f", "msg", "loop", "sock", "waiter", "exc", "value"):
+            assert members.declared(text, owner) == reference_declared(text, owner), (path, owner)
+    assert text.count("e") > members.MANY
 
 
 def test_declared_finds_each_form():

@@ -5,6 +5,7 @@ set of method names used on it usually points at one class of the repository."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 import re
 from typing import TYPE_CHECKING, Callable
 
@@ -123,33 +124,59 @@ _NAME_OR_DOT = re.compile(r"[\w$.]")
 def declared(block: str, owner: str) -> list[str]:
     """Class names the code gives ``owner`` as its type: ``owner = Foo(...)``
     (``self.owner = mod.Foo(...)``), ``owner: Foo`` and ``isinstance(owner, Foo)``."""
-    lines, i = [], block.find(owner)
-    while i >= 0:  # only the lines naming it go through the patterns
-        start, end = block.rfind("\n", 0, i) + 1, block.find("\n", i)
-        end = len(block) if end < 0 else end
-        lines.append(block[start:end])
-        i = block.find(owner, end)
+    # only the lines naming it go through the patterns
+    if block.count(owner) > MANY:  # in many words: the lines holding it picked at C speed
+        lines = [line for line in block.split("\n") if owner in line]
+    else:
+        lines, i = [], block.find(owner)
+        while i >= 0:
+            start, end = block.rfind("\n", 0, i) + 1, block.find("\n", i)
+            end = len(block) if end < 0 else end
+            lines.append(block[start:end])
+            i = block.find(owner, end)
     text = "\n".join(lines)
-    found = _after_owner(text, owner, _NAME_CHAR, _ASSIGNED)  # (?<![\w$])owner = ...Foo(
-    found += _after_owner(text, owner, _NAME_OR_DOT, _ANNOTATED)  # (?<![\w$.])owner: ...Foo
+    starts = _starts(text, owner)
+    found = _after_owner(text, starts, len(owner), _NAME_CHAR, _ASSIGNED)  # (?<![\w$])owner = ...Foo(
+    found += _after_owner(text, starts, len(owner), _NAME_OR_DOT, _ANNOTATED)  # (?<![\w$.])owner: ...Foo
     if "isinstance" in text:
         found += [name for o, name in _ISINSTANCE.findall(text) if o == owner]
     return list(dict.fromkeys(found))
 
 
-def _after_owner(text: str, owner: str, not_before: re.Pattern, tail: re.Pattern) -> list[str]:
+MANY = 100  # occurrences of an owner's name (inside other words: ``e``, ``f``) beyond which a pattern finds them
+
+
+@lru_cache(maxsize=256)
+def _token(owner: str) -> re.Pattern:
+    o = re.escape(owner)  # the name first (the search skips to it), then no name character before or after it
+    return re.compile(o + r"(?<![\w$]" + o + r")(?![\w$])")
+
+
+def _starts(text: str, owner: str) -> list[int]:
+    """Where ``owner`` may start a match of ``declared``'s patterns: everywhere it
+    occurs, or, when it occurs often, only where it is a whole name (both
+    patterns want no name character before it and a space, ``?``, ``:`` or ``=``
+    after it; the pattern for that is compiled once per such name)."""
+    if text.count(owner) > MANY:
+        return [m.start() for m in _token(owner).finditer(text)]
+    starts, i = [], text.find(owner)
+    while i >= 0:
+        starts.append(i)
+        i = text.find(owner, i + 1)
+    return starts
+
+
+def _after_owner(text: str, starts: list[int], n: int, not_before: re.Pattern, tail: re.Pattern) -> list[str]:
     """What ``re.findall(lookbehind + re.escape(owner) + tail, text)`` finds (the
     first group), without compiling a pattern for ``owner``: each place ``owner``
-    starts and ``not_before`` does not match the character before is tried, left
-    to right, a match's end the earliest start of the next."""
-    found, n = [], len(owner)
-    i = text.find(owner)
-    while i >= 0:
-        if not (i and not_before.match(text, i - 1)):
-            m = tail.match(text, i + n)
-            if m is not None:
-                found.append(m.group(1))
-                i = text.find(owner, max(m.end(), i + 1))
-                continue
-        i = text.find(owner, i + 1)
+    starts (``n`` characters) and ``not_before`` does not match the character
+    before is tried, left to right, a match's end the earliest start of the next."""
+    found, end = [], 0
+    for i in starts:
+        if i < end or (i and not_before.match(text, i - 1)):
+            continue
+        m = tail.match(text, i + n)
+        if m is not None:
+            found.append(m.group(1))
+            end = m.end()
     return found
