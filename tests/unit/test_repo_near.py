@@ -150,3 +150,24 @@ def test_a_method_name_is_shown_once_by_its_signature(tmp_path):
     picks = Chooser(index).choose(cursor_at(index, "app.py", text), 1500, ALL, ["near"])
     assert "def later(self):" in shown(picks)
     assert shown(picks).count("def call_soon(self, callback):") == 1
+
+
+def test_a_function_nested_in_a_method_does_not_end_the_class(tmp_path):
+    from fim_server.core.repo.members import class_methods
+
+    index = indexed(tmp_path, {"proactor.py": (
+        "class Proactor:\n    def recv(self, sock):\n        def finish_recv(key):\n            pass\n        return 1\n\n"
+        "    def recv_into(self, sock, buf):\n        pass\n\n\ndef after():\n    pass\n")})
+    entry = index.files[index.roots[0] + "/proactor.py"]
+    assert [entry.definitions[j].name for j in class_methods(entry, 0)] == ["recv", "recv_into"]
+
+
+def test_an_attribute_used_anywhere_in_the_block_votes_for_its_class(tmp_path):
+    index = indexed(tmp_path, {"loops.py": "class EventLoop:\n    def create_task(self, coro):\n        pass\n\n"
+                                            "    def create_future(self):\n        pass\n"})
+    text = ("class Group:\n    def spawn(self, coro):\n        return self._engine.create_task(coro)\n"
+            + "\n" * 60 + "    def wait(self):\n        @\n")
+    cur = cursor_at(index, "group.py", text)
+    picks = Chooser(index).choose(cur, 1500, ALL, ["near"])
+    # ``_engine`` is named nowhere near the cursor, nor like a class: its use 60 lines up votes
+    assert "def create_future(self):" in shown(picks)

@@ -10,6 +10,7 @@ import re
 from typing import TYPE_CHECKING
 
 from fim_server.core.repo.index import FileEntry
+from fim_server.core.repo.members import class_methods
 
 if TYPE_CHECKING:
     from fim_server.core.repo.index import RepoIndex
@@ -68,13 +69,10 @@ def inherited_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", words: "W
             # a base of another file first; one of this file is only followed
             classes.sort(key=lambda item: (item[0].path == cur.path, item[0].path, item[1]))
             for entry, i in classes[:1]:
-                defs = entry.definitions
-                j = i + 1
-                while entry.path != cur.path and j < len(defs) and defs[j].kind == "method":
-                    name = defs[j].name
+                for j in class_methods(entry, i) if entry.path != cur.path else ():
+                    name = entry.definitions[j].name
                     if not name.startswith("__"):
                         found.append(((depth, name), entry, j))
-                    j += 1
                 head = entry.rendered(i)[0].split("\n")
                 nxt += bases_of(CLASS_LINE.match(next((line.lstrip() for line in head if "class" in line), "")))
         bases = nxt

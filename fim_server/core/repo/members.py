@@ -9,6 +9,7 @@ from functools import lru_cache
 import re
 from typing import TYPE_CHECKING, Callable
 
+from fim_server.core.repo import kept
 from fim_server.core.repo.index import FileEntry, last_word
 
 if TYPE_CHECKING:
@@ -23,6 +24,9 @@ MAX_VOTED = 4  # receivers near the cursor whose likely class's methods are show
 MAX_VOTED_MEMBERS = 16
 MAX_RECEIVERS = 4  # receivers looked at (the nearest), for at most MAX_VOTED classes
 DECLARED_VOTE = 2.0  # a class the code names as the receiver's type
+FAR = 1 << 16  # the distance given to a use far from the cursor
+# ``self.owner.name`` / ``this.owner.name``: literal starts, the engine skips ahead to each
+_ATTRIBUTE_CALL = re.compile(r"(?:self|this)\.([A-Za-z_$][\w$]*)\.([A-Za-z_$][\w$]*)")
 _RECEIVER_CALL = re.compile(r"([A-Za-z_$][\w$]*)(?:\([^()]*\))?\s*\.\s*[A-Za-z_$]?[\w$]*$")
 
 
@@ -37,6 +41,11 @@ def voted_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", classes_named
     Of a class's methods, those sharing ``words`` with the code near the cursor
     come first."""
     receivers = uses.member_names()
+    # an attribute's type is the same in every method: ``self._loop.name`` anywhere
+    # in the block around the cursor votes too (after the receivers near the cursor)
+    for owner, name in _ATTRIBUTE_CALL.findall(uses.block):
+        names = receivers.setdefault(owner, {})
+        names.setdefault(name, FAR)
     m = _RECEIVER_CALL.search(cur.line_prefix)
     at_cursor = m.group(1) if m is not None else None
     if at_cursor is not None:
@@ -77,12 +86,8 @@ def voted_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", classes_named
         shown.add((best[1], best[2]))
         entry = entries[best[1]]
         defs = entry.definitions
-        methods = []
-        j = best[2] + 1
-        while j < len(defs) and defs[j].kind == "method":
-            if not defs[j].name.startswith("__") and defs[j].name not in uses.local:
-                methods.append(j)
-            j += 1
+        methods = [j for j in class_methods(entry, best[2])
+                   if not defs[j].name.startswith("__") and defs[j].name not in uses.local]
         fit = words.among(defs[j].name for j in methods) if words is not None else {}
         ranked = [((-fit.get(defs[j].name, 0), defs[j].name.startswith("_"), -index.lexical.frequency(defs[j].name),
                     defs[j].name), j) for j in methods]
@@ -107,9 +112,29 @@ def _method_classes(index: "RepoIndex", name: str) -> list[tuple[FileEntry, int]
 def _owner_class(entry: FileEntry, j: int) -> int | None:
     """The class a method belongs to (methods follow their class in the list)."""
     defs = entry.definitions
-    while j > 0 and defs[j].kind == "method":
+    while j > 0 and (defs[j].kind == "method" or _nested(entry, j)):
         j -= 1
     return j if defs[j].kind in ("class", "interface") else None
+
+
+def _nested(entry: FileEntry, j: int) -> bool:
+    """A function defined inside another (its line is indented): not the end of a class's methods."""
+    d = entry.definitions[j]
+    return d.kind == "function" and kept.lines_of(entry)[d.line][:1] in (" ", "\t")
+
+
+def class_methods(entry: FileEntry, i: int) -> list[int]:
+    """The indices of the methods of class ``i``: the definitions after it up to
+    the first that is neither a method nor a function nested in one (a method's
+    helper ``def finish_recv`` is no end of the class)."""
+    defs = entry.definitions
+    out = []
+    j = i + 1
+    while j < len(defs) and (defs[j].kind == "method" or _nested(entry, j)):
+        if defs[j].kind == "method":
+            out.append(j)
+        j += 1
+    return out
 
 
 # the patterns of ``declared`` after the owner's name (compiled once: a pattern per

@@ -29,7 +29,7 @@ from fim_server.core.repo.imports import ALL, MODULE, Link, imports_of, resolve
 from fim_server.core.repo.index import FileEntry, RepoIndex, last_word
 from fim_server.core.repo.lexical import words as lexical_words
 from fim_server.core.repo.inherited import inherited_members
-from fim_server.core.repo.members import voted_members
+from fim_server.core.repo.members import class_methods, voted_members
 from fim_server.core.repo.raising import exception_classes
 from fim_server.core.repo.relevance import Words
 from fim_server.core.repo.uses import Uses
@@ -181,13 +181,10 @@ class Chooser:
         def methods() -> list[tuple[FileEntry, int, str, int]]:
             found = []
             for entry, i in self._classes_named(word) if len(word) >= 3 else ():
-                defs = entry.definitions
-                j = i + 1
-                while j < len(defs) and defs[j].kind == "method":
-                    name = defs[j].name
+                for j in class_methods(entry, i):
+                    name = entry.definitions[j].name
                     if not name.startswith("__"):
                         found.append((entry, j, name, self.index.lexical.frequency(name)))
-                    j += 1
             return found
 
         return self.index.memo(("methods of classes", word), methods)
