@@ -38,6 +38,7 @@ from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from fim_server.settings import set_items  # noqa: E402
 from fim_server.tools.replay.driver import ReplayOptions, replay_trace  # noqa: E402
 from fim_server.tools.replay.report import Prices, build_report  # noqa: E402
 from fim_server.tools.replay.trace import Trace, load_trace  # noqa: E402
@@ -229,13 +230,7 @@ def main() -> int:
     parser.add_argument("--latency", action="store_true", help="time to ghost text, short and long prompt, larger model")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a fim-server setting for every row")
     args = parser.parse_args()
-    extra: dict[str, Any] = {}
-    for item in args.set:
-        name, _, value = item.partition("=")
-        try:
-            extra[name] = json.loads(value)
-        except ValueError:
-            extra[name] = value
+    extra = set_items(args.set)
     trace = first_keys(load_trace(args.trace), args.keys)
     configs = [replace(c, settings={**c.settings, **extra}) for c in (LATENCY_CONFIGS if args.latency else CONFIGS)
                if not args.only or c.name in args.only]

@@ -31,6 +31,7 @@ import sys
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fim_server.core.text import common_prefix_len  # noqa: E402
+from fim_server.settings import set_items  # noqa: E402
 from fim_server.tools.replay.driver import ReplayOptions, replay_all  # noqa: E402
 from fim_server.tools.replay.prompts import split_prompt  # noqa: E402
 from fim_server.tools.replay.trace import load_trace  # noqa: E402
@@ -125,13 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the figures as JSON")
     parser.add_argument("--save", help="write the prompts, when they arrived and the cursor moves as JSON")
     args = parser.parse_args(argv)
-    settings = {}
-    for item in args.set:
-        name, _, value = item.partition("=")
-        try:
-            settings[name] = json.loads(value)
-        except ValueError:
-            settings[name] = value
+    settings = set_items(args.set)
     options = ReplayOptions(settings=settings, keep_bodies=True, workspace=args.workspace)
     results = asyncio.run(replay_all([load_trace(t) for t in args.traces], options, show_progress=False))
     report = {}

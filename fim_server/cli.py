@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from fim_server import __version__
-from fim_server.settings import SECTION, Settings, parse_settings
+from fim_server.settings import SECTION, Settings, parse_settings, set_items
 
 log = logging.getLogger(__name__)
 
@@ -168,15 +168,10 @@ def load_settings(args: argparse.Namespace) -> tuple[Settings, list[str]]:
         args.told_origins = told
         settings, found = parse_settings(raw, settings)
         problems += found
-    overrides: dict[str, Any] = {}
-    for item in args.set:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise UsageError(f"--set needs NAME=VALUE, got {item!r}")
-        try:
-            overrides[name] = json.loads(value)
-        except ValueError:
-            overrides[name] = value
+    try:
+        overrides = set_items(args.set)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if overrides:
         args.origins = {**getattr(args, "origins", {}), **{name: "--set" for name in overrides}}
         settings, found = parse_settings(overrides, settings)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 import math
 import os
+import json
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -389,3 +390,20 @@ def mask(secret: str | None) -> str:
     if len(secret) <= 8:
         return "****"
     return secret[:3] + "…" + secret[-4:]
+
+
+def set_items(items: list[str]) -> dict[str, Any]:
+    """``--set NAME=VALUE`` items as settings: a value that reads as JSON is taken
+    as JSON (``true``, ``400``, ``["a"]``), any other as a string. Raises
+    ``ValueError`` for an item without ``=`` or a name."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--set needs NAME=VALUE, got {item!r}")
+        try:
+            out[name] = json.loads(value)
+        except ValueError:
+            out[name] = value
+    return out
+

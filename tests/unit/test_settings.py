@@ -469,3 +469,13 @@ def test_redactor_knows_every_providers_variable():
     assert "CANARY" not in report and report.count("***") >= len(KEY_VARIABLES)
     assert set(KEY_VARIABLES) == {"DEEPSEEK_API_KEY", "OPENAI_API_KEY", "OLLAMA_API_KEY", "LLAMA_API_KEY",
                                   "MISTRAL_API_KEY"}
+
+
+def test_set_items_reads_json_values_and_refuses_an_item_without_a_name():
+    from fim_server.settings import set_items
+
+    assert set_items(["debounceMs=0", "model=deepseek-chat", "excludeGlobs=[\"*.x\"]", "empty="]) == {
+        "debounceMs": 0, "model": "deepseek-chat", "excludeGlobs": ["*.x"], "empty": ""}
+    for bad in ("debounceMs", "=3"):
+        with pytest.raises(ValueError, match="NAME=VALUE"):
+            set_items([bad])
