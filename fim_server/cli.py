@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("position", metavar="PATH:LINE[:COL]", help="1-based line and column; no column = end of line")
     add_settings_arguments(complete)
     add_open_argument(complete)
+    complete.add_argument("--workspace", metavar="DIR", help="index DIR as the editor's workspace folder: definitions "
+                          "from its files may be sent as repository context (repoContext and the exclusions apply)")
     complete.add_argument("--json", action="store_true", help="print the completion, usage and latency as JSON")
     complete.add_argument(
         "--demo",
@@ -264,6 +266,12 @@ def run_complete(args: argparse.Namespace) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     workspace = open_workspace(args.open)
     doc = workspace.open(path.resolve().as_uri(), text, None, language_of(path))
+    if args.workspace:
+        from fim_server.tools.folder import index_folder
+        try:
+            index_folder(workspace, args.workspace, settings)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     if line < 1 or line > len(doc.lines):
         raise UsageError(f"line {line} is outside {path} (1 to {len(doc.lines)})")
     content = line_content(doc.lines[line - 1])

@@ -281,3 +281,47 @@ def test_a_folder_added_later_is_read_under_files_exclude_and_never_the_home_fol
     assert str(ws / "two" / "shapes" / "geometry.py") in reads
     assert str(ws / "two" / "tmpbuild" / "gen.py") not in reads  # (its folder's .gitignore is looked for)
     assert not [r for r in reads if r.startswith(str(home))]
+
+
+def test_complete_with_a_workspace_folder_sends_its_definitions_and_never_an_excluded_file(tmp_path):
+    """``fim-server complete FILE:LINE:COL --workspace DIR``: the definition from an
+    unopened file of DIR reaches the request; a secret file and a gitignored one in
+    DIR do not; without the option no definition; the home folder is refused."""
+    import subprocess
+    import sys
+
+    from .rawlsp import ROOT
+
+    ws = tmp_path / "ws"
+    write(ws, {
+        ".gitignore": "generated/\n",
+        "shapes/__init__.py": "",
+        "shapes/geometry.py": "def polygon_area_with_holes(outer, holes=()):\n    return 0.0\n",
+        "generated/polygon_area_with_holes.py": f"def polygon_area_with_holes():\n    return '{CANARY}'\n",
+        ".env": f"POLYGON={CANARY}\n",
+        "main.py": MAIN,
+    })
+    home = tmp_path / "home"
+    home.mkdir()
+
+    def complete(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "fim_server", "complete", f"{ws / 'main.py'}:5:35",
+                               "--set", f"baseUrl={fake.url}", "--set", f"apiKey={API_KEY}", *extra],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120, env=server_env(HOME=str(home)))
+
+    with FakeDeepSeek(api_key=API_KEY, default=Reply(text="outer)")) as fake:
+        with_folder = complete("--workspace", str(ws))
+        assert with_folder.returncode == 0, with_folder.stderr
+        assert with_folder.stdout.strip() == "outer)"
+        sent = fake.completion_requests()[-1].raw_body.decode("utf-8", "replace")
+        assert "polygon_area_with_holes(outer, holes=())" in sent
+        assert CANARY not in sent and CANARY not in with_folder.stdout + with_folder.stderr
+        without = complete()
+        assert without.returncode == 0, without.stderr
+        assert "polygon_area_with_holes(outer, holes=())" not in fake.completion_requests()[-1].raw_body.decode()
+        off = complete("--workspace", str(ws), "--set", "repoContext=false")
+        assert off.returncode == 0 and "holes=())" not in fake.completion_requests()[-1].raw_body.decode()
+        sent_so_far = len(fake.completion_requests())
+        refused = complete("--workspace", str(home))
+        assert refused.returncode == 2 and "home folder" in refused.stderr
+        assert len(fake.completion_requests()) == sent_so_far
