@@ -182,6 +182,29 @@ def test_typing_shows_the_providers_text_in_one_extmark_and_tab_accepts(nvim, tm
     assert stats["accepted"] == 1 and stats["shown"] >= 1
 
 
+def test_a_definition_from_a_file_neovim_never_opened_reaches_the_prompt(nvim, tmp_path):
+    """The repository index through the real client: the plugin's root (the
+    current directory) is indexed; the imported function's signature from a file no
+    buffer holds goes along, a gitignored file's never does."""
+    (tmp_path / "shapes").mkdir()
+    (tmp_path / "shapes" / "__init__.py").write_text("")
+    (tmp_path / "shapes" / "geometry.py").write_text(
+        "def polygon_area_with_holes(outer, holes=()):\n    return 0.0\n", encoding="utf-8")
+    (tmp_path / ".gitignore").write_text("generated/\n")
+    (tmp_path / "generated").mkdir()
+    (tmp_path / "generated" / "shapes_copy.py").write_text(
+        "def polygon_area_with_holes():\n    return 'GITIGNORED_CANARY_4417'\n", encoding="utf-8")
+    nvim.fake.push(*[Reply(text="outer)") for _ in range(5)])
+    nvim.open(tmp_path / "main.py", "from shapes.geometry import polygon_area_with_holes\n\n\ndef total(rings):\n    return\n")
+    nvim.wait("the index", lambda: (s := nvim.stats()).get("repo_walked") and s.get("repo_files", 0) >= 1)
+    nvim.nv.command("normal! 5G$")
+    nvim.nv.input("a polygon_area_with_holes(")
+    nvim.wait_ghost()
+    prompt = nvim.fake.completion_requests()[-1].body["prompt"]
+    assert "def polygon_area_with_holes(outer, holes=()):" in prompt
+    assert "GITIGNORED_CANARY_4417" not in prompt
+
+
 def test_multi_line_text_is_one_extmark_with_virtual_lines_and_the_same_mark_is_reused(nvim, tmp_path):
     nvim.fake.push(*[Reply(text="if a:\n        return b\n    return a") for _ in range(10)])
     nvim.open(tmp_path / "m.py", "def pick(a, b):\n    x\n")
