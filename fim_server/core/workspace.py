@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from fim_server.settings import Settings
 
 
+def repo_wanted(settings: "Settings") -> bool:
+    """Whether the settings ask for the repository index."""
+    return settings.repo_context and settings.workspace_context and settings.repo_context_max_files > 0
+
+
 class Workspace:
     def __init__(self) -> None:
         self.documents = DocumentStore()

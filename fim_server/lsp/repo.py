@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +28,8 @@ from lsprotocol import types
 
 from fim_server.core.privacy import exclusion_reason, uri_path
 from fim_server.core.language import EXTENSIONS
-from fim_server.core.repo.walker import hidden_by_globs
+from fim_server.core.repo.walker import hidden_by_globs, not_a_project
+from fim_server.core.workspace import repo_wanted
 from fim_server.settings import Settings
 
 if TYPE_CHECKING:
@@ -40,10 +40,6 @@ log = logging.getLogger(__name__)
 WATCHER_ID = "fimServer.repoIndex.watcher"
 
 
-def wanted(settings: Settings) -> bool:
-    return settings.repo_context and settings.workspace_context and settings.repo_context_max_files > 0
-
-
 def _folders(ls: "FimServer") -> list[str]:
     """The folders to index: not the home folder or the file system's root (an
     editor started there, Neovim's root being the current directory)."""
@@ -52,7 +48,7 @@ def _folders(ls: "FimServer") -> list[str]:
         if not uri.startswith("file:"):
             continue
         path = uri_path(uri)
-        if os.path.realpath(path) in (os.path.realpath(os.path.expanduser("~")), "/"):
+        if not_a_project(path):
             log.info("not indexing %s: the home folder or the root is not a project", path)
             continue
         out.append(path)
@@ -64,7 +60,7 @@ def start(ls: "FimServer") -> None:
     workspace = ls.open_files
     settings = ls.engine.settings
     folders = _folders(ls)
-    if not wanted(settings) or not folders:
+    if not repo_wanted(settings) or not folders:
         workspace.stop_index()
         return
 
@@ -85,7 +81,7 @@ def settings_changed(ls: "FimServer", old: Settings, new: Settings) -> None:
     """Start, stop or restart the index for new settings (only once initialized)."""
     if not getattr(ls, "_repo_ready", False):
         return
-    keys = lambda s: (wanted(s), s.repo_context_max_files, tuple(s.exclude_globs), tuple(s.disabled_languages))
+    keys = lambda s: (repo_wanted(s), s.repo_context_max_files, tuple(s.exclude_globs), tuple(s.disabled_languages))
     if keys(old) != keys(new):
         start(ls)
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
 from fim_server.core.privacy import exclusion_reason
-from fim_server.core.workspace import Workspace
+from fim_server.core.repo.walker import not_a_project
+from fim_server.core.workspace import Workspace, repo_wanted
 from fim_server.settings import Settings
 
 
@@ -21,14 +23,16 @@ def index_folder(workspace: Workspace, folder: str, settings: Settings) -> int:
     path = Path(folder).expanduser()
     if not path.is_dir():
         raise ValueError(f"--workspace {folder}: not a folder")
-    real = os.path.realpath(path)
-    if real in (os.path.realpath(os.path.expanduser("~")), "/"):
+    if not_a_project(str(path)):
         raise ValueError(f"--workspace {folder}: the home folder or / is not a project (name the project's folder)")
-    if not (settings.repo_context and settings.workspace_context and settings.repo_context_max_files > 0):
+    if not repo_wanted(settings):
         return 0
-
-    def may_read(file: str, language: str) -> bool:  # asked before a file is opened
-        return exclusion_reason(Path(file).as_uri(), language, settings) is None
-
-    workspace.start_index([real], may_read, settings.repo_context_max_files, background=False)
+    workspace.start_index([os.path.realpath(path)], readable(settings), settings.repo_context_max_files, background=False)
     return len(workspace.repo)
+
+
+def readable(settings: Settings) -> Callable[[str, str], bool]:
+    """``may_read(path, languageId)`` for the index of a one-off command: what the
+    exclusions and disabled languages of ``settings`` allow (asked before a file
+    is opened)."""
+    return lambda path, language: exclusion_reason(Path(path).as_uri(), language, settings) is None

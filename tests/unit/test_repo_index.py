@@ -322,3 +322,13 @@ def test_an_excluded_file_is_not_indexed_from_the_editor_either(tmp_path):
     finally:
         indexer.stop()
         indexer.join(5)
+
+
+def test_the_home_folder_and_the_root_are_not_projects(tmp_path, monkeypatch):
+    from fim_server.core.repo.walker import not_a_project
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home" / "proj").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "home")
+    assert not_a_project("/") and not_a_project(str(tmp_path / "home")) and not_a_project(str(tmp_path / "link"))
+    assert not not_a_project(str(tmp_path / "home" / "proj"))

@@ -130,6 +130,12 @@ def hidden_by_globs(path: str, roots: list[str], globs: tuple[str, ...]) -> bool
     return False
 
 
+def not_a_project(folder: str) -> bool:
+    """The home folder or the file system's root (an editor started there, Neovim's
+    root being the current directory): never indexed."""
+    return os.path.realpath(folder) in (os.path.realpath(os.path.expanduser("~")), "/")
+
+
 def is_venv(folder: str) -> bool:
     return os.path.exists(os.path.join(folder, "pyvenv.cfg"))
 

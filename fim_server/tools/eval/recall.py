@@ -22,9 +22,9 @@ import sys
 import time
 
 from fim_server.core.context import NoContext, cursor_context
-from fim_server.core.privacy import exclusion_reason
 from fim_server.core.workspace import Workspace
 from fim_server.settings import Settings
+from fim_server.tools.folder import readable
 from fim_server.tools.eval.holes import KINDS, sample
 
 CONFIGS = (
@@ -142,9 +142,7 @@ def cross_file_names(workspace: Workspace, hole, own: str) -> tuple[str, ...]:
 
 def measure(repo: Path, settings: Settings, samples: int, seed: int, kinds=KINDS) -> dict:
     """The recall table for ``repo`` (and the index's size and build time)."""
-    def may_read(path: str, language: str) -> bool:
-        return exclusion_reason(Path(path).as_uri(), language, settings) is None
-
+    may_read = readable(settings)
     workspace = Workspace()
     started = time.perf_counter()
     workspace.start_index([str(repo)], may_read, settings.repo_context_max_files, background=False)
@@ -227,9 +225,7 @@ async def with_and_without(repo: Path, settings: Settings, samples: int, seed: i
     from fim_server.tools.eval.report import summarize
     from fim_server.tools.eval.run import evaluate
 
-    def may_read(path: str, language: str) -> bool:
-        return exclusion_reason(Path(path).as_uri(), language, settings) is None
-
+    may_read = readable(settings)
     out = {}
     for label, on in (("without the index", False), ("with the index", True)):
         workspace = Workspace()
