@@ -26,6 +26,7 @@ from typing import Any, Callable
 from fim_server.core.repo import definitions as defs, kept
 from fim_server.core.repo.imports import Import, imports_of, module_stems
 from fim_server.core.repo.lexical import WINDOW_LINES, Lexical
+from fim_server.core.repo.parse_child import ChildParser, definitions_of
 from fim_server.core.repo.walker import Ignores, admissible, read_text, walk
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ DEFAULT_MAX_FILES = 10_000
 MEMO_KEPT = 20_000
 _MISSING = object()
 HOLD_S = 0.03  # after a request, the worker waits this long before its next file
+CHILD_IDLE_S = 10.0  # the child that parses large files ends after this long without work
 SWITCH_INTERVAL_S = 0.001  # while indexing: how soon a thread waiting for the GIL gets it (Python's default: 5 ms)
 
 
@@ -62,9 +64,11 @@ class FileEntry:
 
 
 def build_entry(path: str, language: str, text: str, parsers: dict[str, Any],
-                pause: Callable[[], None] = lambda: None) -> FileEntry:
-    """Everything the index keeps of one file (no lock needed: a new object)."""
-    return FileEntry(path, language, text, defs.extract(language, text, parsers, pause), imports_of(language, text))
+                pause: Callable[[], None] = lambda: None, child: ChildParser | None = None) -> FileEntry:
+    """Everything the index keeps of one file (no lock needed: a new object); a
+    large file's definitions come from ``child`` when given (``parse_child``)."""
+    found = definitions_of(language, text, parsers, pause, child, path)
+    return FileEntry(path, language, text, found, imports_of(language, text))
 
 
 class RepoIndex:
@@ -261,6 +265,7 @@ class Indexer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._parsers: dict[str, Any] = {}
+        self.child = ChildParser()  # parses the large files (started when one comes, ended when idle)
         self.walked = threading.Event()  # set when the walk of every folder has finished
         self.seconds = 0.0
         self.read = 0  # files read from disk (tests and benchmarks look)
@@ -316,7 +321,10 @@ class Indexer:
 
     def run_now(self) -> None:
         """Index the folders on this thread (``fim-server eval``, benchmarks)."""
-        self._walk()
+        try:
+            self._walk()
+        finally:
+            self.child.close()
 
     # -- the worker ------------------------------------------------------------------------
     def _run(self) -> None:
@@ -332,13 +340,17 @@ class Indexer:
             log.exception("the repository index stopped")
         finally:
             sys.setswitchinterval(previous)
+            self.child.close()
 
     def _work_queue(self, block: bool) -> None:
         while not self._stop.is_set():
             try:
-                item = self._queue.get(block=block, timeout=None if block else 0)
+                item = self._queue.get(block=block, timeout=(CHILD_IDLE_S if self.child.running else None) if block else 0)
             except queue.Empty:
-                return
+                if not block:
+                    return
+                self.child.close()  # idle a while: its memory goes back
+                continue
             if item is None:
                 return
             self._yield_to_requests()
@@ -357,7 +369,7 @@ class Indexer:
             index.remove_under(a)  # a folder deleted
         elif what == "editor":
             if self._admissible(a) and self.may_read(a, b):
-                self._put(build_entry(a, b, c, self._parsers, self._yield_to_requests), (0.0, 0), True)
+                self._put(self._build(a, b, c), (0.0, 0), True)
         elif what in ("disk", "closed"):
             current = index.files.get(a)
             if what == "disk" and current is not None and current.from_editor:
@@ -369,6 +381,9 @@ class Indexer:
             with index.lock:
                 index.roots = [r for r in index.roots if r not in {_norm(f) for f in b}] + [_norm(f) for f in a]
             self._walk([_norm(f) for f in a])
+
+    def _build(self, path: str, language: str, text: str) -> FileEntry:
+        return build_entry(path, language, text, self._parsers, self._yield_to_requests, self.child)
 
     def _admissible(self, path: str) -> bool:
         return admissible(path, self.index.roots, lambda p, lang: True, self.ignores) is not None
@@ -391,7 +406,7 @@ class Indexer:
         if text is None:
             self.index.remove(path)
             return
-        self._put(build_entry(path, language, text, self._parsers, self._yield_to_requests), stamp, False)
+        self._put(self._build(path, language, text), stamp, False)
 
     def _put(self, entry: FileEntry, stamp: tuple[float, int], from_editor: bool) -> None:
         if not from_editor and len(self.index) >= self.max_files and entry.path not in self.index.files:
@@ -427,7 +442,7 @@ class Indexer:
             text = read_text(path)
             self.read += 1
             if text is not None:
-                self._put(build_entry(path, language, text, self._parsers, self._yield_to_requests), (mtime, size), False)
+                self._put(self._build(path, language, text), (mtime, size), False)
         self.seconds += time.perf_counter() - started
         _release_freed_memory()
         self.walked.set()
