@@ -148,6 +148,17 @@ def exclusion_reason(uri: str, language_id: str, settings) -> str | None:
     return None
 
 
+def folder_exclusion(uri: str, settings) -> str | None:
+    """The glob that excludes every file under this folder, or None: a glob ending
+    in ``/**`` whose folder part matches the folder as ``matching_glob`` matches a
+    file (``.ssh/**``, ``private/**``). The index never lists such a folder."""
+    for glob in DEFAULT_EXCLUDE_GLOBS + tuple(getattr(settings, "exclude_globs", ())):
+        stripped = glob.strip()
+        if stripped.endswith("/**") and len(stripped) > 3 and matching_glob(uri, (stripped[:-3],)) is not None:
+            return glob
+    return None
+
+
 def resolved_file_uri(uri: str) -> str | None:
     """The URI of the file a ``file:`` URI resolves to, when that is another path
     (a symbolic link on the way); None for other schemes and plain files."""

@@ -44,14 +44,14 @@ class Workspace:
 
     # -- the repository index ---------------------------------------------------------------
     def start_index(self, roots: list[str], may_read: Callable[[str, str], bool], max_files: int,
-                    background: bool = True) -> Indexer:
+                    background: bool = True, may_enter: Callable[[str], bool] = lambda folder: True) -> Indexer:
         """Index the files under ``roots`` (folder paths): on a worker thread, or
         here and now with ``background=False``. ``may_read(path, languageId)`` is
-        asked before any file is opened."""
+        asked before any file is opened, ``may_enter(path)`` before a folder is listed."""
         self.stop_index()
         self.repo = RepoIndex(roots)
         self.chooser = Chooser(self.repo)
-        self.indexer = Indexer(self.repo, may_read, max_files)
+        self.indexer = Indexer(self.repo, may_read, max_files, may_enter)
         for doc in self.documents:  # open documents: their live text wins over the disk
             self.document_changed(doc.uri, doc.language_id, doc.source)
         if background:

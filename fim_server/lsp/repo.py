@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from fim_server.core.privacy import exclusion_reason, uri_path
+from fim_server.core.privacy import exclusion_reason, folder_exclusion, uri_path
 from fim_server.core.language import EXTENSIONS
 from fim_server.core.repo.walker import hidden_by_globs, not_a_project
 from fim_server.core.workspace import repo_wanted
@@ -73,7 +73,13 @@ def start(ls: "FimServer") -> None:
             return False
         return not editor_excludes or not hidden_by_globs(path, ls._repo_folders, editor_excludes)
 
-    workspace.start_index(folders, may_read, settings.repo_context_max_files)
+    def may_enter(folder: str) -> bool:
+        # asked before a folder is listed: one that hides all its files is not entered
+        if folder_exclusion(Path(folder).as_uri(), ls.engine.settings) is not None:
+            return False
+        return not editor_excludes or not hidden_by_globs(folder, ls._repo_folders, editor_excludes)
+
+    workspace.start_index(folders, may_read, settings.repo_context_max_files, may_enter=may_enter)
     log.info("indexing %s in the background (at most %s files)", ", ".join(folders), settings.repo_context_max_files)
 
 

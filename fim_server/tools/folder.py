@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from fim_server.core.privacy import exclusion_reason
+from fim_server.core.privacy import exclusion_reason, folder_exclusion
 from fim_server.core.repo.walker import not_a_project
 from fim_server.core.workspace import Workspace, repo_wanted
 from fim_server.settings import Settings
@@ -27,7 +27,8 @@ def index_folder(workspace: Workspace, folder: str, settings: Settings) -> int:
         raise ValueError(f"--workspace {folder}: the home folder or / is not a project (name the project's folder)")
     if not repo_wanted(settings):
         return 0
-    workspace.start_index([os.path.realpath(path)], readable(settings), settings.repo_context_max_files, background=False)
+    workspace.start_index([os.path.realpath(path)], readable(settings), settings.repo_context_max_files, background=False,
+                          may_enter=enterable(settings))
     return len(workspace.repo)
 
 
@@ -36,3 +37,8 @@ def readable(settings: Settings) -> Callable[[str, str], bool]:
     exclusions and disabled languages of ``settings`` allow (asked before a file
     is opened)."""
     return lambda path, language: exclusion_reason(Path(path).as_uri(), language, settings) is None
+
+
+def enterable(settings: Settings) -> Callable[[str], bool]:
+    """``may_enter(path)``: a folder the exclusions of ``settings`` do not hide whole."""
+    return lambda path: folder_exclusion(Path(path).as_uri(), settings) is None

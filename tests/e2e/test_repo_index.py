@@ -5,7 +5,9 @@ real server over stdio, the fake DeepSeek on 127.0.0.1.
 - ignored (.gitignore) and excluded (built-in secret files, excludeGlobs, the
   editor's files.exclude) files are
   never opened by the server process at all (a Python audit hook in the server
-  records every file it opens) and their canary never appears in a request or log;
+  records every file it opens and every folder it lists; a folder the exclusions
+  hide whole is never listed, nor its .gitignore opened) and their canary never
+  appears in a request or log;
 - a deleted file (watched-file event) leaves the index and the prompt;
 - a 3,000-file workspace does not hold up the first completion.
 """
@@ -28,10 +30,10 @@ _prefix = os.environ.get("FIM_TEST_OPEN_PREFIX", "")
 if _log:
     _out = open(_log, "a", buffering=1)
     def _hook(event, args):
-        if event == "open" and args and isinstance(args[0], (str, bytes)):
+        if event in ("open", "os.scandir", "os.listdir") and args and isinstance(args[0], (str, bytes)):
             path = os.fsdecode(args[0])
             if path.startswith(_prefix):
-                _out.write(path + "\\n")
+                _out.write(("" if event == "open" else "LIST ") + path + "\\n")
     sys.addaudithook(_hook)
 '''
 
@@ -107,6 +109,8 @@ def test_definitions_of_unopened_files_reach_the_prompt_and_private_files_are_ne
         "generated/polygon_area_with_holes.py": f"def polygon_area_with_holes():\n    return '{CANARY}'\n",
         "local_notes.py": f"# polygon_area_with_holes {CANARY}\n",
         "private/keys.py": f"def polygon_area_with_holes():\n    return '{CANARY}'\n",
+        "private/.gitignore": "!*\n",
+        "scratch/tmpbuild/.gitignore": "!*\n",
         ".env": f"POLYGON={CANARY}\n",
         "config.pem": f"{CANARY}\n",
         "scratch/tmpbuild/gen.py": f"def polygon_area_with_holes():\n    return '{CANARY}'\n",
@@ -147,6 +151,9 @@ def test_definitions_of_unopened_files_reach_the_prompt_and_private_files_are_ne
         never = ["generated/polygon_area_with_holes.py", "local_notes.py", "private/keys.py", ".env", "config.pem",
                  "scratch/tmpbuild/gen.py"]
         assert not [p for p in never if str(ws / p) in reads]
+        assert "LIST " + str(ws / "shapes") in reads  # the hook does see the folders listed
+        hidden = [str(ws / "private"), str(ws / "scratch" / "tmpbuild")]  # excludeGlobs private/**, files.exclude
+        assert not [r for r in reads if any(r.removeprefix("LIST ").startswith(h) for h in hidden)]
 
 
 def test_a_large_workspace_does_not_hold_up_the_first_completion(tmp_path):
@@ -279,7 +286,7 @@ def test_a_folder_added_later_is_read_under_files_exclude_and_never_the_home_fol
             assert CANARY not in body
     reads = set(opened.read_text().split("\n")) if opened.exists() else set()
     assert str(ws / "two" / "shapes" / "geometry.py") in reads
-    assert str(ws / "two" / "tmpbuild" / "gen.py") not in reads  # (its folder's .gitignore is looked for)
+    assert not [r for r in reads if str(ws / "two" / "tmpbuild") in r]  # not even listed
     assert not [r for r in reads if r.startswith(str(home))]
 
 

@@ -256,9 +256,10 @@ def _norm(path: str) -> str:
 class Indexer:
     """The one worker thread that changes a ``RepoIndex``."""
 
-    def __init__(self, index: RepoIndex, may_read: Callable[[str, str], bool], max_files: int = DEFAULT_MAX_FILES) -> None:
+    def __init__(self, index: RepoIndex, may_read: Callable[[str, str], bool], max_files: int = DEFAULT_MAX_FILES,
+                 may_enter: Callable[[str], bool] = lambda folder: True) -> None:
         self.index = index
-        self.may_read = may_read
+        self.may_read, self.may_enter = may_read, may_enter  # a file, a folder (walker.walk)
         self.max_files = max_files
         self.ignores = Ignores()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -368,13 +369,13 @@ class Indexer:
             index.remove(a)
             index.remove_under(a)  # a folder deleted
         elif what == "editor":
-            if self._admissible(a) and self.may_read(a, b):
+            if self.may_read(a, b) and admissible(a, index.roots, lambda p, lang: True, self.ignores, self.may_enter):
                 self._put(self._build(a, b, c), (0.0, 0), True)
         elif what in ("disk", "closed"):
             current = index.files.get(a)
             if what == "disk" and current is not None and current.from_editor:
                 return  # an open document: its live text wins over the disk
-            self._from_disk(a, admissible(a, index.roots, self.may_read, self.ignores))
+            self._from_disk(a, admissible(a, index.roots, self.may_read, self.ignores, self.may_enter))
         elif what == "folders":
             for folder in b:
                 index.remove_under(folder)
@@ -384,9 +385,6 @@ class Indexer:
 
     def _build(self, path: str, language: str, text: str) -> FileEntry:
         return build_entry(path, language, text, self._parsers, self._yield_to_requests, self.child)
-
-    def _admissible(self, path: str) -> bool:
-        return admissible(path, self.index.roots, lambda p, lang: True, self.ignores) is not None
 
     def _from_disk(self, path: str, language: str | None) -> None:
         if language is None:
@@ -428,7 +426,7 @@ class Indexer:
     def _walk_files(self, roots: list[str] | None) -> None:
         started = time.perf_counter()
         roots = roots if roots is not None else list(self.index.roots)
-        for path, language, size, mtime in walk(roots, self.may_read, self.max_files, self.ignores):
+        for path, language, size, mtime in walk(roots, self.may_read, self.max_files, self.ignores, self.may_enter):
             if self._stop.is_set():
                 return
             self._work_queue(block=False)  # what the editor says comes first

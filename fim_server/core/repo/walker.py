@@ -3,7 +3,10 @@ any other: ``.gitignore`` rules (a small matcher of git's pattern language), fol
 that hold no code of the user's (``node_modules``, virtualenvs, build output, hidden
 folders), files over 1 MB, unknown extensions, and whatever ``may_read(path)``
 refuses (the privacy exclusions and disabled languages, asked before a file is
-opened). Binary files are recognised by their first bytes (``read_text``).
+opened). A folder that ``may_enter(path)`` refuses (one the privacy exclusions or
+the editor's ``files.exclude`` hide whole) is never listed or entered: not even its
+``.gitignore`` is opened. Binary files are recognised by their first bytes
+(``read_text``).
 """
 
 from __future__ import annotations
@@ -144,16 +147,22 @@ def skipped_folder(name: str) -> bool:
     return name in SKIP_DIRS or name.startswith(".")
 
 
+def _anywhere(path: str) -> bool:
+    return True
+
+
 def walk(
     roots: list[str],
     may_read: Callable[[str, str], bool],
     limit: int,
     ignores: Ignores | None = None,
+    may_enter: Callable[[str], bool] = _anywhere,
 ) -> Iterator[tuple[str, str, int, float]]:
     """(path, languageId, size, mtime) of the files the index may read, breadth
     first from each root (files near the top first when the limit cuts), at most
     ``limit``. ``may_read(path, languageId)`` is asked before anything of a file is
-    opened; symbolic links to folders are not followed."""
+    opened, ``may_enter(path)`` before anything of a folder below a root is looked
+    at; symbolic links to folders are not followed."""
     ignores = ignores or Ignores()
     queue: deque[tuple[str, str]] = deque((os.path.abspath(r), os.path.abspath(r)) for r in roots)
     seen = 0
@@ -167,7 +176,7 @@ def walk(
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if skipped_folder(entry.name) or is_venv(entry.path):
+                    if skipped_folder(entry.name) or not may_enter(entry.path) or is_venv(entry.path):
                         continue
                     if ignores._decide(root, os.path.relpath(entry.path, root).replace(os.sep, "/").split("/"), True):
                         continue
@@ -193,9 +202,11 @@ def walk(
                 return
 
 
-def admissible(path: str, roots: list[str], may_read: Callable[[str, str], bool], ignores: Ignores) -> str | None:
+def admissible(path: str, roots: list[str], may_read: Callable[[str, str], bool], ignores: Ignores,
+               may_enter: Callable[[str], bool] = _anywhere) -> str | None:
     """The languageId of one file the index may read (a watched-file event, a save),
-    or None: under a root, not ignored or excluded, of a known kind and size."""
+    or None: under a root, not ignored or excluded, of a known kind and size. The
+    exclusions are asked first: nothing in a hidden folder is looked at."""
     path = os.path.abspath(path)
     language = EXTENSIONS.get(os.path.splitext(path)[1].lower())
     if language is None:
@@ -203,12 +214,16 @@ def admissible(path: str, roots: list[str], may_read: Callable[[str, str], bool]
     root = next((r for r in map(os.path.abspath, roots) if path.startswith(r.rstrip(os.sep) + os.sep)), None)
     if root is None:
         return None
+    if not may_read(path, language):
+        return None
+    folders = []
     folder = os.path.dirname(path)
     while folder.startswith(root) and folder != root:
-        if is_venv(folder):
-            return None
+        folders.append(folder)
         folder = os.path.dirname(folder)
-    if ignores.ignored(path, False, root) or not may_read(path, language):
+    if not all(may_enter(f) for f in reversed(folders)) or any(is_venv(f) for f in reversed(folders)):
+        return None
+    if ignores.ignored(path, False, root):
         return None
     try:
         size = os.stat(path).st_size
