@@ -259,3 +259,34 @@ def test_member_patterns_find_what_the_plain_ones_find(module, name, plain):
     texts += [path.read_text() for path in REAL]
     for text in texts:
         assert fast.findall(text) == plain.findall(text), text
+
+
+def reference_among(words, names) -> dict[str, int]:
+    """``Words.among`` as first written: every name's shared words counted."""
+    from collections import Counter
+
+    from fim_server.core.repo.relevance import MAX_SHARING, parts
+
+    shared = {name: parts(name) & words.words for name in names}
+    counts = Counter(word for found in shared.values() for word in found)
+    return {name: sum(1 for word in found if counts[word] <= MAX_SHARING) + (name in words.calls)
+            for name, found in shared.items()}
+
+
+def test_among_scores_as_the_plain_count():
+    from fim_server.core.repo.relevance import Words
+
+    rng = random.Random(13)
+    names = sorted({d.name for path in REAL for d in build_entry(str(path), "python", path.read_text(), {}).definitions})
+    scored = 0
+    for text in SAMPLES[-40:]:
+        lines = text.split("\n")
+        at = len("\n".join(lines[: len(lines) // 2])) + 1
+        words = Words(text, at)
+        for size in (0, 1, 5, 30, 200):
+            chosen = [rng.choice(names) for _ in range(size)] + rng.sample(sorted(words.calls), min(3, len(words.calls)))
+            got = words.among(iter(chosen))  # a generator, names repeated
+            assert got == reference_among(words, chosen), (text, chosen)
+            assert list(got) == list(dict.fromkeys(chosen))
+            scored += sum(got.values())
+    assert scored > 100

@@ -27,18 +27,25 @@ _BUILTIN = frozenset(
               "entries length toString call apply bind then catch finally has get set delete add size next".split())
 
 
-def called_members(index: "RepoIndex", uses: "Uses", words: "Words", best: Callable) -> list[tuple[FileEntry, int]]:
+def called_members(index: "RepoIndex", uses: "Uses", words: "Words", best: Callable,
+                   key: tuple | None = None) -> list[tuple[FileEntry, int]]:
     """The definitions of the ``x.name`` members the code around the cursor uses
     (``words.calls``) and the file does not define (``best`` picks one of a
-    name's definitions), the most used first."""
+    name's definitions), the most used first. With a ``key`` saying all ``best``
+    depends on (the file and its imports), a name's pick is kept while the index
+    stays the same."""
+
+    def pick(name: str) -> tuple[FileEntry, int] | None:
+        found = [(e, i) for e, i in index.named(name) if e.definitions[i].kind == "method"]
+        if not found or len({e.path for e, _ in found}) > MAX_FILES:
+            return None
+        return best(found)
+
     out = []
     wanted = [(n, name) for name, n in words.calls.items()
               if name not in uses.local and name not in _BUILTIN and not name.startswith("__") and len(name) > 2]
     for _, name in sorted(wanted, key=lambda item: (-item[0], item[1]))[:MAX_LOOKED]:
-        found = [(e, i) for e, i in index.named(name) if e.definitions[i].kind == "method"]
-        if not found or len({e.path for e, _ in found}) > MAX_FILES:
-            continue
-        chosen = best(found)
+        chosen = pick(name) if key is None else index.memo(("called pick", name, *key), lambda: pick(name))
         if chosen is not None:
             out.append(chosen)
             if len(out) >= MAX_CALLED:

@@ -25,11 +25,13 @@ if TYPE_CHECKING:
 LINES_KEPT = 64
 RENDERED_KEPT = 4096  # a few hundred bytes each
 TEXTS_KEPT = 4
+OF_TEXT_KEPT = 1024
 
 _lock = threading.Lock()
 _LINES: "OrderedDict[int, tuple[FileEntry, list[str]]]" = OrderedDict()
 # (id of the entry, definition index) -> (weak reference to the entry, (text, head length))
 _RENDERED: "OrderedDict[tuple[int, int], tuple[weakref.ref, tuple[str, int]]]" = OrderedDict()
+_OF_TEXT: dict[tuple, tuple] = {}
 
 
 def lines_of(entry: "FileEntry") -> list[str]:
@@ -64,6 +66,22 @@ def rendered(entry: "FileEntry", i: int) -> tuple[str, int]:
     return out
 
 
+@lru_cache(maxsize=4096)
+def of_text(key: tuple, compute: Callable[[], tuple]):
+    """``compute()``, a function of the strings in ``key`` only (the lines of a
+    document naming a receiver), kept for the last thousand or so keys: the lines
+    stay the same from one request to the next while the edit is elsewhere."""
+    found = _OF_TEXT.get(key)
+    if found is None:
+        found = compute()
+        with _lock:
+            if len(_OF_TEXT) >= OF_TEXT_KEPT:
+                _OF_TEXT.clear()
+            _OF_TEXT[key] = found
+    return found
+
+
+@lru_cache(maxsize=4096)
 def file_uri(path: str) -> str:
     return "file://" + quote(path)
 
@@ -100,4 +118,6 @@ def clear() -> None:
     with _lock:
         _LINES.clear()
         _RENDERED.clear()
+        _OF_TEXT.clear()
     shown_path.cache_clear()
+    file_uri.cache_clear()

@@ -10,7 +10,6 @@ to be worth a compaction.
 from __future__ import annotations
 
 from array import array
-import heapq
 import math
 from operator import itemgetter
 import re
@@ -120,7 +119,7 @@ class Lexical:
         if not scores:
             return []
         average = self.total_len / n if n else 1.0
-        best = heapq.nlargest(limit * 8, scores.items(), key=itemgetter(1))  # as sorted(reverse=True)[:n]: ties in order
+        best = sorted(scores.items(), key=itemgetter(1), reverse=True)[: limit * 8]  # ties in order (heapq.nlargest's too)
         out = []
         live, window_file, window_len, window_line = self.live, self.window_file, self.window_len, self.window_line
         for wid, raw in best:

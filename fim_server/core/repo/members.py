@@ -86,17 +86,27 @@ def voted_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", classes_named
             continue
         shown.add((best[1], best[2]))
         entry = entries[best[1]]
-        defs = entry.definitions
-        methods = [j for j in class_methods(entry, best[2])
-                   if not defs[j].name.startswith("__") and defs[j].name not in uses.local]
-        fit = words.among(defs[j].name for j in methods) if words is not None else {}
-        ranked = [((-fit.get(defs[j].name, 0), defs[j].name.startswith("_"), -index.lexical.frequency(defs[j].name),
-                    defs[j].name), j) for j in methods]
-        for _, j in sorted(ranked)[:MAX_VOTED_MEMBERS]:
-            if defs[j].name not in seen:
-                seen.add(defs[j].name)
+        local = uses.local
+        methods = [m for m in _ranked_methods(index, entry, best[2]) if m[0] not in local]
+        fit = words.among(m[0] for m in methods) if words is not None else {}
+        ranked = sorted([(-fit.get(name, 0), private, rarity, name, j) for name, private, rarity, j in methods])
+        for *_, name, j in ranked[:MAX_VOTED_MEMBERS]:
+            if name not in seen:
+                seen.add(name)
                 out.append((entry, j))
     return out
+
+
+def _ranked_methods(index: "RepoIndex", entry: FileEntry, i: int) -> list[tuple[str, bool, int, int]]:
+    """(name, private, minus its lexical frequency, index) of each method of class
+    ``i`` but the dunder ones: what ranks them besides the code near the cursor,
+    kept while the index stays the same."""
+    def ranked() -> list[tuple[str, bool, int, int]]:
+        defs, frequency = entry.definitions, index.lexical.frequency
+        return [(defs[j].name, defs[j].name.startswith("_"), -frequency(defs[j].name), j)
+                for j in class_methods(entry, i) if not defs[j].name.startswith("__")]
+
+    return index.memo(("ranked methods", entry.path, i), ranked)
 
 
 def _method_classes(index: "RepoIndex", name: str) -> list[tuple[FileEntry, int]]:
@@ -142,6 +152,9 @@ def class_methods(entry: FileEntry, i: int) -> list[int]:
 # owner would be compiled anew for most requests, a millisecond each)
 _ASSIGNED = re.compile(r"\s*(?::[^=\n]*)?=\s*(?:await\s+|new\s+)?(?:[\w$]+\.)*([A-Z][\w$]*)\s*\(")
 _ANNOTATED = re.compile(r"\??\s*:\s*(?:Optional\[)?(?:[\w$]+\.)*([A-Z][\w$]*)")
+# what every match of each holds, starting with a character the search skips to
+_ANY_ASSIGNED = re.compile(r"=\s*(?:await\s+|new\s+)?(?:[\w$]+\.)*[A-Z][\w$]*\s*\(")
+_ANY_ANNOTATED = re.compile(r":\s*(?:Optional\[)?(?:[\w$]+\.)*[A-Z]")
 _ISINSTANCE = re.compile(r"isinstance\(\s*(?:self\.)?([A-Za-z_$][\w$]*)\s*,\s*(?:[\w$]+\.)*([A-Z][\w$]*)")
 _NAME_CHAR = re.compile(r"[\w$]")
 _NAME_OR_DOT = re.compile(r"[\w$.]")
@@ -161,12 +174,20 @@ def declared(block: str, owner: str) -> list[str]:
             lines.append(block[start:end])
             i = block.find(owner, end)
     text = "\n".join(lines)
-    starts = _starts(text, owner)
-    found = _after_owner(text, starts, len(owner), _NAME_CHAR, _ASSIGNED)  # (?<![\w$])owner = ...Foo(
-    found += _after_owner(text, starts, len(owner), _NAME_OR_DOT, _ANNOTATED)  # (?<![\w$.])owner: ...Foo
+    return list(kept.of_text(("declared", owner, text), lambda: _declared_in(text, owner)))
+
+
+def _declared_in(text: str, owner: str) -> tuple[str, ...]:
+    """``declared`` in ``text``, the lines naming ``owner``."""
+    # each match holds ``= ...Foo(`` or ``: ...Foo``: without one in the lines, none (most owners)
+    assigned, annotated = _ANY_ASSIGNED.search(text) is not None, _ANY_ANNOTATED.search(text) is not None
+    starts = _starts(text, owner) if assigned or annotated else []
+    found = _after_owner(text, starts, len(owner), _NAME_CHAR, _ASSIGNED) if assigned else []  # (?<![\w$])owner = ...Foo(
+    if annotated:
+        found += _after_owner(text, starts, len(owner), _NAME_OR_DOT, _ANNOTATED)  # (?<![\w$.])owner: ...Foo
     if "isinstance" in text:
         found += [name for o, name in _ISINSTANCE.findall(text) if o == owner]
-    return list(dict.fromkeys(found))
+    return tuple(dict.fromkeys(found))
 
 
 MANY = 100  # occurrences of an owner's name (inside other words: ``e``, ``f``) beyond which a pattern finds them

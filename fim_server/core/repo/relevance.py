@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from functools import lru_cache
+from itertools import chain
 import re
 from typing import Iterable
 
@@ -79,7 +80,15 @@ class Words:
         """``score`` of each of ``names`` counting only the near words that few of
         them share: in a module whose names all say ``loop``, ``loop`` near the
         cursor tells none of them apart."""
-        shared = {name: parts(name) & self.words for name in names}
-        counts = Counter(word for found in shared.values() for word in found)
-        return {name: sum(1 for word in found if counts[word] <= MAX_SHARING) + (name in self.calls)
-                for name, found in shared.items()}
+        near = self.words
+        shared = {name: parts(name) & near for name in names}
+        out = dict.fromkeys(shared, 0)
+        sharing = [(name, found) for name, found in shared.items() if found]  # most names share none
+        if sharing:
+            counts = Counter(chain.from_iterable(found for _, found in sharing))
+            rare = {word for word, n in counts.items() if n <= MAX_SHARING}
+            for name, found in sharing:
+                out[name] = len(found & rare)
+        for name in out.keys() & self.calls.keys():
+            out[name] += 1
+        return out

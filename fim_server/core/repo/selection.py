@@ -85,6 +85,7 @@ class Chooser:
         self._passed: dict[tuple[str, int], list[tuple]] = {}
         self._imports_of = kept.Texts(lambda language, text: tuple(imports_of(language, text)))
         self._words = Words()
+        self._target: tuple[str | None, set[str]] = (None, set())
         self.modules: frozenset[str] = frozenset()  # of the file last asked about (``_links``)
 
     def clear_choice(self) -> None:
@@ -104,7 +105,9 @@ class Chooser:
         stages = tuple(s for s in STAGES if s in set(stages))
         if budget <= 0 or not stages:
             return ()
-        target = lexical_words(cur.around)
+        if self._target[0] != cur.around:  # the same around for the definitions and the lexical windows
+            self._target = (cur.around, lexical_words(cur.around))
+        target = self._target[1]
         state = (cur.path, budget, defs_budget, cur.line // REGION_LINES, stages, skip_files, self.index.removals)
         generation, now = self.index.generation, time.monotonic()
         last = self._last.get(stages)
@@ -267,11 +270,12 @@ class Chooser:
             one_line = short or len(chosen) >= FULL_DEFINITIONS  # after the first few: more of them fit
             if one_line and d.kind == "method" and d.name in methods:
                 return True  # another class's method of that name is shown already
-            text, head = entry.rendered(def_index)
-            if one_line:
-                text = _signature(d, text)
-            elif len(text) > FULL_TEXT_CHARS:
-                text = text[:head]
+            if one_line:  # kept while the index stays the same (the same few are tried request after request)
+                text = index.memo(("signature", entry.path, def_index), lambda: _signature(d, entry.rendered(def_index)[0]))
+            else:
+                text, head = entry.rendered(def_index)
+                if len(text) > FULL_TEXT_CHARS:
+                    text = text[:head]
             cost = len(text) + 1 + (0 if entry.path in groups else len(shown_path(entry.path)) + HEADER_COST)
             if used + cost > limit:
                 return False
@@ -303,7 +307,7 @@ class Chooser:
                 for entry, def_index in found() if room() else ():
                     take(entry, def_index, short=True)
         if "near" in stages and room():
-            imported = {link.path for link in links}
+            imported = frozenset(link.path for link in links)
             folder = os.path.dirname(cur.path)
 
             def best(found: list[tuple[FileEntry, int]]) -> tuple[FileEntry, int] | None:
@@ -316,15 +320,19 @@ class Chooser:
                     default=None,
                 )
 
-            for entry, def_index in called_members(index, uses, self._words, best):
+            def near_pick(name: str) -> tuple[FileEntry, int] | None:
+                found = index.named(name)
+                if not found or len({e.path for e, _ in found}) > MAX_AMBIGUOUS:
+                    return None
+                return best(found)
+
+            # a name's pick depends on the file and its imports only: kept while the index stays the same
+            for entry, def_index in called_members(index, uses, self._words, best, (cur.path, imported)):
                 take(entry, def_index, short=True)
             for distance, name in uses.near() if room() else ():
                 if not room():
                     break
-                found = index.named(name)
-                if not found or len({e.path for e, _ in found}) > MAX_AMBIGUOUS:
-                    continue
-                pick = best(found)
+                pick = index.memo(("near pick", name, cur.path, imported), lambda: near_pick(name))
                 if pick is not None:
                     take(*pick)
         for entry, def_index in far:
@@ -380,7 +388,7 @@ def _import_candidates(index: RepoIndex, links: list[Link], uses: Uses):
         else:
             wanted = []
         for distance, name in wanted:
-            found = _defined_or_passed_on(index, entry, name)
+            found = index.memo(("defined or passed on", entry.path, name), lambda: _defined_or_passed_on(index, entry, name))
             if found is not None:
                 out.append((distance, *found))
     out.sort(key=lambda item: (item[0], item[1].path, item[2]))

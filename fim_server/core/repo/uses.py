@@ -50,7 +50,7 @@ class Uses:
         self._near_first = max(0, cur.line - NEAR_BEFORE) - self.first
         entry = index.files.get(cur.path) if cur.path else None
         if entry is not None:  # its definitions as last indexed (opened, saved)
-            self.local = {d.name for d in entry.definitions}
+            self.local = set(index.memo(("defined", entry.path), lambda: frozenset(d.name for d in entry.definitions)))
         else:
             self.local = set(_DEFINES.findall("\n" + cur.text))
         self.local.update(_DEFINES.findall("\n" + self._near))
