@@ -27,6 +27,7 @@ from fim_server.core.repo import definitions as defs, kept
 from fim_server.core.repo.imports import Import, imports_of, module_stems
 from fim_server.core.repo.lexical import WINDOW_LINES, Lexical
 from fim_server.core.repo.parse_child import ChildParser, definitions_of
+from fim_server.core.repo.qualified import count_in, qualified_uses
 from fim_server.core.repo.walker import Ignores, admissible, read_text, walk
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class RepoIndex:
         # last word of a class's or interface's name ("AbstractEventLoop" -> "loop") -> packed definitions
         self.class_words: dict[str, set[int]] = {}
         self.lexical = Lexical()
+        self.qualified: dict[str, Any] = {}  # module key -> Counter of member name -> ``owner.name`` uses (qualified.py)
         self._stems: dict[str, set[str]] = {}
         self._folders: dict[str, set[str]] = {}
         self._go: dict[str, str | None] = {}
@@ -119,6 +121,7 @@ class RepoIndex:
                 self._stems.setdefault(stem, set()).add(entry.path)
             self._folders.setdefault(posixpath.dirname(entry.path), set()).add(entry.path)
             self.lexical.add(entry.file_id, lines)
+            count_in(self.qualified, qualified_uses(entry.text, entry.imports), 1)  # a few str.find
             self.generation += 1
 
     def remove(self, path: str) -> bool:
@@ -158,6 +161,7 @@ class RepoIndex:
             self._stems.get(stem, set()).discard(path)
         self._folders.get(posixpath.dirname(path), set()).discard(path)
         self.lexical.remove(entry.file_id)
+        count_in(self.qualified, qualified_uses(entry.text, entry.imports), -1)
         return True
 
     def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:

@@ -30,6 +30,7 @@ from fim_server.core.repo.index import FileEntry, RepoIndex, last_word
 from fim_server.core.repo.lexical import words as lexical_words
 from fim_server.core.repo.inherited import inherited_members
 from fim_server.core.repo.members import class_methods, voted_members
+from fim_server.core.repo.qualified import member_uses
 from fim_server.core.repo.raising import exception_classes
 from fim_server.core.repo.relevance import Words
 from fim_server.core.repo.uses import Uses
@@ -231,6 +232,29 @@ class Chooser:
                 and (found := _defined_or_passed_on(self.index, entry, local)) is not None]
         return self._passed[key]
 
+    def _module_names(self, cur: Cursor, uses: Uses, links: list[Link]) -> list[tuple[FileEntry, int]]:
+        """The names of the modules imported whole, the nearest used first, their
+        best MAX_MEMBERS each, taken in turn (each module's first, then each one's
+        second, ...): first the names sharing two or more words with the code near
+        the cursor, then those other files reach through the module (``tasks.all_tasks``:
+        ``qualified.py``), then the rest; more shared words, more such uses, the
+        most used name first."""
+        index = self.index
+        popularity = lambda name: -index.lexical.frequency(name)
+        modules = sorted({(uses.nearest(l.local) or 1 << 20, l.path) for l in links if l.remote is MODULE})
+        turns = []
+        for rank, (_, path) in enumerate(modules[:4]):
+            entry = index.files.get(path)
+            ranked = [(popularity(d.name), d.name, entry, i) for i, d in enumerate(entry.definitions if entry else ())
+                      if d.kind in ("function", "class", "constant") and not d.name.startswith("__")]
+            ranked += self._passed_on(entry, popularity)
+            fit = self._words.among(item[1] for item in ranked)
+            reached = member_uses(index, path, cur.path)
+            ranked.sort(key=lambda item: (0 if fit[item[1]] >= 2 else 1 if reached[item[1]] else 2, -fit[item[1]],
+                                          -reached[item[1]], *item[:2]))
+            turns += [((j, rank), item[2], item[3]) for j, item in enumerate(ranked[:MAX_MEMBERS])]
+        return [(entry, i) for _, entry, i in sorted(turns, key=lambda turn: turn[0])]
+
     def _classes_named(self, owner: str) -> list[tuple[FileEntry, int]]:
         """Classes whose name ends with the last word of ``owner`` (``_loop``,
         ``event_loop`` -> ``...Loop``), the shortest name first, three at most."""
@@ -337,20 +361,9 @@ class Chooser:
                     take(*pick)
         for entry, def_index in far:
             take(entry, def_index, short=True)
-        if "imports" in stages and room():
-            # room left: the most used public names of the modules imported whole (``events.``)
-            popularity = lambda name: -index.lexical.frequency(name)
-            modules = sorted({(uses.nearest(l.local) or 1 << 20, l.path) for l in links if l.remote is MODULE})
-            for _, path in modules[:4]:
-                entry = index.files.get(path)
-                ranked = [(popularity(d.name), d.name, entry, i) for i, d in enumerate(entry.definitions if entry else ())
-                          if d.kind in ("function", "class", "constant") and not d.name.startswith("__")]
-                # the names sharing words with the code near the cursor first, then the most used
-                ranked += self._passed_on(entry, popularity)
-                fit = self._words.among(item[1] for item in ranked)
-                ranked.sort(key=lambda item: (-fit[item[1]], *item[:2]))
-                for _, _, owner_entry, i in ranked[:MAX_MEMBERS]:
-                    take(owner_entry, i, short=True)
+        if "imports" in stages and room():  # room left: the names of the modules imported whole (``events.``)
+            for entry, def_index in self._module_names(cur, uses, links):
+                take(entry, def_index, short=True)
         picks = [
             Picked(shown_path(path), "\n".join(text for _, text in sorted(items)), "definitions", path, items[0][0])
             for path, items in groups.items()
