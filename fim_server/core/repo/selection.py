@@ -233,12 +233,9 @@ class Chooser:
         return self._passed[key]
 
     def _module_names(self, cur: Cursor, uses: Uses, links: list[Link]) -> list[tuple[FileEntry, int]]:
-        """The names of the modules imported whole, the nearest used first, their
-        best MAX_MEMBERS each, taken in turn (each module's first, then each one's
-        second, ...): first the names sharing two or more words with the code near
-        the cursor, then those other files reach through the module (``tasks.all_tasks``:
-        ``qualified.py``), then the rest; more shared words, more such uses, the
-        most used name first."""
+        """The best MAX_MEMBERS names of each module imported whole (the nearest used first), taken in
+        turns: those sharing two words or more with the code near the cursor, then those other files
+        reach through the module (``tasks.all_tasks``: ``qualified.py``), then the rest."""
         index = self.index
         popularity = lambda name: -index.lexical.frequency(name)
         modules = sorted({(uses.nearest(l.local) or 1 << 20, l.path) for l in links if l.remote is MODULE})
