@@ -290,3 +290,23 @@ def test_among_scores_as_the_plain_count():
             assert list(got) == list(dict.fromkeys(chosen))
             scored += sum(got.values())
     assert scored > 100
+
+
+def test_names_kept_per_line_are_those_of_the_near_text():
+    """The names the lines near the cursor define and their words, kept per line,
+    are what the patterns find in the near text as a whole."""
+    from fim_server.core.repo.relevance import NEAR_AFTER, NEAR_BEFORE, Words
+
+    index = RepoIndex()
+    for text in SAMPLES + ["x = 1\n" * 50, "", "\n\n"]:
+        lines = text.count("\n") + 1
+        for line in sorted({0, 1, lines // 2, lines - 2, lines - 1} - {-1}):
+            for cleared in (True, False):
+                if cleared:
+                    uses_module._LINE_NAMES.clear()
+                uses = Uses(Cursor("", "python", text, line, ""), index)
+                near = "\n" + uses._near
+                local = set(uses_module._DEFINES.findall("\n" + text)) | set(uses_module._DEFINES.findall(near))
+                assert uses.local == local | set(uses_module._LOCAL_ASSIGN.findall(near)), (text, line)
+                plain = Words(uses.block, uses.cursor_offset)
+                assert uses.near_words(NEAR_BEFORE, NEAR_AFTER) == plain.words, (text, line)

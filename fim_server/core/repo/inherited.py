@@ -57,30 +57,9 @@ def inherited_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", words: "W
     if not bases:
         return []
     called = set(_SELF_MEMBER.findall(uses.block)) - uses.local
-    found: list[tuple[tuple, FileEntry, int]] = []
-    seen_classes: set[str] = set()
-    for depth in range(MAX_DEPTH):
-        nxt: list[str] = []
-        for base in bases:
-            if base in seen_classes or not base.isidentifier():
-                continue
-            seen_classes.add(base)
-            classes = [(e, i) for e, i in index.named(base) if e.definitions[i].kind in ("class", "interface")]
-            # a base of another file first; one of this file is only followed
-            classes.sort(key=lambda item: (item[0].path == cur.path, item[0].path, item[1]))
-            for entry, i in classes[:1]:
-                for j in class_methods(entry, i) if entry.path != cur.path else ():
-                    name = entry.definitions[j].name
-                    if not name.startswith("__"):
-                        found.append(((depth, name), entry, j))
-                head = entry.rendered(i)[0].split("\n")
-                nxt += bases_of(CLASS_LINE.match(next((line.lstrip() for line in head if "class" in line), "")))
-        bases = nxt
-        if not bases:
-            break
-    fit = words.among(name for (_, name), _, _ in found)
-    frequency = index.lexical.frequency
-    found = [((name not in called, -fit[name], depth, -frequency(name), name), entry, j) for (depth, name), entry, j in found]
+    methods = index.memo(("inherited", cur.path, tuple(bases)), lambda: _base_methods(index, cur.path, bases))
+    fit = words.among(name for _, name, _, _, _ in methods)
+    found = [((name not in called, -fit[name], depth, rarity, name), entry, j) for depth, name, rarity, entry, j in methods]
     found.sort(key=lambda item: (item[0], item[1].path, item[2]))
     out, names = [], set()
     for _, entry, j in found:
@@ -89,3 +68,32 @@ def inherited_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", words: "W
             names.add(name)
             out.append((entry, j))
     return out[:MAX_INHERITED]
+
+
+def _base_methods(index: "RepoIndex", path: str, bases: list[str]) -> list[tuple[int, str, int, FileEntry, int]]:
+    """(depth, name, minus its lexical frequency, file, index) of each method
+    but the dunder ones of the classes ``bases`` name and of their bases, in
+    files other than ``path`` (kept while the index stays the same)."""
+    found: list[tuple[int, str, int, FileEntry, int]] = []
+    seen_classes: set[str] = set()
+    frequency = index.lexical.frequency
+    for depth in range(MAX_DEPTH):
+        nxt: list[str] = []
+        for base in bases:
+            if base in seen_classes or not base.isidentifier():
+                continue
+            seen_classes.add(base)
+            classes = [(e, i) for e, i in index.named(base) if e.definitions[i].kind in ("class", "interface")]
+            # a base of another file first; one of this file is only followed
+            classes.sort(key=lambda item: (item[0].path == path, item[0].path, item[1]))
+            for entry, i in classes[:1]:
+                for j in class_methods(entry, i) if entry.path != path else ():
+                    name = entry.definitions[j].name
+                    if not name.startswith("__"):
+                        found.append((depth, name, -frequency(name), entry, j))
+                head = entry.rendered(i)[0].split("\n")
+                nxt += bases_of(CLASS_LINE.match(next((line.lstrip() for line in head if "class" in line), "")))
+        bases = nxt
+        if not bases:
+            break
+    return found

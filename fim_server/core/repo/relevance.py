@@ -56,11 +56,14 @@ class Words:
     """The words near the cursor and the members the code around it uses: how
     well a member's name fits the code being written."""
 
-    def __init__(self, block: str = "", at: int = 0) -> None:
+    def __init__(self, block: str = "", at: int = 0, near_words: frozenset[str] | None = None) -> None:
         """``block``: the code around the cursor (hundreds of lines); ``at``: the
-        offset in it where the cursor's line starts."""
-        near = lines_around(block, at, NEAR_BEFORE, NEAR_AFTER)
-        self.words: frozenset[str] = frozenset().union(*(parts(n) for n in set(_IDENT.findall(near))))
+        offset in it where the cursor's line starts; ``near_words``: the words of
+        its NEAR_BEFORE lines above to NEAR_AFTER below when known (``Uses.near_words``)."""
+        if near_words is None:
+            near = lines_around(block, at, NEAR_BEFORE, NEAR_AFTER)
+            near_words = frozenset().union(*(parts(n) for n in set(_IDENT.findall(near))))
+        self.words: frozenset[str] = near_words
         # how often the block uses ``x.name`` for each name
         self.calls: Counter[str] = Counter(MEMBER_USE.findall(block))
         self._scores: dict[str, int] = {}

@@ -32,7 +32,7 @@ from fim_server.core.repo.inherited import inherited_members
 from fim_server.core.repo.members import class_methods, voted_members
 from fim_server.core.repo.qualified import member_uses
 from fim_server.core.repo.raising import exception_classes
-from fim_server.core.repo.relevance import Words
+from fim_server.core.repo.relevance import NEAR_AFTER, NEAR_BEFORE, Words
 from fim_server.core.repo.uses import Uses
 from fim_server.core.repo.kept import file_uri, shown_path
 from fim_server.core.snippets import similarity
@@ -312,7 +312,7 @@ class Chooser:
 
         uses = Uses(cur, index) if "imports" in stages or "near" in stages else None
         if uses is not None:
-            self._words = Words(uses.block, uses.cursor_offset)  # ranks a class's or a module's members
+            self._words = Words(uses.block, uses.cursor_offset, uses.near_words(NEAR_BEFORE, NEAR_AFTER))  # ranks members
         links = self._links(cur) if uses is not None else []
         far: list = []
         if "imports" in stages:  # imported names used near the cursor first; the others after the near stage

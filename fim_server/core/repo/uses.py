@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from fim_server.core.repo.relevance import parts
+
 if TYPE_CHECKING:
     from fim_server.core.repo.index import RepoIndex
     from fim_server.core.repo.selection import Cursor
@@ -53,10 +55,11 @@ class Uses:
             self.local = set(index.memo(("defined", entry.path), lambda: frozenset(d.name for d in entry.definitions)))
         else:
             self.local = set(_DEFINES.findall("\n" + cur.text))
-        self.local.update(_DEFINES.findall("\n" + self._near))
-        self.local.update(_LOCAL_ASSIGN.findall("\n" + self._near))
         self._cache: dict[str, int | None] = {}
         self._near_rows: list | None = None
+        # the names the lines near the cursor define or assign (kept per line: ``_line_names``)
+        for _, names in self._rows():
+            self.local.update(names[3])
 
     def _distances(self, uses):
         """(distance, name) of (offset, name) uses in the order found (rows counted as they go)."""
@@ -134,10 +137,18 @@ class Uses:
             self._near_rows = rows
         return self._near_rows
 
+    def near_words(self, before: int, after: int) -> frozenset[str]:
+        """The words (``relevance.parts``) of the identifiers on the ``before``
+        lines above the cursor's, that line and the ``after`` below (at most
+        NEAR_BEFORE and NEAR_AFTER)."""
+        rows = self._rows()
+        at = self.cursor - self._near_first  # the cursor's line in the rows
+        return frozenset().union(*(names[4] for _, names in rows[max(0, at - before) : at + after + 1]))
+
     def near(self) -> list[tuple[int, str]]:
         """(distance, name) of the identifiers near the cursor the file does not define."""
         found: dict[str, int] = {}
-        for d, (idents, _, _) in self._rows():
+        for d, (idents, *_) in self._rows():
             for name in idents:
                 if found.get(name, 1 << 30) > d:
                     found[name] = d
@@ -146,7 +157,7 @@ class Uses:
     def receivers(self) -> list[str]:
         """Names used as ``name.`` near the cursor (not ``self``/``this``), nearest first."""
         found: dict[str, int] = {}
-        for d, (_, owners, _) in self._rows():
+        for d, (_, owners, *_) in self._rows():
             for name in owners:
                 if name not in ("self", "this", "cls") and found.get(name, 1 << 30) > d:
                     found[name] = d
@@ -156,7 +167,7 @@ class Uses:
         """receiver -> {name: distance} of each ``receiver.name`` (or
         ``receiver(...).name``) near the cursor, above and below it."""
         found: dict[str, dict[str, int]] = {}
-        for d, (_, _, called) in self._rows():
+        for d, (_, _, called, *_) in self._rows():
             for owner, name in called:
                 names = found.setdefault(owner, {})
                 if names.get(name, 1 << 30) > d:
@@ -166,13 +177,15 @@ class Uses:
 
 _LINE_NAMES: dict[str, tuple] = {}
 _LINE_NAMES_KEPT = 8192
-_NO_NAMES = ((), (), ())
+_NO_NAMES = ((), (), (), (), frozenset())
 
 
 def _line_names(line: str) -> tuple:
     """A line's identifiers longer than two characters, its ``owner.`` names
-    (``_OWNER``) and its ``owner.name`` pairs (``_CALLED``), kept per line text
-    (the lines around the cursor stay the same from one request to the next)."""
+    (``_OWNER``), its ``owner.name`` pairs (``_CALLED``), the names it defines or
+    assigns (``_DEFINES``, ``_LOCAL_ASSIGN``: neither pattern reaches past a line)
+    and its identifiers' words (``relevance.parts``), kept per line text (the
+    lines around the cursor stay the same from one request to the next)."""
     found = _LINE_NAMES.get(line)
     if found is None:
         if not line.strip():
@@ -180,7 +193,9 @@ def _line_names(line: str) -> tuple:
         idents = tuple(name for name in _IDENT.findall(line) if len(name) > 2)
         code = _COMMENT.sub("", line) if "#" in line or "//" in line else line  # no receivers in a comment
         dotted = "." in code  # both patterns need one
-        found = (idents, tuple(_OWNER.findall(code)) if dotted else (), tuple(_CALLED.findall(code)) if dotted else ())
+        found = (idents, tuple(_OWNER.findall(code)) if dotted else (), tuple(_CALLED.findall(code)) if dotted else (),
+                 tuple(_DEFINES.findall("\n" + line) + _LOCAL_ASSIGN.findall("\n" + line)),
+                 frozenset().union(*(parts(name) for name in set(idents))))
         if len(_LINE_NAMES) >= _LINE_NAMES_KEPT:
             _LINE_NAMES.clear()
         _LINE_NAMES[line] = found
