@@ -188,6 +188,16 @@ def test_definitions_of_every_shipped_language(language, source, expected):
     assert {(d.name, d.kind) for d in definitions.extract(language, source)} == expected
 
 
+def test_a_function_defined_in_a_function_is_nested_not_top_level():
+    py = ("def gather(*aws):\n    def _done(fut):\n        pass\n    return _done\n\n\n"
+          "class Loop:\n    def run(self):\n        def finish():\n            pass\n\n    def stop(self):\n        pass\n")
+    assert [(d.name, d.kind) for d in definitions.extract("python", py)] == [
+        ("gather", "function"), ("_done", "nested"), ("Loop", "class"), ("run", "method"), ("finish", "nested"),
+        ("stop", "method")]
+    js = "function outer() {\n  function inner() {}\n  return inner;\n}\n"
+    assert {(d.name, d.kind) for d in definitions.extract("javascript", js)} == {("outer", "function"), ("inner", "nested")}
+
+
 def test_comment_above_is_the_doc_line():
     found = shown("go", "package p\n\n// Area of a rectangle.\nfunc Area(w, h int) int {\n\treturn w * h\n}\n")
     assert found[0].text.split("\n")[:2] == ["// Area of a rectangle.", "func Area(w, h int) int {"]

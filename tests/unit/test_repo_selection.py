@@ -183,3 +183,17 @@ def test_only_definitions_of_the_cursors_language_family(tmp_path):
     assert names("typescript", "/app.ts", "function f() {\n  return render_widget(1);\n}\n") == {"js"}
     assert names("cpp", "/app.cpp", "int f() {\n  return render_widget(1);\n}\n") == {"c"}
     assert names("python", "/app.py", "def f(b):\n    return utf8(b) + render_widget(1)\n") == {"py"}
+
+
+def test_a_nested_function_is_neither_a_modules_name_nor_the_definition_of_a_name_near_the_cursor(tmp_path):
+    index = indexed(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/tasks.py": "def gather(*aws):\n    def _on_done(fut):\n        pass\n    return _on_done\n",
+        "pkg/helpers.py": "def _on_done(fut):\n    return fut\n",
+    })
+    text = "from pkg import tasks\n\n\ndef main(fut):\n    _on_done(fut)\n    \n"
+    picks = Chooser(index).choose(cursor(index, text, 5), 2000, lambda uri, lang: True, ["imports", "near"])
+    texts = "\n".join(f"{p.path}: {p.text}" for p in picks)
+    assert "def gather(*aws):" in texts  # the module's own name
+    assert "tasks.py: def _on_done" not in texts and "\n    def _on_done" not in texts
+    assert "helpers.py: def _on_done(fut):" in texts  # the one another file can call

@@ -105,7 +105,7 @@ class Definition(NamedTuple):
     instead of a copy per definition)."""
 
     name: str
-    kind: str  # function, method, class, interface, type, constant
+    kind: str  # function, method, nested (a function in a function), class, interface, type, constant
     line: int  # 0-based first line
     rows: bytes | tuple[int, ...]  # the lines shown, relative to ``line`` (``_pack``): signature, doc line, body or members
     head_rows: int  # how many of ``rows`` are the signature and doc line
@@ -182,8 +182,8 @@ def extract(language_id: str, text: str, parsers: dict[str, Any] | None = None,
             if key in seen:
                 continue
             seen.add(key)
-            if kind == "function" and _inside_class(node):
-                kind = "method"
+            if kind == "function":
+                kind = _enclosing(node)
             elif kind == "constant" and not _top_level(node, language_id):
                 continue
             start = node.start_point[0]
@@ -193,15 +193,17 @@ def extract(language_id: str, text: str, parsers: dict[str, Any] | None = None,
     return out
 
 
-def _inside_class(node: Any) -> bool:
+def _enclosing(node: Any) -> str:
+    """A function's kind by what it is defined in: ``method`` in a class, ``nested``
+    in another function (no other file can call it), ``function`` at the top."""
     parent = node.parent
     while parent is not None:
         if parent.type in ("class_definition", "class_declaration", "class_body", "class_specifier"):
-            return True
+            return "method"
         if parent.type in _FUNCTION_NODES:
-            return False
+            return "nested"
         parent = parent.parent
-    return False
+    return "function"
 
 
 _WRAPPERS = frozenset({"expression_statement", "lexical_declaration", "export_statement", "const_declaration",

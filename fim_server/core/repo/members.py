@@ -131,7 +131,7 @@ def _owner_class(entry: FileEntry, j: int) -> int | None:
 def _nested(entry: FileEntry, j: int) -> bool:
     """A function defined inside another (its line is indented): not the end of a class's methods."""
     d = entry.definitions[j]
-    return d.kind == "function" and kept.lines_of(entry)[d.line][:1] in (" ", "\t")
+    return d.kind == "nested" or d.kind == "function" and kept.lines_of(entry)[d.line][:1] in (" ", "\t")
 
 
 def class_methods(entry: FileEntry, i: int) -> list[int]:

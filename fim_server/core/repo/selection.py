@@ -157,9 +157,10 @@ class Chooser:
         modules = [link.path for link in links if link.remote is MODULE and link.local == owner]
         for path in modules:
             entry = index.files.get(path)
-            fit = self._words.among(d.name for d in (entry.definitions if entry else ()) if d.kind != "method")
-            for i, d in enumerate(entry.definitions if entry else ()):
-                if d.kind != "method" and d.name.startswith(partial):
+            own = [(i, d) for i, d in enumerate(entry.definitions if entry else ()) if d.kind not in ("method", "nested")]
+            fit = self._words.among(d.name for _, d in own)
+            for i, d in own:
+                if d.name.startswith(partial):
                     found.append(((-fit[d.name], d.name.startswith("_"), popularity(d.name), d.name), entry, i))
         if not modules:
             found += self._suggested_members(owner, partial)
@@ -334,7 +335,8 @@ class Chooser:
             def best(found: list[tuple[FileEntry, int]]) -> tuple[FileEntry, int] | None:
                 """Of a name's definitions: in an imported file, the same folder, a function, the nearest path."""
                 return min(
-                    (item for item in found if item[0].path != cur.path),
+                    (item for item in found  # not a function nested in another: no other file calls it
+                     if item[0].path != cur.path and item[0].definitions[item[1]].kind != "nested"),
                     key=lambda item: (item[0].path not in imported, os.path.dirname(item[0].path) != folder,
                                       item[0].definitions[item[1]].kind == "method", _path_distance(item[0].path, cur.path),
                                       item[0].path, item[1]),
@@ -435,7 +437,7 @@ def _best_in(entry: FileEntry, name: str) -> int | None:
     found = [i for i, d in enumerate(entry.definitions) if d.name == name]
     if not found:
         return None
-    return min(found, key=lambda i: (entry.definitions[i].kind == "method", i))
+    return min(found, key=lambda i: (entry.definitions[i].kind in ("method", "nested"), i))
 
 
 def _path_distance(a: str, b: str) -> int:
