@@ -310,3 +310,99 @@ def test_names_kept_per_line_are_those_of_the_near_text():
                 assert uses.local == local | set(uses_module._LOCAL_ASSIGN.findall(near)), (text, line)
                 plain = Words(uses.block, uses.cursor_offset)
                 assert uses.near_words(NEAR_BEFORE, NEAR_AFTER) == plain.words, (text, line)
+
+
+def test_a_classes_top_methods_are_the_plainly_sorted_first():
+    """``members._top_methods`` against every method scored by ``Words.among`` and sorted."""
+    from fim_server.core.repo.relevance import Words
+
+    index = RepoIndex()
+    for path in REAL:
+        index.put(build_entry(str(path), "python", path.read_text(), {}))
+    rng = random.Random(17)
+    checked = 0
+    for entry in list(index.files.values()):
+        classes = [i for i, d in enumerate(entry.definitions) if d.kind == "class"]
+        lines = entry.text.split("\n")
+        for i in classes:
+            defs = entry.definitions
+            names = [defs[j].name for j in members.class_methods(entry, i)]
+            for _ in range(8):
+                line = rng.randrange(len(lines))
+                block = "\n".join(lines[max(0, line - 60) : line + 60])
+                words = Words(block, len("\n".join(lines[max(0, line - 60) : line])) + 1 if line else 0)
+                local = set(rng.sample(names, min(len(names), rng.choice([0, 1, 5])))) | {"unrelated"}
+                methods = [j for j in members.class_methods(entry, i)
+                           if not defs[j].name.startswith("__") and defs[j].name not in local]
+                fit = words.among(defs[j].name for j in methods)
+                plain = sorted((-fit[defs[j].name], defs[j].name.startswith("_"),
+                                -index.lexical.frequency(defs[j].name), defs[j].name, j) for j in methods)
+                expected = [(rank, name, j) for rank, _, _, name, j in plain[: members.MAX_VOTED_MEMBERS]]
+                assert members._top_methods(index, entry, i, local, words) == expected, (entry.path, i, line)
+                checked += any(rank for rank, _, _ in expected)
+    assert checked > 10
+
+
+def reference_inherited(index, cur, uses, words):
+    """``inherited.inherited_members`` as first written: every base method scored and sorted."""
+    from fim_server.core.repo import inherited
+
+    if uses.nearest("self") is None and uses.nearest("this") is None:
+        return []
+    bases = inherited.enclosing_bases(index, cur)
+    if not bases:
+        return []
+    called = set(inherited._SELF_MEMBER.findall(uses.block)) - uses.local
+    found, seen_classes = [], set()
+    for depth in range(inherited.MAX_DEPTH):
+        nxt = []
+        for base in bases:
+            if base in seen_classes or not base.isidentifier():
+                continue
+            seen_classes.add(base)
+            classes = [(e, i) for e, i in index.named(base) if e.definitions[i].kind in ("class", "interface")]
+            classes.sort(key=lambda item: (item[0].path == cur.path, item[0].path, item[1]))
+            for entry, i in classes[:1]:
+                for j in members.class_methods(entry, i) if entry.path != cur.path else ():
+                    if not entry.definitions[j].name.startswith("__"):
+                        found.append(((depth, entry.definitions[j].name), entry, j))
+                head = entry.rendered(i)[0].split("\n")
+                nxt += inherited.bases_of(inherited.CLASS_LINE.match(next((x.lstrip() for x in head if "class" in x), "")))
+        bases = nxt
+        if not bases:
+            break
+    fit = words.among(name for (_, name), _, _ in found)
+    found = [((name not in called, -fit[name], depth, -index.lexical.frequency(name), name), entry, j)
+             for (depth, name), entry, j in found]
+    found.sort(key=lambda item: (item[0], item[1].path, item[2]))
+    out, names = [], set()
+    for _, entry, j in found:
+        name = entry.definitions[j].name
+        if name not in names and name not in uses.local:
+            names.add(name)
+            out.append((entry, j))
+    return out[: inherited.MAX_INHERITED]
+
+
+@pytest.mark.parametrize("package", ["email", "asyncio"])
+def test_inherited_methods_are_the_plainly_sorted_first(package):
+    from fim_server.core.repo.index import Indexer
+    from fim_server.core.repo.inherited import inherited_members
+    from fim_server.core.repo.relevance import Words
+
+    index = RepoIndex([str(STDLIB / package)])
+    Indexer(index, lambda path, language: True).run_now()
+    rng = random.Random(19)
+    files = sorted(p for p, e in index.files.items() if any(d.kind == "class" for d in e.definitions))
+    checked = 0
+    for _ in range(150):
+        entry = index.files[rng.choice(files)]
+        lines = entry.text.split("\n")
+        line = rng.randrange(len(lines))
+        cur = Cursor(entry.path, "python", entry.text, line, "", lines[line])
+        uses = Uses(cur, index)
+        words = Words(uses.block, uses.cursor_offset)
+        got = inherited_members(index, cur, uses, words)
+        assert got == reference_inherited(index, cur, uses, words), (entry.path, line)
+        checked += len(got) > 3
+    assert checked > 10

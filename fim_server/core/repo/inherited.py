@@ -6,11 +6,13 @@ file too (their own methods are in the file already) and a few levels up."""
 
 from __future__ import annotations
 
+from itertools import chain
 import re
 from typing import TYPE_CHECKING
 
 from fim_server.core.repo.index import FileEntry
 from fim_server.core.repo.members import class_methods
+from fim_server.core.repo.relevance import by_words
 
 if TYPE_CHECKING:
     from fim_server.core.repo.index import RepoIndex
@@ -57,23 +59,28 @@ def inherited_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", words: "W
     if not bases:
         return []
     called = set(_SELF_MEMBER.findall(uses.block)) - uses.local
-    methods = index.memo(("inherited", cur.path, tuple(bases)), lambda: _base_methods(index, cur.path, bases))
-    fit = words.among(name for _, name, _, _, _ in methods)
-    found = [((name not in called, -fit[name], depth, rarity, name), entry, j) for depth, name, rarity, entry, j in methods]
-    found.sort(key=lambda item: (item[0], item[1].path, item[2]))
+    order, by_name, by_word = index.memo(("inherited", cur.path, tuple(bases)), lambda: _base_methods(index, cur.path, bases))
+    # as sorting every method by (not called, minus ``words.among``'s fit, depth,
+    # rarity, name, path, index): the called and fitting ones, then the kept order
+    fit = words.fitting(by_word, by_name.keys())
+    first = sorted((name not in called, -fit.get(name, 0), *item)
+                   for name in (called & by_name.keys()) | fit.keys() for item in by_name[name])
     out, names = [], set()
-    for _, entry, j in found:
-        name = entry.definitions[j].name
+    rest = ((True, 0, *item) for item in order if item[2] not in fit and item[2] not in called)
+    for *_, name, _, j, entry in chain(first, rest):
         if name not in names and name not in uses.local:
             names.add(name)
             out.append((entry, j))
-    return out[:MAX_INHERITED]
+            if len(out) >= MAX_INHERITED:
+                break
+    return out
 
 
-def _base_methods(index: "RepoIndex", path: str, bases: list[str]) -> list[tuple[int, str, int, FileEntry, int]]:
-    """(depth, name, minus its lexical frequency, file, index) of each method
-    but the dunder ones of the classes ``bases`` name and of their bases, in
-    files other than ``path`` (kept while the index stays the same)."""
+def _base_methods(index: "RepoIndex", path: str, bases: list[str]) -> tuple[list, dict, dict]:
+    """(depth, minus its lexical frequency, name, file path, index, file) of each
+    method but the dunder ones of the classes ``bases`` name and of their bases,
+    in files other than ``path``, in that order; the same by name; the names by
+    each of their words (kept while the index stays the same)."""
     found: list[tuple[int, str, int, FileEntry, int]] = []
     seen_classes: set[str] = set()
     frequency = index.lexical.frequency
@@ -90,10 +97,14 @@ def _base_methods(index: "RepoIndex", path: str, bases: list[str]) -> list[tuple
                 for j in class_methods(entry, i) if entry.path != path else ():
                     name = entry.definitions[j].name
                     if not name.startswith("__"):
-                        found.append((depth, name, -frequency(name), entry, j))
+                        found.append((depth, -frequency(name), name, entry.path, j, entry))
                 head = entry.rendered(i)[0].split("\n")
                 nxt += bases_of(CLASS_LINE.match(next((line.lstrip() for line in head if "class" in line), "")))
         bases = nxt
         if not bases:
             break
-    return found
+    found.sort(key=lambda item: item[:5])
+    by_name: dict[str, list[tuple]] = {}
+    for item in found:
+        by_name.setdefault(item[2], []).append(item)
+    return found, by_name, by_words(by_name)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable
 
 from fim_server.core.repo import kept
 from fim_server.core.repo.index import FileEntry, last_word
+from fim_server.core.repo.relevance import by_words
 
 if TYPE_CHECKING:
     from fim_server.core.repo.index import RepoIndex
@@ -86,27 +87,41 @@ def voted_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", classes_named
             continue
         shown.add((best[1], best[2]))
         entry = entries[best[1]]
-        local = uses.local
-        methods = [m for m in _ranked_methods(index, entry, best[2]) if m[0] not in local]
-        fit = words.among(m[0] for m in methods) if words is not None else {}
-        ranked = sorted([(-fit.get(name, 0), private, rarity, name, j) for name, private, rarity, j in methods])
-        for *_, name, j in ranked[:MAX_VOTED_MEMBERS]:
+        for _, name, j in _top_methods(index, entry, best[2], uses.local, words):
             if name not in seen:
                 seen.add(name)
                 out.append((entry, j))
     return out
 
 
-def _ranked_methods(index: "RepoIndex", entry: FileEntry, i: int) -> list[tuple[str, bool, int, int]]:
-    """(name, private, minus its lexical frequency, index) of each method of class
-    ``i`` but the dunder ones: what ranks them besides the code near the cursor,
-    kept while the index stays the same."""
-    def ranked() -> list[tuple[str, bool, int, int]]:
-        defs, frequency = entry.definitions, index.lexical.frequency
-        return [(defs[j].name, defs[j].name.startswith("_"), -frequency(defs[j].name), j)
-                for j in class_methods(entry, i) if not defs[j].name.startswith("__")]
+def _top_methods(index: "RepoIndex", entry: FileEntry, i: int, local: set[str], words: "Words | None") -> list[tuple]:
+    """The first MAX_VOTED_MEMBERS of the methods of class ``i`` the file does not
+    define, dunder ones left out, as ``sorted`` orders (minus ``words.among``'s
+    fit, private, minus the lexical frequency, name, index): the few names the
+    near words or ``x.name`` uses fit first, then the class's own order (kept
+    while the index stays the same), without scoring every name."""
+    order, by_name, by_word = index.memo(("ranked methods", entry.path, i), lambda: _ranked_methods(index, entry, i))
+    fit = words.fitting(by_word, by_name.keys(), local) if words is not None else {}  # ``among`` of the names not local
+    top = sorted((-n, *item) for name, n in fit.items() for item in by_name[name])
+    for item in order:
+        if len(top) >= MAX_VOTED_MEMBERS:
+            break
+        if item[2] not in local and item[2] not in fit:
+            top.append((0, *item))
+    return [(rank, name, j) for rank, _, _, name, j in top[:MAX_VOTED_MEMBERS]]
 
-    return index.memo(("ranked methods", entry.path, i), ranked)
+
+def _ranked_methods(index: "RepoIndex", entry: FileEntry, i: int) -> tuple[list, dict, dict]:
+    """Of the methods of class ``i`` but the dunder ones: (private, minus the
+    lexical frequency, name, index) of each in that order, the same by name, and
+    the names by each word of theirs (``relevance.parts``)."""
+    defs, frequency = entry.definitions, index.lexical.frequency
+    order = sorted((defs[j].name.startswith("_"), -frequency(defs[j].name), defs[j].name, j)
+                   for j in class_methods(entry, i) if not defs[j].name.startswith("__"))
+    by_name: dict[str, list[tuple]] = {}
+    for item in order:
+        by_name.setdefault(item[2], []).append(item)
+    return order, by_name, by_words(by_name)
 
 
 def _method_classes(index: "RepoIndex", name: str) -> list[tuple[FileEntry, int]]:

@@ -52,6 +52,15 @@ def lines_around(text: str, at: int, before: int, after: int) -> str:
     return text[start:end]
 
 
+def by_words(names: Iterable[str]) -> dict[str, list[str]]:
+    """Each word of ``names`` (``parts``) -> the names having it, each name once."""
+    out: dict[str, list[str]] = {}
+    for name in dict.fromkeys(names):
+        for word in parts(name):
+            out.setdefault(word, []).append(name)
+    return out
+
+
 class Words:
     """The words near the cursor and the members the code around it uses: how
     well a member's name fits the code being written."""
@@ -78,6 +87,21 @@ class Words:
         if found is None:
             found = self._scores[name] = len(parts(name) & self.words) + (name in self.calls)
         return found
+
+    def fitting(self, by_word: dict[str, list[str]], names, excluded: set[str] | frozenset[str] = frozenset()) -> dict[str, int]:
+        """``among`` of ``names`` less ``excluded`` without the names it scores
+        zero, from ``by_words(names)`` (kept with the names): the work is in the
+        few near words the names share, not in every name."""
+        fit: dict[str, int] = {}
+        for word in self.words & by_word.keys():
+            named = [name for name in by_word[word] if name not in excluded] if excluded else by_word[word]
+            if len(named) <= MAX_SHARING:
+                for name in named:
+                    fit[name] = fit.get(name, 0) + 1
+        for name in self.calls.keys() & names:
+            if name not in excluded:
+                fit[name] = fit.get(name, 0) + 1
+        return fit
 
     def among(self, names: Iterable[str]) -> dict[str, int]:
         """``score`` of each of ``names`` counting only the near words that few of
