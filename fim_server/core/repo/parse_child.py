@@ -28,12 +28,10 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import select
 import struct
 import subprocess
 import sys
 import threading
-import time
 from typing import Any, Callable
 
 from fim_server.core.repo import definitions as defs
@@ -81,20 +79,24 @@ class ChildParser:
             proc = self._ensure()
             if proc is None:
                 return None
-            deadline = time.monotonic() + TIMEOUT_S
+            expired = threading.Event()
+            watchdog = threading.Timer(TIMEOUT_S, _expire, (proc, expired))  # a timeout that works on any pipe
+            watchdog.daemon = True
+            watchdog.start()
             try:
                 payload = pickle.dumps((language_id, text.encode("utf-8")), protocol=pickle.HIGHEST_PROTOCOL)
                 proc.stdin.write(_HEADER.pack(len(payload)) + payload)
                 proc.stdin.flush()
                 out: list[tuple] = []
                 while True:
-                    message = pickle.loads(_read_message(proc.stdout.fileno(), deadline))
+                    message = pickle.loads(_read_message(proc.stdout, expired))
                     if message is None:
                         break
                     if isinstance(message, str):  # the child's error on this text
                         raise ChildFailed(message)
                     out += message
             except (ChildFailed, OSError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+                watchdog.cancel()
                 self._kill()
                 self._failures += 1
                 if self._failures >= MAX_FAILURES:
@@ -103,7 +105,9 @@ class ChildParser:
                     self.unavailable = True
                 if isinstance(exc, ChildFailed):
                     raise
-                raise ChildFailed(f"{type(exc).__name__}: {exc}") from exc
+                raise ChildFailed(f"no answer in {TIMEOUT_S:.0f} s" if expired.is_set()
+                                  else f"{type(exc).__name__}: {exc}") from exc
+            watchdog.cancel()
             self._failures = 0
             self.files += 1
             return out
@@ -155,23 +159,18 @@ class ChildParser:
         return self._proc
 
 
-def _read_message(fd: int, deadline: float) -> bytes:
-    header = _read_exact(fd, _HEADER.size, deadline)
-    return _read_exact(fd, _HEADER.unpack(header)[0], deadline)
+def _expire(proc: subprocess.Popen, expired: threading.Event) -> None:
+    expired.set()
+    proc.kill()  # the blocked read ends
 
 
-def _read_exact(fd: int, n: int, deadline: float) -> bytes:
-    chunks: list[bytes] = []
-    while n:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            raise ChildFailed(f"no answer in {TIMEOUT_S:.0f} s")
-        chunk = os.read(fd, min(n, 1 << 20))
-        if not chunk:
-            raise ChildFailed("the child exited")
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+def _read_message(stream: Any, expired: threading.Event) -> bytes:
+    """One message from the child (the GIL is free while the read waits)."""
+    header = stream.read(_HEADER.size)
+    data = stream.read(_HEADER.unpack(header)[0]) if len(header) == _HEADER.size else b""
+    if len(header) < _HEADER.size or len(data) < _HEADER.unpack(header)[0]:
+        raise ChildFailed(f"no answer in {TIMEOUT_S:.0f} s" if expired.is_set() else "the child exited")
+    return data
 
 
 def definitions_of(language_id: str, text: str, parsers: dict[str, Any], pause: Callable[[], None],
