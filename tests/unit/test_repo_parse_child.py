@@ -48,7 +48,7 @@ def test_a_small_file_stays_in_the_server(child):
 
 def test_a_failing_child_costs_that_file_its_definitions_only(child, monkeypatch):
     monkeypatch.setattr(parse_child, "TIMEOUT_S", 0.3)
-    slow = "x = [" * 60_000  # tree-sitter takes seconds on it
+    slow = "x = [" * 150_000  # tree-sitter takes seconds on it
     entry = build_entry("/w/generated.py", "python", slow, {}, child=child)
     assert entry.definitions == [] and entry.text == slow  # indexed, without definitions
     assert not child.running  # the stuck child was killed
