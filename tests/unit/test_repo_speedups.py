@@ -406,3 +406,39 @@ def test_inherited_methods_are_the_plainly_sorted_first(package):
         assert got == reference_inherited(index, cur, uses, words), (entry.path, line)
         checked += len(got) > 3
     assert checked > 10
+
+
+@pytest.mark.parametrize("package", ["asyncio", "email"])
+def test_owner_members_are_the_plainly_sorted_first(package):
+    """``suggested.owner_members`` against every suggested method scored and sorted."""
+    from fim_server.core.repo.index import Indexer
+    from fim_server.core.repo.relevance import Words
+    from fim_server.core.repo.suggested import MAX_OWNERS, PER_OWNER, owner_members, suggested_members
+
+    index = RepoIndex([str(STDLIB / package)])
+    Indexer(index, lambda path, language: True).run_now()
+    chooser = Chooser(index)
+    rng = random.Random(23)
+    files = sorted(index.files)
+    checked = 0
+    for _ in range(150):
+        entry = index.files[rng.choice(files)]
+        lines = entry.text.split("\n")
+        line = rng.randrange(len(lines))
+        uses = Uses(Cursor(entry.path, "python", entry.text, line, "", lines[line]), index)
+        words = Words(uses.block, uses.cursor_offset)
+        modules = set(rng.sample(uses.receivers(), min(1, len(uses.receivers()))))
+        expected, seen = [], set()
+        for owner in [o for o in uses.receivers() if o not in modules][:MAX_OWNERS]:
+            found = sorted(suggested_members(index, words, chooser._classes_named, owner),
+                           key=lambda item: (item[0], item[1].path, item[2]))
+            taken = 0
+            for _, e, j in found:
+                name = e.definitions[j].name
+                if name not in seen and name not in uses.local and taken < PER_OWNER:
+                    seen.add(name)
+                    expected.append((e, j))
+                    taken += 1
+        assert owner_members(index, uses, modules, words, chooser._classes_named) == expected, (entry.path, line)
+        checked += len(expected) > 3
+    assert checked > 10

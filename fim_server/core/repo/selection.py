@@ -29,9 +29,10 @@ from fim_server.core.repo.imports import ALL, MODULE, Link, imports_of, resolve
 from fim_server.core.repo.index import FileEntry, RepoIndex, last_word
 from fim_server.core.repo.lexical import words as lexical_words
 from fim_server.core.repo.inherited import inherited_members
-from fim_server.core.repo.members import class_methods, voted_members
+from fim_server.core.repo.members import voted_members
 from fim_server.core.repo.qualified import member_uses
 from fim_server.core.repo.raising import exception_classes
+from fim_server.core.repo.suggested import owner_members, suggested_members
 from fim_server.core.repo.relevance import NEAR_AFTER, NEAR_BEFORE, Words
 from fim_server.core.repo.uses import Uses
 from fim_server.core.repo.kept import file_uri, shown_path
@@ -49,7 +50,6 @@ REGION_LINES = 16
 _RECEIVER = re.compile(r"([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)?$")
 MAX_MEMBERS = 12  # members shown for ``owner.`` before the cursor, or of the base classes
 NEAR_IMPORT = 100  # an imported name used this near the cursor (lines; below counts three times) comes first
-MAX_OWNERS = 2  # owners near the cursor whose suggested classes' methods are shown
 
 
 @dataclass(frozen=True)
@@ -174,44 +174,11 @@ class Chooser:
         return out[:MAX_MEMBERS]
 
     def _suggested_members(self, owner: str, partial: str = "") -> list[tuple[tuple, FileEntry, int]]:
-        """Methods of the classes whose name ends with ``owner``'s (``_loop`` ->
-        ``...Loop``), with their rank key: public first, the most used first."""
-        methods = [m for m in self._methods_of_classes(last_word(owner)) if m[2].startswith(partial)]
-        fit = self._words.among(name for _, _, name, _ in methods)
-        return [((-fit[name], name.startswith("_"), -frequency, name), entry, j) for entry, j, name, frequency in methods]
-
-    def _methods_of_classes(self, word: str) -> list[tuple[FileEntry, int, str, int]]:
-        """(file, index, name, lexical frequency) of the methods of the classes
-        ``_classes_named`` finds for ``word``, kept while the index stays the same."""
-        def methods() -> list[tuple[FileEntry, int, str, int]]:
-            found = []
-            for entry, i in self._classes_named(word) if len(word) >= 3 else ():
-                for j in class_methods(entry, i):
-                    name = entry.definitions[j].name
-                    if not name.startswith("__"):
-                        found.append((entry, j, name, self.index.lexical.frequency(name)))
-            return found
-
-        return self.index.memo(("methods of classes", word), methods)
+        return suggested_members(self.index, self._words, self._classes_named, owner, partial)
 
     def _owners(self, uses: Uses, links: list[Link]) -> list[tuple[FileEntry, int]]:
-        """Near ``owner.name`` uses (``loop.call_soon``): the most used methods of
-        the classes the first owners' names suggest."""
         modules = {link.local for link in links if link.remote is MODULE} | self.modules
-        out: list[tuple[FileEntry, int]] = []
-        seen: set[str] = set()
-        for owner in [o for o in uses.receivers() if o not in modules][:MAX_OWNERS]:
-            found = sorted(self._suggested_members(owner), key=lambda item: (item[0], item[1].path, item[2]))
-            taken = 0
-            for _, entry, j in found:
-                name = entry.definitions[j].name
-                if name not in seen and name not in uses.local:
-                    seen.add(name)
-                    out.append((entry, j))
-                    taken += 1
-                    if taken >= MAX_MEMBERS // 2:
-                        break
-        return out
+        return owner_members(self.index, uses, modules, self._words, self._classes_named)
 
     def _voted(self, cur: Cursor, uses: Uses) -> list[tuple[FileEntry, int]]:
         return voted_members(self.index, cur, uses, self._classes_named, self._words, self.modules)
