@@ -7,13 +7,15 @@ another thread builds the index entry of one file as the index's worker does
 (``build_entry``, GIL switch interval 1 ms as while indexing). Each file is run
 twice: parsed in this process (``in process``: how every file was parsed before
 ``parse_child``) and as the index does now (files over ``IN_PROCESS_CHARS`` go to
-the child process, a fresh child per file so its start is counted too).
+the child process, as do all Java and C++ files (``ALWAYS_IN_CHILD``), a fresh
+child per file so its start is counted too).
 
 The files: four pathological ones under the 1 MB limit (a million ``{`` in
 JavaScript, a class with 50,000 one-line methods, a ``def`` with 240,000
-parameters, ``x = [`` 199,000 times), a few smaller pathological ones that stay in
-process (tree-sitter's C++ and Java grammars stall on some under the size limit:
-what this does not cure), and the largest ordinary files of the standard library.
+parameters, ``x = [`` 199,000 times), a few smaller pathological ones (the
+JavaScript and Python ones stay in process; tree-sitter's C++ and Java grammars
+blow up on short ambiguous text, so their files all go to the child), and the
+largest ordinary files of the standard library.
 
     python bench/bench_index_stall.py [--repeat 3] [--json FILE]
 
@@ -51,8 +53,8 @@ def pathological() -> list[tuple[str, str, str]]:
         ("x = [ x 199k", "python", "x = [" * 199_000),
         ("{ x 32k (js, in process)", "javascript", "{" * IN_PROCESS_CHARS),
         ("x = [ x 6.4k (in process)", "python", "x = [" * (IN_PROCESS_CHARS // 5)),
-        ("A<A x 16k (c++, in process)", "cpp", "A" + "<A" * (IN_PROCESS_CHARS // 2 - 1)),
-        ("a<a x 2k (java, in process)", "java", "class X{void f(){a" + "<a" * 2_000),
+        ("A<A x 16k (c++, all to child)", "cpp", "A" + "<A" * (IN_PROCESS_CHARS // 2 - 1)),
+        ("a<a x 2k (java, all to child)", "java", "class X{void f(){a" + "<a" * 2_000),
     ]
 
 

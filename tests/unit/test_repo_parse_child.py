@@ -115,3 +115,21 @@ def test_the_indexer_ends_its_child_after_a_walk_and_when_idle(tmp_path, monkeyp
         background.stop()
         background.join(5)
     assert not background.child.running  # stopped: ended
+
+
+def test_java_and_cpp_files_go_to_the_child_whatever_their_size(child, monkeypatch):
+    small = "class Greeter {\n    String greet(String name) { return name; }\n}\n"
+    assert len(small) < IN_PROCESS_CHARS
+    entry = build_entry("/w/Greeter.java", "java", small, {}, child=child)
+    assert child.files == 1  # parsed by the child, not here
+    assert entry.definitions == definitions.extract("java", small)
+    assert {d.name for d in entry.definitions} >= {"Greeter", "greet"}
+    build_entry("/w/small.py", "python", "def tiny():\n    pass\n", {}, child=child)
+    assert child.files == 1  # other languages' small files stay in the server
+    # a short ambiguous Java text takes tree-sitter seconds: the child's timeout bounds it
+    monkeypatch.setattr(parse_child, "TIMEOUT_S", 0.3)
+    hostile = "class X{void f(){a" + "<a" * 8_000
+    assert len(hostile) < IN_PROCESS_CHARS
+    started = time.monotonic()
+    assert build_entry("/w/X.java", "java", hostile, {}, child=child).definitions == []
+    assert time.monotonic() - started < 5 and not child.running

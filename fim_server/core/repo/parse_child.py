@@ -39,6 +39,11 @@ from fim_server.core.repo import definitions as defs
 log = logging.getLogger(__name__)
 
 IN_PROCESS_CHARS = 32_000  # larger texts go to the child (see bench/bench_index_stall.py)
+# Grammars whose GLR parse blows up on short ambiguous text (Java `a<a<a...`: 2,000
+# characters stall 0.5 s, 32,000 took 68 s; C++ `A<A<A...`: 2,000 characters 0.3 s), and
+# whose first query compiles slowly (C++: 110-290 ms): every file of theirs goes to the
+# child, where the timeout bounds it, whatever its size.
+ALWAYS_IN_CHILD = frozenset({"java", "cpp"})
 BATCH = 1_000  # definitions per message back
 TIMEOUT_S = 20.0  # for one file
 _HEADER = struct.Struct("<Q")
@@ -175,8 +180,10 @@ def _read_message(stream: Any, expired: threading.Event) -> bytes:
 
 def definitions_of(language_id: str, text: str, parsers: dict[str, Any], pause: Callable[[], None],
                    child: ChildParser | None, path: str = "") -> list[defs.Definition]:
-    """``definitions.extract``, in the child for a text over ``IN_PROCESS_CHARS``."""
-    if child is None or len(text) <= IN_PROCESS_CHARS or language_id not in defs.QUERIES:
+    """``definitions.extract``, in the child for a text over ``IN_PROCESS_CHARS`` or
+    in a language of ``ALWAYS_IN_CHILD``."""
+    if child is None or language_id not in defs.QUERIES or (
+            len(text) <= IN_PROCESS_CHARS and language_id not in ALWAYS_IN_CHILD):
         return defs.extract(language_id, text, parsers, pause)
     try:
         rows = child.extract(language_id, text)
