@@ -133,3 +133,15 @@ def test_java_and_cpp_files_go_to_the_child_whatever_their_size(child, monkeypat
     started = time.monotonic()
     assert build_entry("/w/X.java", "java", hostile, {}, child=child).definitions == []
     assert time.monotonic() - started < 5 and not child.running
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads the child's environment from /proc")
+def test_the_child_gets_no_provider_key_from_the_environment(child, monkeypatch):
+    canary = "sk-c4n4ry0000child0000environ0000"
+    monkeypatch.setenv("DEEPSEEK_API_KEY", canary)
+    monkeypatch.setenv("FIM_SERVER_API_KEY", canary)
+    monkeypatch.setenv("SOME_TOKEN", canary)
+    assert len(build_entry("/w/big.py", "python", large_module(), {}, child=child).definitions) == 900
+    environ = Path(f"/proc/{child._proc.pid}/environ").read_bytes()
+    assert canary.encode() not in environ
+    assert b"PATH=" in environ  # it still starts and finds its packages

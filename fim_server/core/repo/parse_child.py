@@ -154,7 +154,7 @@ class ChildParser:
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-c", _CHILD_CODE.format(root=_PACKAGE_ROOT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL, close_fds=True,
+                stderr=subprocess.DEVNULL, close_fds=True, env=child_environment(),
             )
         except OSError as exc:
             log.warning("no child process for large files (%s): they are parsed in the server", exc)
@@ -162,6 +162,18 @@ class ChildParser:
             return None
         self.started += 1
         return self._proc
+
+
+# what Python needs to start, find its packages and its locale: no provider key nor
+# any other variable of the user's environment goes to the child
+_ENV_KEPT = frozenset({"PATH", "HOME", "USERPROFILE", "SYSTEMROOT", "SystemRoot", "WINDIR", "TEMP", "TMP", "TMPDIR",
+                       "LANG", "LANGUAGE", "VIRTUAL_ENV", "LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH"})
+
+
+def child_environment() -> dict[str, str]:
+    """The environment the child starts with: ``_ENV_KEPT`` and the ``PYTHON*`` and
+    ``LC_*`` variables, nothing else."""
+    return {k: v for k, v in os.environ.items() if k in _ENV_KEPT or k.startswith(("PYTHON", "LC_"))}
 
 
 def _expire(proc: subprocess.Popen, expired: threading.Event) -> None:
