@@ -442,3 +442,45 @@ def test_owner_members_are_the_plainly_sorted_first(package):
         assert owner_members(index, uses, modules, words, chooser._classes_named) == expected, (entry.path, line)
         checked += len(expected) > 3
     assert checked > 10
+
+
+@pytest.mark.parametrize("package", ["asyncio", "email"])
+def test_module_names_are_the_plainly_sorted_first(package):
+    """``offered.module_names`` against every name of each module scored and sorted."""
+    from fim_server.core.repo.index import Indexer
+    from fim_server.core.repo.imports import MODULE
+    from fim_server.core.repo.offered import MAX_MODULES, MAX_NAMES, module_names
+    from fim_server.core.repo.qualified import member_uses
+    from fim_server.core.repo.relevance import Words
+
+    index = RepoIndex([str(STDLIB / package)])
+    Indexer(index, lambda path, language: True).run_now()
+    chooser = Chooser(index)
+    rng = random.Random(29)
+    files = sorted(index.files)
+    checked = 0
+    for _ in range(120):
+        entry = index.files[rng.choice(files)]
+        lines = entry.text.split("\n")
+        line = rng.randrange(len(lines))
+        cur = Cursor(entry.path, "python", entry.text, line, "", lines[line])
+        uses = Uses(cur, index)
+        words = Words(uses.block, uses.cursor_offset)
+        links = chooser._links(cur)
+        popularity = lambda name: -index.lexical.frequency(name)
+        modules = sorted({(uses.nearest(l.local) or 1 << 20, l.path) for l in links if l.remote is MODULE})
+        turns = []
+        for rank, (_, path) in enumerate(modules[:MAX_MODULES]):
+            module = index.files.get(path)
+            ranked = [(popularity(d.name), d.name, module, i) for i, d in enumerate(module.definitions if module else ())
+                      if d.kind in ("function", "class", "constant") and not d.name.startswith("__")]
+            ranked += chooser._passed_on(module, popularity)
+            fit = words.among(item[1] for item in ranked)
+            reached = member_uses(index, path, cur.path)
+            ranked.sort(key=lambda item: (0 if fit[item[1]] >= 2 else 1 if reached[item[1]] else 2, -fit[item[1]],
+                                          -reached[item[1]], *item[:2]))
+            turns += [((j, rank), item[2], item[3]) for j, item in enumerate(ranked[:MAX_NAMES])]
+        expected = [(e, i) for _, e, i in sorted(turns, key=lambda turn: turn[0])]
+        assert module_names(index, words, cur.path, uses, links, chooser._passed_on) == expected, (entry.path, line)
+        checked += len(expected) > 5
+    assert checked > 10

@@ -179,15 +179,15 @@ def declared(block: str, owner: str) -> list[str]:
     """Class names the code gives ``owner`` as its type: ``owner = Foo(...)``
     (``self.owner = mod.Foo(...)``), ``owner: Foo`` and ``isinstance(owner, Foo)``."""
     # only the lines naming it go through the patterns
-    if block.count(owner) > MANY:  # in many words: the lines holding it picked at C speed
-        lines = [line for line in block.split("\n") if owner in line]
-    else:
-        lines, i = [], block.find(owner)
-        while i >= 0:
-            start, end = block.rfind("\n", 0, i) + 1, block.find("\n", i)
-            end = len(block) if end < 0 else end
-            lines.append(block[start:end])
-            i = block.find(owner, end)
+    lines, i = [], block.find(owner)
+    while i >= 0:
+        if len(lines) > MANY:  # in many words (``e``, ``s``): the lines holding it picked at C speed
+            lines = [line for line in block.split("\n") if owner in line]
+            break
+        start, end = block.rfind("\n", 0, i) + 1, block.find("\n", i)
+        end = len(block) if end < 0 else end
+        lines.append(block[start:end])
+        i = block.find(owner, end)
     text = "\n".join(lines)
     return list(kept.of_text(("declared", owner, text), lambda: _declared_in(text, owner)))
 

@@ -30,7 +30,7 @@ from fim_server.core.repo.index import FileEntry, RepoIndex, last_word
 from fim_server.core.repo.lexical import words as lexical_words
 from fim_server.core.repo.inherited import inherited_members
 from fim_server.core.repo.members import voted_members
-from fim_server.core.repo.qualified import member_uses
+from fim_server.core.repo.offered import module_names
 from fim_server.core.repo.raising import exception_classes
 from fim_server.core.repo.suggested import owner_members, suggested_members
 from fim_server.core.repo.relevance import NEAR_AFTER, NEAR_BEFORE, Words
@@ -201,24 +201,7 @@ class Chooser:
         return self._passed[key]
 
     def _module_names(self, cur: Cursor, uses: Uses, links: list[Link]) -> list[tuple[FileEntry, int]]:
-        """The best MAX_MEMBERS names of each module imported whole (the nearest used first), taken in
-        turns: those sharing two words or more with the code near the cursor, then those other files
-        reach through the module (``tasks.all_tasks``: ``qualified.py``), then the rest."""
-        index = self.index
-        popularity = lambda name: -index.lexical.frequency(name)
-        modules = sorted({(uses.nearest(l.local) or 1 << 20, l.path) for l in links if l.remote is MODULE})
-        turns = []
-        for rank, (_, path) in enumerate(modules[:4]):
-            entry = index.files.get(path)
-            ranked = [(popularity(d.name), d.name, entry, i) for i, d in enumerate(entry.definitions if entry else ())
-                      if d.kind in ("function", "class", "constant") and not d.name.startswith("__")]
-            ranked += self._passed_on(entry, popularity)
-            fit = self._words.among(item[1] for item in ranked)
-            reached = member_uses(index, path, cur.path)
-            ranked.sort(key=lambda item: (0 if fit[item[1]] >= 2 else 1 if reached[item[1]] else 2, -fit[item[1]],
-                                          -reached[item[1]], *item[:2]))
-            turns += [((j, rank), item[2], item[3]) for j, item in enumerate(ranked[:MAX_MEMBERS])]
-        return [(entry, i) for _, entry, i in sorted(turns, key=lambda turn: turn[0])]
+        return module_names(self.index, self._words, cur.path, uses, links, self._passed_on)
 
     def _classes_named(self, owner: str) -> list[tuple[FileEntry, int]]:
         """Classes whose name ends with the last word of ``owner`` (``_loop``,

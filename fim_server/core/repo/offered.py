@@ -1,0 +1,70 @@
+"""The names the modules a file imports whole offer, for ``selection.py`` (the
+``imports`` stage with room left): of each of the nearest used modules, its best
+names taken in turns: those sharing two words or more with the code near the
+cursor, then those other files reach through the module (``tasks.all_tasks``:
+``qualified.py``), then the rest, the most used first."""
+
+from __future__ import annotations
+
+from heapq import merge
+from typing import TYPE_CHECKING, Callable
+
+from fim_server.core.repo.imports import MODULE, Link
+from fim_server.core.repo.index import FileEntry
+from fim_server.core.repo.qualified import member_uses
+from fim_server.core.repo.relevance import by_words
+
+if TYPE_CHECKING:
+    from fim_server.core.repo.index import RepoIndex
+    from fim_server.core.repo.relevance import Words
+    from fim_server.core.repo.uses import Uses
+
+MAX_MODULES = 4
+MAX_NAMES = 12  # of each module
+
+
+def module_names(index: "RepoIndex", words: "Words", path: str, uses: "Uses", links: list[Link],
+                 passed_on: Callable) -> list[tuple[FileEntry, int]]:
+    """The best MAX_NAMES names of each of the MAX_MODULES modules imported whole
+    that the file at ``path`` uses nearest, taken in turns (``passed_on(entry,
+    popularity)``: the names a module passes on from others). As sorting each
+    module's names by (two shared words or more / reached / neither, minus the
+    words shared, minus the times reached, minus the frequency, name), without
+    scoring every name: the few fitting the near words sorted and merged with
+    the order the rest keep while the index stays the same."""
+    modules = sorted({(uses.nearest(link.local) or 1 << 20, link.path) for link in links if link.remote is MODULE})
+    turns = []
+    for rank, (_, module) in enumerate(modules[:MAX_MODULES]):
+        order, by_name, by_word = index.memo(("offered", module, path), lambda: _ordered(index, module, path, passed_on))
+        fit = words.fitting(by_word, by_name.keys())
+        reached = member_uses(index, module, path)
+        first = sorted(((_key(item, fit[name], reached), item) for name in fit for item in by_name[name]),
+                       key=lambda pair: pair[0])
+        rest = ((key, item) for key, item in order if item[1] not in fit)
+        for j, (_, item) in enumerate(merge(first, rest, key=lambda pair: pair[0])):
+            if j >= MAX_NAMES:
+                break
+            turns.append(((j, rank), item[2], item[3]))
+    return [(entry, i) for _, entry, i in sorted(turns, key=lambda turn: turn[0])]
+
+
+def _key(item: tuple, fit: int, reached) -> tuple:
+    return (0 if fit >= 2 else 1 if reached[item[1]] else 2, -fit, -reached[item[1]], *item[:2])
+
+
+def _ordered(index: "RepoIndex", module: str, path: str, passed_on: Callable) -> tuple[list, dict, dict]:
+    """(rank key when no near word fits, (minus the frequency, name, file,
+    index)) of each name the module offers, in that order (a stable sort of its
+    definitions, then the names it passes on); the items by name; the names by
+    each of their words."""
+    popularity = lambda name: -index.lexical.frequency(name)
+    entry = index.files.get(module)
+    ranked = [(popularity(d.name), d.name, entry, i) for i, d in enumerate(entry.definitions if entry else ())
+              if d.kind in ("function", "class", "constant") and not d.name.startswith("__")]
+    ranked += passed_on(entry, popularity)
+    reached = member_uses(index, module, path)
+    order = sorted(((_key(item, 0, reached), item) for item in ranked), key=lambda pair: pair[0])
+    by_name: dict[str, list[tuple]] = {}
+    for _, item in order:
+        by_name.setdefault(item[1], []).append(item)
+    return order, by_name, by_words(by_name)
