@@ -4,10 +4,12 @@ which order of evidence, within the budget, stable while typing in one place."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from fim_server.core.context import cursor_context
 from fim_server.core.repo.selection import Chooser, Cursor
 from fim_server.core.workspace import Workspace
+from fim_server.core.privacy import uri_path
 from fim_server.settings import Settings
 
 from test_repo_index import indexed, write
@@ -197,3 +199,39 @@ def test_a_nested_function_is_neither_a_modules_name_nor_the_definition_of_a_nam
     assert "def gather(*aws):" in texts  # the module's own name
     assert "tasks.py: def _on_done" not in texts and "\n    def _on_done" not in texts
     assert "helpers.py: def _on_done(fut):" in texts  # the one another file can call
+
+
+def test_recall_chooses_with_the_hole_out_of_the_index_as_an_editor_would(tmp_path, monkeypatch):
+    """The index holds the open document's text (without the answer) while the
+    context is chosen, and the disk text again after: the answer's own uses of a
+    name never rank it."""
+    from fim_server.core.workspace import Workspace
+    from fim_server.tools.eval import recall
+
+    files = {"pkg/__init__.py": "", "pkg/geometry.py": FILES["pkg/geometry.py"]}
+    for n in range(3):
+        files[f"app{n}.py"] = "from pkg.geometry import area\n\n\n" + "".join(
+            f"def report_{k}(w, h):\n    return area(w, h) + {k}\n\n\n" for k in range(4))
+    write(tmp_path, files)
+    seen = []
+    snippets = Workspace.snippets
+
+    def spy(self, ctx, settings, *args):
+        entry = self.repo.files[uri_path(ctx.uri)]
+        seen.append((entry.from_editor, entry.text == self.documents.get(ctx.uri).source))
+        return snippets(self, ctx, settings, *args)
+
+    monkeypatch.setattr(Workspace, "snippets", spy)
+    closed = []
+    stop = Workspace.stop_index
+
+    def check_then_stop(self):
+        closed.extend(not e.from_editor and e.text == Path(p).read_text()
+                      for p, e in (self.repo.files.items() if self.repo is not None else ()))
+        return stop(self)
+
+    monkeypatch.setattr(Workspace, "stop_index", check_then_stop)
+    result = recall.measure(tmp_path, Settings(), samples=6, seed=0)
+    assert result["holes"] > 0 and seen
+    assert all(from_editor and same for from_editor, same in seen)  # the document as typed, answer out
+    assert closed and all(closed)  # every file back to its disk text

@@ -28,7 +28,7 @@ from fim_server.core.repo.imports import Import, imports_of, module_stems
 from fim_server.core.repo.lexical import WINDOW_LINES, Lexical
 from fim_server.core.repo.parse_child import ChildParser, definitions_of
 from fim_server.core.repo.qualified import count_in, qualified_uses
-from fim_server.core.repo.walker import Ignores, admissible, read_text, walk
+from fim_server.core.repo.walker import Ignores, admissible, read_text, release_freed_memory, walk
 
 log = logging.getLogger(__name__)
 
@@ -242,17 +242,6 @@ def last_word(name: str) -> str:
     return words[-1].lower() if words else name.lower()
 
 
-def _release_freed_memory() -> None:
-    """Give the memory the parses freed back to the system (glibc keeps a worker
-    thread's freed blocks in its own arena otherwise)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
-
-
 def _norm(path: str) -> str:
     return os.path.abspath(path).replace(os.sep, "/")
 
@@ -319,7 +308,10 @@ class Indexer:
         self._queue.put(("folders", added, removed, None))
 
     def drain(self) -> None:
-        """Wait until everything queued so far is done (tests, ``eval``)."""
+        """Wait until everything queued so far is done (tests, ``eval``); with no
+        worker thread (``run_now``), do it on this one."""
+        if self._thread is None:
+            return self._work_queue(block=False)
         done = threading.Event()
         self._queue.put(("mark", done, None, None))
         done.wait(60)
@@ -446,5 +438,5 @@ class Indexer:
             if text is not None:
                 self._put(self._build(path, language, text), (mtime, size), False)
         self.seconds += time.perf_counter() - started
-        _release_freed_memory()
+        release_freed_memory()
         self.walked.set()

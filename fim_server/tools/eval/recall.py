@@ -26,6 +26,7 @@ from fim_server.core.workspace import Workspace
 from fim_server.settings import Settings
 from fim_server.tools.folder import readable
 from fim_server.tools.eval.holes import KINDS, sample
+from fim_server.tools.eval.run import open_hole, restore
 
 CONFIGS = (
     ("open documents only", ()),
@@ -169,11 +170,11 @@ def measure(repo: Path, settings: Settings, samples: int, seed: int, kinds=KINDS
         if not names:
             continue
         uri = Path(path).as_uri()
-        doc = workspace.open(uri, hole.document(source), None, entry.language)
+        doc = open_hole(workspace, uri, hole.document(source), entry.language)  # the index holds it as typed
         try:
             ctx = cursor_context(doc, hole.line, hole.column, settings)
         except NoContext:
-            workspace.close(uri)
+            restore(workspace, uri, None, entry.language)
             continue
         wanted = {n: _signature_lines(workspace, n, path) for n in names}
         hits = {}
@@ -189,7 +190,7 @@ def measure(repo: Path, settings: Settings, samples: int, seed: int, kinds=KINDS
             found = [n for n in names if any(line and line in text for line in wanted[n])]
             hits[label] = (len(found), len(names))
             missed = tuple(n for n in names if n not in found)
-        workspace.close(uri)
+        restore(workspace, uri, None, entry.language)
         cases.append(Case(str(Path(path).relative_to(index.roots[0])), hole.line + 1, names, hits, missed, hole.truth))
     workspace.stop_index()
     rows = []

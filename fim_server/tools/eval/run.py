@@ -23,6 +23,7 @@ from typing import Callable, TextIO
 
 from fim_server.settings import Settings
 from fim_server.core.context import NoContext, cursor_context
+from fim_server.core.documents import Document
 from fim_server.core.workspace import Workspace
 from fim_server.core.engine import CompletionEngine, Trigger
 from fim_server.core.privacy import exclusion_reason
@@ -183,11 +184,11 @@ async def evaluate(
             uri = path.resolve().as_uri()
             opened = workspace.documents.get(uri)  # an --open file: its text comes back after the hole
             kept = None if opened is None else opened.source
-            doc = workspace.open(uri, hole.document(source), None, language)
+            doc = open_hole(workspace, uri, hole.document(source), language)
             try:
                 ctx = cursor_context(doc, hole.line, hole.column, settings)
             except NoContext:
-                _restore(workspace, uri, kept, language)
+                restore(workspace, uri, kept, language)
                 continue  # a file the server would not complete in (binary, minified)
             if oracle is not None:
                 sent = build_request(ctx, settings)  # as the provider sees it: secret-looking parts masked
@@ -201,7 +202,7 @@ async def evaluate(
             try:
                 suggestions = await engine.complete(ctx, Trigger.INVOKED)
             finally:
-                _restore(workspace, uri, kept, language)
+                restore(workspace, uri, kept, language)
             latency = (time.perf_counter() - started) * 1000
             after = asdict(engine.usage)
             errors_after = engine.stats.get("errors_fatal", 0) + engine.stats.get("errors_transient", 0) + engine.stats.get("errors_other", 0)
@@ -237,12 +238,28 @@ async def evaluate(
     return rows
 
 
-def _restore(workspace: Workspace, uri: str, kept: str | None, language: str) -> None:
-    """After a hole: its file closed again, or back to its text if it was open."""
+def open_hole(workspace: Workspace, uri: str, text: str, language: str) -> Document:
+    """The hole's file open with ``text`` (the answer cut out). As in an editor, the
+    repository index, if any, holds that text for the file until it is closed: the
+    answer's own uses of a name never rank it."""
+    doc = workspace.open(uri, text, None, language)
+    if workspace.indexer is not None:
+        workspace.document_changed(uri, language, text)
+        workspace.indexer.drain()
+    return doc
+
+
+def restore(workspace: Workspace, uri: str, kept: str | None, language: str) -> None:
+    """After a hole: its file closed again (the index holds its disk text again), or
+    back to its text if it was open."""
     if kept is None:
         workspace.close(uri)
+        workspace.document_closed(uri)
     else:
         workspace.open(uri, kept, None, language)
+        workspace.document_changed(uri, language, kept)
+    if workspace.indexer is not None:
+        workspace.indexer.drain()
 
 
 def run(args, settings: Settings, workspace: Workspace | None = None) -> int:
