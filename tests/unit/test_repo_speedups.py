@@ -484,3 +484,15 @@ def test_module_names_are_the_plainly_sorted_first(package):
         assert module_names(index, words, cur.path, uses, links, chooser._passed_on) == expected, (entry.path, line)
         checked += len(expected) > 5
     assert checked > 10
+
+
+def test_what_is_kept_per_text_stays_bounded():
+    kept.clear()
+    big = "x" * 100_000
+    for n in range(kept.OF_TEXT_KEPT * 2):
+        assert kept.of_text(("t", str(n), big if n % 50 == 0 else ""), lambda: (n,)) == (n,)
+        assert len(kept._OF_TEXT) <= kept.OF_TEXT_KEPT and kept._of_text_chars <= kept.OF_TEXT_CHARS
+    assert kept.of_text(("t", "again", big), lambda: ("first",)) == ("first",)
+    assert kept.of_text(("t", "again", big), lambda: ("second",)) == ("first",)  # kept
+    kept.clear()
+    assert kept.of_text(("t", "again", big), lambda: ("third",)) == ("third",)

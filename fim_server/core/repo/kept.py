@@ -26,12 +26,14 @@ LINES_KEPT = 64
 RENDERED_KEPT = 4096  # a few hundred bytes each
 TEXTS_KEPT = 4
 OF_TEXT_KEPT = 1024
+OF_TEXT_CHARS = 2_000_000  # of the strings in the keys kept: a few megabytes at most
 
 _lock = threading.Lock()
 _LINES: "OrderedDict[int, tuple[FileEntry, list[str]]]" = OrderedDict()
 # (id of the entry, definition index) -> (weak reference to the entry, (text, head length))
 _RENDERED: "OrderedDict[tuple[int, int], tuple[weakref.ref, tuple[str, int]]]" = OrderedDict()
 _OF_TEXT: dict[tuple, tuple] = {}
+_of_text_chars = 0
 
 
 def lines_of(entry: "FileEntry") -> list[str]:
@@ -70,14 +72,19 @@ def rendered(entry: "FileEntry", i: int) -> tuple[str, int]:
 def of_text(key: tuple, compute: Callable[[], tuple]):
     """``compute()``, a function of the strings in ``key`` only (the lines of a
     document naming a receiver), kept for the last thousand or so keys: the lines
-    stay the same from one request to the next while the edit is elsewhere."""
+    stay the same from one request to the next while the edit is elsewhere; all
+    forgotten at once past OF_TEXT_KEPT keys or OF_TEXT_CHARS characters."""
+    global _of_text_chars
     found = _OF_TEXT.get(key)
     if found is None:
         found = compute()
+        size = sum(len(part) for part in key if isinstance(part, str))
         with _lock:
-            if len(_OF_TEXT) >= OF_TEXT_KEPT:
+            if len(_OF_TEXT) >= OF_TEXT_KEPT or _of_text_chars + size > OF_TEXT_CHARS:
                 _OF_TEXT.clear()
+                _of_text_chars = 0
             _OF_TEXT[key] = found
+            _of_text_chars += size
     return found
 
 
@@ -115,9 +122,11 @@ class Texts:
 
 def clear() -> None:
     """Forget everything kept (tests, benchmarks measuring a cold start)."""
+    global _of_text_chars
     with _lock:
         _LINES.clear()
         _RENDERED.clear()
         _OF_TEXT.clear()
+        _of_text_chars = 0
     shown_path.cache_clear()
     file_uri.cache_clear()
