@@ -384,26 +384,39 @@ def reference_inherited(index, cur, uses, words):
     return out[: inherited.MAX_INHERITED]
 
 
-@pytest.mark.parametrize("package", ["email", "asyncio"])
-def test_inherited_methods_are_the_plainly_sorted_first(package):
+def indexed(package: str) -> RepoIndex:
+    """The standard library's ``package``, indexed."""
     from fim_server.core.repo.index import Indexer
-    from fim_server.core.repo.inherited import inherited_members
-    from fim_server.core.repo.relevance import Words
 
     index = RepoIndex([str(STDLIB / package)])
     Indexer(index, lambda path, language: True).run_now()
-    rng = random.Random(19)
-    files = sorted(p for p, e in index.files.items() if any(d.kind == "class" for d in e.definitions))
-    checked = 0
-    for _ in range(150):
+    return index
+
+
+def random_cursors(index: RepoIndex, rng: random.Random, count: int, only=lambda entry: True):
+    """(cursor, its uses, its words) at ``count`` random lines of the files ``only`` keeps."""
+    from fim_server.core.repo.relevance import Words
+
+    files = sorted(p for p, e in index.files.items() if only(e))
+    for _ in range(count):
         entry = index.files[rng.choice(files)]
         lines = entry.text.split("\n")
         line = rng.randrange(len(lines))
         cur = Cursor(entry.path, "python", entry.text, line, "", lines[line])
         uses = Uses(cur, index)
-        words = Words(uses.block, uses.cursor_offset)
+        yield cur, uses, Words(uses.block, uses.cursor_offset)
+
+
+@pytest.mark.parametrize("package", ["email", "asyncio"])
+def test_inherited_methods_are_the_plainly_sorted_first(package):
+    from fim_server.core.repo.inherited import inherited_members
+
+    index = indexed(package)
+    checked = 0
+    with_class = lambda entry: any(d.kind == "class" for d in entry.definitions)
+    for cur, uses, words in random_cursors(index, random.Random(19), 150, with_class):
         got = inherited_members(index, cur, uses, words)
-        assert got == reference_inherited(index, cur, uses, words), (entry.path, line)
+        assert got == reference_inherited(index, cur, uses, words), (cur.path, cur.line)
         checked += len(got) > 3
     assert checked > 10
 
@@ -411,22 +424,13 @@ def test_inherited_methods_are_the_plainly_sorted_first(package):
 @pytest.mark.parametrize("package", ["asyncio", "email"])
 def test_owner_members_are_the_plainly_sorted_first(package):
     """``suggested.owner_members`` against every suggested method scored and sorted."""
-    from fim_server.core.repo.index import Indexer
-    from fim_server.core.repo.relevance import Words
     from fim_server.core.repo.suggested import MAX_OWNERS, PER_OWNER, owner_members, suggested_members
 
-    index = RepoIndex([str(STDLIB / package)])
-    Indexer(index, lambda path, language: True).run_now()
+    index = indexed(package)
     chooser = Chooser(index)
     rng = random.Random(23)
-    files = sorted(index.files)
     checked = 0
-    for _ in range(150):
-        entry = index.files[rng.choice(files)]
-        lines = entry.text.split("\n")
-        line = rng.randrange(len(lines))
-        uses = Uses(Cursor(entry.path, "python", entry.text, line, "", lines[line]), index)
-        words = Words(uses.block, uses.cursor_offset)
+    for cur, uses, words in random_cursors(index, rng, 150):
         modules = set(rng.sample(uses.receivers(), min(1, len(uses.receivers()))))
         expected, seen = [], set()
         for owner in [o for o in uses.receivers() if o not in modules][:MAX_OWNERS]:
@@ -439,7 +443,7 @@ def test_owner_members_are_the_plainly_sorted_first(package):
                     seen.add(name)
                     expected.append((e, j))
                     taken += 1
-        assert owner_members(index, uses, modules, words, chooser._classes_named) == expected, (entry.path, line)
+        assert owner_members(index, uses, modules, words, chooser._classes_named) == expected, (cur.path, cur.line)
         checked += len(expected) > 3
     assert checked > 10
 
@@ -447,25 +451,14 @@ def test_owner_members_are_the_plainly_sorted_first(package):
 @pytest.mark.parametrize("package", ["asyncio", "email"])
 def test_module_names_are_the_plainly_sorted_first(package):
     """``offered.module_names`` against every name of each module scored and sorted."""
-    from fim_server.core.repo.index import Indexer
     from fim_server.core.repo.imports import MODULE
     from fim_server.core.repo.offered import MAX_MODULES, MAX_NAMES, module_names
     from fim_server.core.repo.qualified import member_uses
-    from fim_server.core.repo.relevance import Words
 
-    index = RepoIndex([str(STDLIB / package)])
-    Indexer(index, lambda path, language: True).run_now()
+    index = indexed(package)
     chooser = Chooser(index)
-    rng = random.Random(29)
-    files = sorted(index.files)
     checked = 0
-    for _ in range(120):
-        entry = index.files[rng.choice(files)]
-        lines = entry.text.split("\n")
-        line = rng.randrange(len(lines))
-        cur = Cursor(entry.path, "python", entry.text, line, "", lines[line])
-        uses = Uses(cur, index)
-        words = Words(uses.block, uses.cursor_offset)
+    for cur, uses, words in random_cursors(index, random.Random(29), 120):
         links = chooser._links(cur)
         popularity = lambda name: -index.lexical.frequency(name)
         modules = sorted({(uses.nearest(l.local) or 1 << 20, l.path) for l in links if l.remote is MODULE})
@@ -481,7 +474,7 @@ def test_module_names_are_the_plainly_sorted_first(package):
                                           -reached[item[1]], *item[:2]))
             turns += [((j, rank), item[2], item[3]) for j, item in enumerate(ranked[:MAX_NAMES])]
         expected = [(e, i) for _, e, i in sorted(turns, key=lambda turn: turn[0])]
-        assert module_names(index, words, cur.path, uses, links, chooser._passed_on) == expected, (entry.path, line)
+        assert module_names(index, words, cur.path, uses, links, chooser._passed_on) == expected, (cur.path, cur.line)
         checked += len(expected) > 5
     assert checked > 10
 
