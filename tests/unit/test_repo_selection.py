@@ -235,3 +235,28 @@ def test_recall_chooses_with_the_hole_out_of_the_index_as_an_editor_would(tmp_pa
     assert result["holes"] > 0 and seen
     assert all(from_editor and same for from_editor, same in seen)  # the document as typed, answer out
     assert closed and all(closed)  # every file back to its disk text
+
+
+def test_recall_never_lists_a_folder_the_exclusions_hide(tmp_path, monkeypatch):
+    """``eval --recall`` indexes as the server does: a folder an exclusion glob hides
+    whole (``private/**``) is never listed, let alone read."""
+    import os
+
+    from fim_server.tools.eval import recall
+
+    files = {"pkg/__init__.py": "", "pkg/geometry.py": FILES["pkg/geometry.py"],
+             "private/keys.py": "def leak():\n    return 'c4n4ry'\n", "private/deeper/more.py": "X = 1\n"}
+    for n in range(3):
+        files[f"app{n}.py"] = "from pkg.geometry import area\n\n\n" + "".join(
+            f"def report_{k}(w, h):\n    return area(w, h) + {k}\n\n\n" for k in range(4))
+    write(tmp_path, files)
+    listed, scandir = [], os.scandir
+
+    def spy(path="."):
+        listed.append(os.path.abspath(os.fsdecode(path)))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", spy)
+    result = recall.measure(tmp_path, replace(Settings(), exclude_globs=["private/**"]), samples=4, seed=0)
+    assert result["holes"] > 0 and str(tmp_path) in listed
+    assert not [p for p in listed if "private" in p]

@@ -24,7 +24,7 @@ import time
 from fim_server.core.context import NoContext, cursor_context
 from fim_server.core.workspace import Workspace
 from fim_server.settings import Settings
-from fim_server.tools.folder import readable
+from fim_server.tools.folder import enterable, readable
 from fim_server.tools.eval.holes import KINDS, sample
 from fim_server.tools.eval.run import open_hole, restore
 
@@ -146,7 +146,8 @@ def measure(repo: Path, settings: Settings, samples: int, seed: int, kinds=KINDS
     may_read = readable(settings)
     workspace = Workspace()
     started = time.perf_counter()
-    workspace.start_index([str(repo)], may_read, settings.repo_context_max_files, background=False)
+    workspace.start_index([str(repo)], may_read, settings.repo_context_max_files, background=False,
+                          may_enter=enterable(settings))
     index_seconds = time.perf_counter() - started
     index = workspace.repo
     files = sorted(p for p, e in index.files.items() if e.definitions)
@@ -231,7 +232,8 @@ async def with_and_without(repo: Path, settings: Settings, samples: int, seed: i
     for label, on in (("without the index", False), ("with the index", True)):
         workspace = Workspace()
         if on:
-            workspace.start_index([str(repo)], may_read, settings.repo_context_max_files, background=False)
+            workspace.start_index([str(repo)], may_read, settings.repo_context_max_files, background=False,
+                                  may_enter=enterable(settings))
         rows = await evaluate(repo, replace(settings, repo_context=on), samples=samples, seed=seed, fake=fake,
                               workspace=workspace)
         workspace.stop_index()
