@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 import subprocess
+import sys
 import time
 
 import pytest
@@ -145,3 +146,20 @@ def test_the_child_gets_no_provider_key_from_the_environment(child, monkeypatch)
     environ = Path(f"/proc/{child._proc.pid}/environ").read_bytes()
     assert canary.encode() not in environ
     assert b"PATH=" in environ  # it still starts and finds its packages
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the memory limit is set on Linux")
+def test_a_text_that_blows_up_costs_its_file_only_and_never_gives_the_child_up(child):
+    """Tree-sitter's Java grammar grows by about a gigabyte a second on short
+    ambiguous text: the child's memory limit ends it within seconds, that file is
+    indexed without definitions, and however many such files come in a row, the
+    child is never given up for parsing in the server (where the same text would
+    stall and swell the server)."""
+    hostile = "class X{void f(){a" + "<a" * 15_000
+    for _ in range(parse_child.MAX_FAILURES + 1):
+        started = time.monotonic()
+        assert build_entry("/w/X.java", "java", hostile, {}, child=child).definitions == []
+        assert time.monotonic() - started < parse_child.TIMEOUT_S / 2  # the limit, not the timeout, ended it
+    assert not child.unavailable
+    entry = build_entry("/w/Greeter.java", "java", "class Greeter {\n    void greet() {}\n}\n", {}, child=child)
+    assert [d.name for d in entry.definitions] == ["Greeter", "greet"] and child.files == 1

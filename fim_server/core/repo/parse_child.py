@@ -48,7 +48,11 @@ BATCH = 1_000  # definitions per message back
 TIMEOUT_S = 20.0  # for one file
 _HEADER = struct.Struct("<Q")
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-MAX_FAILURES = 3  # children failing in a row: something is wrong with them, not with the files
+MAX_FAILURES = 3  # children exiting by themselves in a row: something is wrong with them, not with the files
+# the child's address space (Linux): ordinary and large generated files peak under
+# 300 MiB there; tree-sitter's GLR blow-up on short ambiguous text (Java `a<a<a...`)
+# grows by about 1 GiB a second, so it aborts within about a second instead
+CHILD_MEMORY_BYTES = 1 << 30
 # this package's folder first, the working folder not at all (a workspace's modules)
 _CHILD_CODE = (
     "import os, sys; sys.path[:] = [{root!r}] + [p for p in sys.path if p not in ('', os.getcwd())]; "
@@ -102,8 +106,15 @@ class ChildParser:
                     out += message
             except (ChildFailed, OSError, ValueError, EOFError, pickle.UnpicklingError) as exc:
                 watchdog.cancel()
+                try:  # how it ended (an error on the pipe can come just before its exit)
+                    status = proc.wait(1)
+                except subprocess.TimeoutExpired:
+                    status = None
                 self._kill()
-                self._failures += 1
+                # a child that exits by itself (an import error: a broken installation) counts
+                # towards giving up; one killed by the timeout or a signal (tree-sitter out of
+                # its memory limit aborts) failed on that text, and the next text gets another
+                self._failures += 1 if status is not None and status >= 0 and not expired.is_set() else 0
                 if self._failures >= MAX_FAILURES:
                     log.warning("the child process for large files failed %s times in a row: they are parsed in the "
                                 "server from now on", self._failures)
@@ -217,6 +228,13 @@ def serve() -> None:
     """The child's loop: a text in, its definitions out, until the input ends."""
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write to the answers' pipe
+    if sys.platform.startswith("linux"):
+        import resource
+
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY_BYTES, CHILD_MEMORY_BYTES))
+        except (ValueError, OSError):  # a lower hard limit already: it stays
+            pass
     parsers: dict[str, Any] = {}
 
     def send(message: Any) -> None:
