@@ -489,3 +489,23 @@ def test_what_is_kept_per_text_stays_bounded():
     assert kept.of_text(("t", "again", big), lambda: ("second",)) == ("first",)  # kept
     kept.clear()
     assert kept.of_text(("t", "again", big), lambda: ("third",)) == ("third",)
+
+
+def test_what_is_kept_per_text_is_forgotten_with_it():
+    """Nothing but the bounded table holds a key or its value: once it forgets them
+    (``clear``, or past its bounds), they are gone (a cache around ``of_text`` kept
+    4,096 keys, texts and all, beyond OF_TEXT_CHARS)."""
+    import gc
+    import weakref
+
+    class Marker:
+        pass
+
+    kept.clear()
+    key, value = Marker(), Marker()
+    assert kept.of_text(("t", key), lambda: (value,)) == (value,)
+    refs = weakref.ref(key), weakref.ref(value)
+    kept.clear()
+    del key, value
+    gc.collect()
+    assert refs[0]() is None and refs[1]() is None

@@ -68,7 +68,6 @@ def rendered(entry: "FileEntry", i: int) -> tuple[str, int]:
     return out
 
 
-@lru_cache(maxsize=4096)
 def of_text(key: tuple, compute: Callable[[], tuple]):
     """``compute()``, a function of the strings in ``key`` only (the lines of a
     document naming a receiver), kept for the last thousand or so keys: the lines
