@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from fim_server.core.repo.index import FileEntry
 from fim_server.core.repo.members import class_methods
-from fim_server.core.repo.relevance import by_words
+from fim_server.core.repo.relevance import by_name_and_words
 
 if TYPE_CHECKING:
     from fim_server.core.repo.index import RepoIndex
@@ -104,7 +104,4 @@ def _base_methods(index: "RepoIndex", path: str, bases: list[str]) -> tuple[list
         if not bases:
             break
     found.sort(key=lambda item: item[:5])
-    by_name: dict[str, list[tuple]] = {}
-    for item in found:
-        by_name.setdefault(item[2], []).append(item)
-    return found, by_name, by_words(by_name)
+    return (found, *by_name_and_words(found, 2))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable
 
 from fim_server.core.repo import kept
 from fim_server.core.repo.index import FileEntry, last_word
-from fim_server.core.repo.relevance import by_words
+from fim_server.core.repo.relevance import by_name_and_words
 
 if TYPE_CHECKING:
     from fim_server.core.repo.index import RepoIndex
@@ -118,10 +118,7 @@ def _ranked_methods(index: "RepoIndex", entry: FileEntry, i: int) -> tuple[list,
     defs, frequency = entry.definitions, index.lexical.frequency
     order = sorted((defs[j].name.startswith("_"), -frequency(defs[j].name), defs[j].name, j)
                    for j in class_methods(entry, i) if not defs[j].name.startswith("__"))
-    by_name: dict[str, list[tuple]] = {}
-    for item in order:
-        by_name.setdefault(item[2], []).append(item)
-    return order, by_name, by_words(by_name)
+    return (order, *by_name_and_words(order, 2))
 
 
 def _method_classes(index: "RepoIndex", name: str) -> list[tuple[FileEntry, int]]:

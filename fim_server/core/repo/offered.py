@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable
 from fim_server.core.repo.imports import MODULE, Link
 from fim_server.core.repo.index import FileEntry
 from fim_server.core.repo.qualified import member_uses
-from fim_server.core.repo.relevance import by_words
+from fim_server.core.repo.relevance import by_name_and_words
 
 if TYPE_CHECKING:
     from fim_server.core.repo.index import RepoIndex
@@ -64,7 +64,4 @@ def _ordered(index: "RepoIndex", module: str, path: str, passed_on: Callable) ->
     ranked += passed_on(entry, popularity)
     reached = member_uses(index, module, path)
     order = sorted(((_key(item, 0, reached), item) for item in ranked), key=lambda pair: pair[0])
-    by_name: dict[str, list[tuple]] = {}
-    for _, item in order:
-        by_name.setdefault(item[1], []).append(item)
-    return order, by_name, by_words(by_name)
+    return (order, *by_name_and_words((item for _, item in order), 1))

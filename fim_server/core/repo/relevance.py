@@ -61,6 +61,15 @@ def by_words(names: Iterable[str]) -> dict[str, list[str]]:
     return out
 
 
+def by_name_and_words(items: Iterable[tuple], at: int) -> tuple[dict[str, list[tuple]], dict[str, list[str]]]:
+    """Of ranked ``items`` whose name is ``item[at]``: the items by name, each
+    name's in their order, and the names by each of their words (``by_words``)."""
+    by_name: dict[str, list[tuple]] = {}
+    for item in items:
+        by_name.setdefault(item[at], []).append(item)
+    return by_name, by_words(by_name)
+
+
 class Words:
     """The words near the cursor and the members the code around it uses: how
     well a member's name fits the code being written."""

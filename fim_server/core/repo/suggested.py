@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Callable
 
 from fim_server.core.repo.index import FileEntry, last_word
 from fim_server.core.repo.members import class_methods
-from fim_server.core.repo.relevance import by_words
+from fim_server.core.repo.relevance import by_name_and_words
 
 if TYPE_CHECKING:
     from fim_server.core.repo.index import RepoIndex
@@ -77,7 +77,4 @@ def _ordered(index: "RepoIndex", classes_named: Callable, word: str) -> tuple[li
     name; the names by each of their words."""
     order = sorted((name.startswith("_"), -frequency, name, entry.path, j, entry)
                    for entry, j, name, frequency in methods_of_classes(index, classes_named, word))
-    by_name: dict[str, list[tuple]] = {}
-    for item in order:
-        by_name.setdefault(item[2], []).append(item)
-    return order, by_name, by_words(by_name)
+    return (order, *by_name_and_words(order, 2))
