@@ -171,3 +171,37 @@ def test_an_attribute_used_anywhere_in_the_block_votes_for_its_class(tmp_path):
     picks = Chooser(index).choose(cur, 1500, ALL, ["near"])
     # ``_engine`` is named nowhere near the cursor, nor like a class: its use 60 lines up votes
     assert "def create_future(self):" in shown(picks)
+
+
+def test_after_owner_dot_a_method_whose_parameters_the_code_near_holds_comes_first(tmp_path):
+    methods = "".join(f"    def m{k:02d}(self, item):\n        pass\n\n" for k in range(14))
+    index = indexed(tmp_path, {"loops.py": "class EventLoop:\n" + methods +
+                               "    def run_in_executor(self, executor, func, *args):\n        pass\n"})
+    chooser = Chooser(index)
+
+    def members(text: str) -> list[str]:  # what ``loop.`` before the cursor lists (the words near it as chosen)
+        cur = cursor_at(index, "threads.py", text)
+        chooser.choose(cur, 1500, ALL, ["near"])
+        return names(chooser._receiver(cur, []))
+
+    # the loop's fifteenth method by name: past the twelve shown for ``loop.``
+    assert "run_in_executor" not in members("def to_thread(job):\n    return loop.@\n")
+    # ``func`` near the cursor is what ``run_in_executor`` takes
+    text = "def to_thread(func):\n    func_call = partial(func)\n    return loop.@\n"
+    assert members(text)[0] == "run_in_executor"
+    assert "def run_in_executor(self, executor, func, *args):" in shown(chooser.choose(
+        cursor_at(index, "threads.py", text), 1500, ALL, ["near"]))
+    # a word most of the methods' parameters share (``item``) tells none apart
+    assert members("def to_thread(item):\n    return loop.@\n")[0] == "m00"
+
+
+def test_parameter_words_are_the_names_after_the_first_bracket():
+    from fim_server.core.repo.suggested import parameter_words
+
+    class Entry:
+        def rendered(self, j):
+            return ["def run_in_executor(self, executor, func, *args, **call_kwargs):\n    pass", "async def get(cls):",
+                    "class Loop:"][j], 0
+
+    assert parameter_words(Entry(), 0) == {"executor", "func", "call"}
+    assert parameter_words(Entry(), 1) == frozenset() and parameter_words(Entry(), 2) == frozenset()

@@ -434,7 +434,7 @@ def test_owner_members_are_the_plainly_sorted_first(package):
         modules = set(rng.sample(uses.receivers(), min(1, len(uses.receivers()))))
         expected, seen = [], set()
         for owner in [o for o in uses.receivers() if o not in modules][:MAX_OWNERS]:
-            found = sorted(suggested_members(index, words, chooser._classes_named, owner),
+            found = sorted(suggested_members(index, words, chooser._classes_named, owner, parameters=False),
                            key=lambda item: (item[0], item[1].path, item[2]))
             taken = 0
             for _, e, j in found:

@@ -1,16 +1,21 @@
 """The methods a receiver's name suggests, for ``selection.py``: ``self._loop``,
 ``event_loop`` and ``loop`` end with the word of ``...Loop`` classes, whose
 methods (public first, the most used first, those fitting the words near the
-cursor before all) are likely what follows ``loop.``."""
+cursor before all) are likely what follows ``loop.``. Right after ``loop.`` the
+method's parameters fit too: ``func_call = functools.partial(ctx.run, func, ...)``
+above ``return await loop.`` holds the ``func`` that ``run_in_executor(self,
+executor, func, *args)`` takes."""
 
 from __future__ import annotations
 
+from collections import Counter
 from itertools import chain
+import re
 from typing import TYPE_CHECKING, Callable
 
 from fim_server.core.repo.index import FileEntry, last_word
 from fim_server.core.repo.members import class_methods
-from fim_server.core.repo.relevance import by_name_and_words
+from fim_server.core.repo.relevance import MAX_SHARING, by_name_and_words, parts
 
 if TYPE_CHECKING:
     from fim_server.core.repo.index import RepoIndex
@@ -36,20 +41,55 @@ def methods_of_classes(index: "RepoIndex", classes_named: Callable, word: str) -
     return index.memo(("methods of classes", word), methods)
 
 
+_PARAMETERS = re.compile(r"\((.*)")  # a signature's line from its first bracket
+_PARAMETER = re.compile(r"(?:^|,)\s*\**([A-Za-z_$][\w$]*)")  # each name after a comma (``*args`` -> ``args``)
+_NOT_PARAMETERS = frozenset(("self", "cls", "this"))
+
+
+def parameter_words(entry: FileEntry, j: int) -> frozenset[str]:
+    """The words of the parameter names on the first line of definition ``j``
+    (``def run_in_executor(self, executor, func, *args):`` -> executor, func)."""
+    m = _PARAMETERS.search(entry.rendered(j)[0].split("\n", 1)[0])
+    names = [n for n in _PARAMETER.findall(m.group(1)) if n not in _NOT_PARAMETERS] if m is not None else []
+    return frozenset().union(*(parts(n) for n in names))
+
+
 def suggested_members(index: "RepoIndex", words: "Words", classes_named: Callable, owner: str,
-                      partial: str = "") -> list[tuple[tuple, FileEntry, int]]:
+                      partial: str = "", parameters: bool = True) -> list[tuple[tuple, FileEntry, int]]:
     """Methods of the classes whose name ends with ``owner``'s (``_loop`` ->
     ``...Loop``) starting with ``partial``, with their rank key: fitting the
-    near words first, then public, then the most used."""
-    methods = [m for m in methods_of_classes(index, classes_named, last_word(owner)) if m[2].startswith(partial)]
+    near words first (by their name, and with ``parameters``, for ``owner.``
+    right before the cursor, by their parameters' names: a word counts when at
+    most MAX_SHARING of the methods' parameters have it), then public, then the
+    most used."""
+    word = last_word(owner)
+    methods = [m for m in methods_of_classes(index, classes_named, word) if m[2].startswith(partial)]
     fit = words.among(name for _, _, name, _ in methods)
+    if parameters:
+        _fit_parameters(index, classes_named, word, methods, words, fit)
     return [((-fit[name], name.startswith("_"), -frequency, name), entry, j) for entry, j, name, frequency in methods]
+
+
+def _fit_parameters(index: "RepoIndex", classes_named: Callable, word: str, methods: list, words: "Words",
+                    fit: dict[str, int]) -> None:
+    """Adds to ``fit`` one per near word in a method's parameter names that at
+    most MAX_SHARING of the methods with such words have (each method's
+    parameter words kept while the index stays the same)."""
+    params = index.memo(("parameter words", word), lambda: {
+        (entry.path, j): parameter_words(entry, j) for entry, j, _, _ in methods_of_classes(index, classes_named, word)})
+    near: dict[str, frozenset[str]] = {}
+    for entry, j, name, _ in methods:
+        if found := params[(entry.path, j)] & words.words:
+            near[name] = near.get(name, frozenset()) | found
+    sharing = Counter(w for found in near.values() for w in found)
+    for name, found in near.items():
+        fit[name] += sum(1 for w in found if sharing[w] <= MAX_SHARING)
 
 
 def owner_members(index: "RepoIndex", uses: "Uses", modules: set[str], words: "Words",
                   classes_named: Callable) -> list[tuple[FileEntry, int]]:
     """Near ``owner.name`` uses (``loop.call_soon``): the first PER_OWNER methods
-    by ``suggested_members``'s rank (then path and index) of the classes the
+    by ``suggested_members``'s rank by their names (parameters left out: measured, they changed nothing) (then path and index) of the classes the
     first MAX_OWNERS owners' names suggest, one of each name, none the file
     defines. Without scoring every method: the fitting ones sorted ahead of the
     order the rest keep while the index stays the same."""
