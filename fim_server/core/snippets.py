@@ -58,11 +58,27 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b)
 
 
-def display_path(uri: str) -> str:
-    """The last parts of a URI's path, as a reader knows the file."""
+SHOWN_PARTS = 3  # a snippet's file is named by the last parts of its path
+
+
+def display_path(uri: str, roots: tuple[str, ...] = ()) -> str:
+    """The last SHOWN_PARTS parts of a URI's path, as a reader knows the file;
+    of a file in one of the workspace folders ``roots``, of its path in that
+    folder (``asyncio/base_events.py`` in the folder ``asyncio`` is
+    ``base_events.py``, as the code imports it; with several folders, the
+    folder's name first): never longer than the plain last parts, and each
+    character a header does not take, a definition may."""
     parsed = urlparse(uri)
-    parts = [p for p in unquote(parsed.path).split("/") if p]
-    return "/".join(parts[-3:]) if parts else uri
+    path = unquote(parsed.path)
+    for root in roots:
+        if path.startswith(root.rstrip("/") + "/"):
+            inside = [p for p in path[len(root.rstrip("/")) + 1 :].split("/") if p]
+            if len(roots) > 1:
+                inside = [p for p in root.split("/") if p][-1:] + inside
+            if inside:
+                return "/".join(inside[-SHOWN_PARTS:])
+    parts = [p for p in path.split("/") if p]
+    return "/".join(parts[-SHOWN_PARTS:]) if parts else uri
 
 
 def around_cursor(prefix: str, suffix: str, lines: int = AROUND_LINES) -> str:
@@ -169,8 +185,10 @@ class SnippetIndex:
         recent: Iterable[tuple[str, int]] = (),
         may_send: Callable[[str], bool] = lambda uri: True,
         skip_lines: tuple[int, int] = (0, -1),
+        roots: tuple[str, ...] = (),
     ) -> tuple[Snippet, ...]:
-        """The best snippets within ``budget_chars`` (text plus a header line each).
+        """The best snippets within ``budget_chars`` (text plus a header line each,
+        naming the file by ``display_path`` with the workspace folders ``roots``).
 
         Other documents are cut into overlapping windows; recently edited regions
         (also of the current document, outside the lines ``skip_lines`` the prompt
@@ -186,7 +204,7 @@ class SnippetIndex:
         # Typing changes the words around the cursor a little at a time: while they
         # stay nearly the same and no other document changed, the last choice stands
         # (cheap, and the prompt's start stays the same for the prefix cache).
-        state = (current_uri, budget_chars, skip_lines[0] // WINDOW_LINES, recent,
+        state = (current_uri, budget_chars, skip_lines[0] // WINDOW_LINES, recent, roots,
                  tuple((u, s.version) for u, s in by_uri.items() if u != current_uri))
         last = self._last
         if last is not None and last[0] == state and similarity(last[1], target) >= REUSE_SIMILARITY:
@@ -236,12 +254,12 @@ class SnippetIndex:
         for snip in candidates:
             if any(c.uri == snip.uri and abs(c.start_line - snip.start_line) < WINDOW_LINES for c in chosen):
                 continue
-            cost = len(snip.text) + len(display_path(snip.uri)) + 16
+            cost = len(snip.text) + len(display_path(snip.uri, roots)) + 16
             if used + cost > budget_chars:
                 continue
             chosen.append(snip)
             used += cost
-        chosen = [replace(s, path=display_path(s.uri)) for s in chosen]
+        chosen = [replace(s, path=display_path(s.uri, roots)) for s in chosen]
         chosen.sort(key=lambda s: (s.path, s.start_line))
         result = tuple(chosen)
         self._last = (state, target, result)

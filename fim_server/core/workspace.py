@@ -205,6 +205,7 @@ class Workspace:
             recent=self.recent_edits,
             may_send=may_send,
             skip_lines=window,
+            roots=tuple(self.repo.roots) if self.repo is not None else (),
         )
         out = tuple((p.path, p.text) for p in definitions) + tuple((s.path, s.text) for s in chosen)
         if chooser is not None and "lexical" in self.repo_stages:

@@ -85,7 +85,7 @@ APP = "from pkg import tasks\n" + FILLER + "\n\ndef shutdown(loop):\n    \n"
 def room_for(index, lines: dict[str, list[str]]) -> int:
     """A budget with room for these one-line definitions of these files, and less
     than a line more."""
-    return sum(len(shown_path(index.roots[0] + "/" + path)) + HEADER_COST + sum(len(line) + 1 for line in found)
+    return sum(len(shown_path(index.roots[0] + "/" + path, tuple(index.roots))) + HEADER_COST + sum(len(line) + 1 for line in found)
                for path, found in lines.items()) + 8
 
 

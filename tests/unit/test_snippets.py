@@ -101,6 +101,30 @@ def test_display_path_and_commented_blocks():
     assert commented_blocks([("m.ts", "let a")], "//") == "// Path: m.ts\n// let a\n\n"
 
 
+def test_display_path_in_a_workspace_folder_is_the_path_there():
+    uri = "file:///usr/lib/python3.11/asyncio/base_events.py"
+    assert display_path(uri) == "python3.11/asyncio/base_events.py"
+    assert display_path(uri, ("/usr/lib/python3.11/asyncio",)) == "base_events.py"
+    # several folders: the folder's name first
+    assert display_path(uri, ("/srv/other", "/usr/lib/python3.11/asyncio")) == "asyncio/base_events.py"
+    # never longer than the plain last parts; a file outside every folder keeps them
+    deep = "file:///home/me/proj/src/pkg/sub/deep/m.py"
+    assert display_path(deep, ("/home/me/proj",)) == "sub/deep/m.py" == display_path(deep)
+    assert display_path(deep, ("/home/me/other", "/home/me/pro")) == "sub/deep/m.py"
+    assert display_path("file:///home/me/proj/x%20y.py", ("/home/me/proj/",)) == "x y.py"
+
+
+def test_open_document_snippets_name_files_by_their_path_in_the_workspace_folder():
+    index = SnippetIndex()
+    other = Source("file:///home/me/proj/pkg/helpers.py", 1, ["def parse_header(line):", "    return line.split(':')"],
+                   "python")
+    around = "header = parse_header(line)"
+    plain = index.collect("file:///home/me/proj/app.py", around, [other], budget_chars=500)
+    index.clear_choice()
+    inside = index.collect("file:///home/me/proj/app.py", around, [other], budget_chars=500, roots=("/home/me/proj",))
+    assert [s.path for s in plain] == ["proj/pkg/helpers.py"] and [s.path for s in inside] == ["pkg/helpers.py"]
+
+
 def test_request_carries_snippets_as_extra():
     ctx = ctx_at("x = █\n")
     from dataclasses import replace

@@ -93,9 +93,10 @@ def file_uri(path: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def shown_path(path: str) -> str:
-    """The path a prompt names a file of the index by."""
-    return display_path(file_uri(path))
+def shown_path(path: str, roots: tuple[str, ...] = ()) -> str:
+    """The path a prompt names a file of the index by (``display_path`` with the
+    index's folders ``roots``)."""
+    return display_path(file_uri(path), roots)
 
 
 class Texts:

@@ -109,7 +109,8 @@ class Chooser:
         if self._target[0] != cur.around:  # the same around for the definitions and the lexical windows
             self._target = (cur.around, lexical_words(cur.around))
         target = self._target[1]
-        state = (cur.path, budget, defs_budget, cur.line // REGION_LINES, stages, skip_files, self.index.removals)
+        state = (cur.path, budget, defs_budget, cur.line // REGION_LINES, stages, skip_files, self.index.removals,
+                 tuple(self.index.roots))
         generation, now = self.index.generation, time.monotonic()
         last = self._last.get(stages)
         # while files are added (the background walk puts one every few
@@ -212,6 +213,7 @@ class Chooser:
 
     def _choose(self, cur, budget, may_send, stages, skip_files, defs_budget, target) -> list[Picked]:
         index = self.index
+        roots = tuple(index.roots)  # the files are named by their path in the workspace folder
         allowed: dict[str, bool] = {}
 
         kin = family(cur.language) if cur.language else ""
@@ -248,7 +250,7 @@ class Chooser:
                 text, head = entry.rendered(def_index)
                 if len(text) > FULL_TEXT_CHARS:
                     text = text[:head]
-            cost = len(text) + 1 + (0 if entry.path in groups else len(shown_path(entry.path)) + HEADER_COST)
+            cost = len(text) + 1 + (0 if entry.path in groups else len(shown_path(entry.path, roots)) + HEADER_COST)
             if used + cost > limit:
                 return False
             used += cost
@@ -314,7 +316,7 @@ class Chooser:
             for entry, def_index in self._module_names(cur, uses, links):
                 take(entry, def_index, short=True)
         picks = [
-            Picked(shown_path(path), "\n".join(text for _, text in sorted(items)), "definitions", path, items[0][0])
+            Picked(shown_path(path, roots), "\n".join(text for _, text in sorted(items)), "definitions", path, items[0][0])
             for path, items in groups.items()
         ]
         if "lexical" in stages and target:
@@ -324,7 +326,7 @@ class Chooser:
                 if entry is None or not sendable(entry):
                     continue
                 text = entry.window_text(line).strip("\n")
-                name = shown_path(entry.path)
+                name = shown_path(entry.path, roots)
                 cost = len(text) + len(name) + HEADER_COST
                 if not text.strip() or used + cost > budget:
                     continue
