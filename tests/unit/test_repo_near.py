@@ -205,3 +205,14 @@ def test_parameter_words_are_the_names_after_the_first_bracket():
 
     assert parameter_words(Entry(), 0) == {"executor", "func", "call"}
     assert parameter_words(Entry(), 1) == frozenset() and parameter_words(Entry(), 2) == frozenset()
+
+
+def test_a_receiver_named_by_the_start_of_a_class_word_suggests_that_class(tmp_path):
+    index = indexed(tmp_path, {"futures.py": "class Future:\n    def set_result(self, result):\n        pass\n",
+                               "tasks.py": "class Task:\n    def get_coro(self):\n        pass\n"})
+    chooser = Chooser(index)
+    assert names(chooser._classes_named("fut")) == ["Future"] and names(chooser._classes_named("_fut")) == ["Future"]
+    assert names(chooser._classes_named("task")) == ["Task"]  # a whole word first: ``task`` is no start of another
+    assert chooser._classes_named("fu") == []  # two letters say too little
+    text = "def finish(value):\n    fut = make()\n    fut.@\n"
+    assert "def set_result(self, result):" in shown(chooser.choose(cursor_at(index, "app.py", text), 1500, ALL, ["near"]))

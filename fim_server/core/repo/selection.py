@@ -206,10 +206,19 @@ class Chooser:
 
     def _classes_named(self, owner: str) -> list[tuple[FileEntry, int]]:
         """Classes whose name ends with the last word of ``owner`` (``_loop``,
-        ``event_loop`` -> ``...Loop``), the shortest name first, three at most."""
+        ``event_loop`` -> ``...Loop``), or, with none, with a word it starts
+        (``fut`` -> ``...Future``, ``proto`` -> ``...Protocol``): the shortest
+        name first, three at most."""
         word = last_word(owner)
-        return self.index.memo(("classes", word), lambda: sorted(
-            self.index.classes_ending(word), key=lambda item: (len(item[0].definitions[item[1]].name), item[0].path, item[1]))[:3])
+        index = self.index
+
+        def named() -> list[tuple[FileEntry, int]]:
+            found = index.classes_ending(word)
+            if not found and len(word) >= 3:
+                found = [item for last in index.class_words if last.startswith(word) for item in index.classes_ending(last)]
+            return sorted(found, key=lambda item: (len(item[0].definitions[item[1]].name), item[0].path, item[1]))[:3]
+
+        return index.memo(("classes", word), named)
 
     def _choose(self, cur, budget, may_send, stages, skip_files, defs_budget, target) -> list[Picked]:
         index = self.index
