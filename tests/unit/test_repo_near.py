@@ -216,3 +216,35 @@ def test_a_receiver_named_by_the_start_of_a_class_word_suggests_that_class(tmp_p
     assert chooser._classes_named("fu") == []  # two letters say too little
     text = "def finish(value):\n    fut = make()\n    fut.@\n"
     assert "def set_result(self, result):" in shown(chooser.choose(cursor_at(index, "app.py", text), 1500, ALL, ["near"]))
+
+
+def test_in_turns_takes_a_few_of_each_kind_at_a_time_and_makes_each_when_first_asked():
+    from fim_server.core.repo.selection import TURN, in_turns
+
+    taken, made = [], []
+
+    def tier(name, n):
+        def make():
+            made.append(name)
+            return [(name, k) for k in range(n)]
+        return make
+
+    in_turns([tier("a", 10), tier("b", 1), tier("c", 6)], lambda *item: taken.append(item) or True, lambda: len(taken) < 50)
+    assert taken[:TURN] == [("a", k) for k in range(TURN)] and taken[TURN] == ("b", 0)
+    assert taken[TURN + 1 : 2 * TURN + 1] == [("c", k) for k in range(TURN)]
+    assert sorted(taken) == sorted([("a", k) for k in range(10)] + [("b", 0)] + [("c", k) for k in range(6)])
+    taken.clear(), made.clear()
+    in_turns([tier("a", 10), tier("b", 10)], lambda *item: taken.append(item) or True, lambda: len(taken) < TURN)
+    assert made == ["a"] and len(taken) == TURN  # no room left: the second kind is never made
+
+
+def test_the_kinds_of_near_evidence_take_turns_within_the_budget(tmp_path):
+    methods = "".join(f"    def method_number_{k:02d}(self, first_argument, second_argument):\n        pass\n\n" for k in range(16))
+    index = indexed(tmp_path, {"pkg/__init__.py": "", "pkg/loops.py": "class EventLoop:\n" + methods,
+                               "pkg/tasks.py": "def all_tasks(loop=None):\n    pass\n"})
+    text = ("from pkg import tasks\n\n\ndef shutdown(loop):\n    loop.method_number_00(1, 2)\n"
+            "    loop.method_number_01(1, 2)\n    @\n")
+    picks = shown(Chooser(index).choose(cursor_at(index, "app.py", text), 600, ALL, ["imports", "near"]))
+    # the loop's likely class has sixteen methods, more than the budget holds: they no longer crowd out
+    # the name of the module imported whole
+    assert "def all_tasks(loop=None):" in picks and "def method_number_02(" in picks

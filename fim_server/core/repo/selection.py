@@ -17,6 +17,7 @@ is reused as it is.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
 import os
 import re
 import time
@@ -49,6 +50,7 @@ REFRESH_S = 2.0  # a choice made before the index changed stands this long
 REGION_LINES = 16
 _RECEIVER = re.compile(r"([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)?$")
 MAX_MEMBERS = 12  # members shown for ``owner.`` before the cursor, or of the base classes
+TURN = 4  # items each kind of evidence gives in its turn (``in_turns``)
 NEAR_IMPORT = 100  # an imported name used this near the cursor (lines; below counts three times) comes first
 
 
@@ -283,12 +285,6 @@ class Chooser:
                     take(entry, def_index)
                 else:
                     far.append((entry, def_index))
-        if "near" in stages and room():  # what the cursor is about to name: an exception class, a member of ``owner.``
-            for found in (lambda: exception_classes(index, cur, uses, links, self._words), lambda: self._receiver(cur, links),
-                          lambda: self._voted(cur, uses),
-                          lambda: inherited_members(index, cur, uses, self._words) + self._owners(uses, links)):
-                for entry, def_index in found() if room() else ():
-                    take(entry, def_index, short=True)
         if "near" in stages and room():
             imported = frozenset(link.path for link in links)
             folder = os.path.dirname(cur.path)
@@ -310,20 +306,32 @@ class Chooser:
                     return None
                 return best(found)
 
-            # a name's pick depends on the file and its imports only: kept while the index stays the same
-            for entry, def_index in called_members(index, uses, self._words, best, (cur.path, imported)):
+            def near_picks():  # a name's pick depends on the file and its imports only: kept while the index stays the same
+                for _, name in uses.near():
+                    if (pick := index.memo(("near pick", name, cur.path, imported), lambda: near_pick(name))) is not None:
+                        yield (*pick, False)
+
+            short = lambda found: ((entry, def_index, True) for entry, def_index in found)  # noqa: E731
+            # what the cursor is about to name first, whole: an exception class after ``raise``, a member of ``owner.``
+            for entry, def_index in exception_classes(index, cur, uses, links, self._words) + self._receiver(cur, links):
                 take(entry, def_index, short=True)
-            for distance, name in uses.near() if room() else ():
-                if not room():
-                    break
-                pick = index.memo(("near pick", name, cur.path, imported), lambda: near_pick(name))
-                if pick is not None:
-                    take(*pick)
-        for entry, def_index in far:
-            take(entry, def_index, short=True)
-        if "imports" in stages and room():  # room left: the names of the modules imported whole (``events.``)
-            for entry, def_index in self._module_names(cur, uses, links):
+            # then the rest of the evidence in turns, a few of each at a time (what comes first in one kind is
+            # likelier than what comes last in another): the methods of the class each receiver near the cursor
+            # probably is, the inherited ones and those the receivers' names suggest, the members the file calls,
+            # the names near the cursor, the imported names used far from it, the names of the modules imported whole
+            tiers = [lambda: short(self._voted(cur, uses)),
+                     lambda: short(inherited_members(index, cur, uses, self._words) + self._owners(uses, links)),
+                     lambda: short(called_members(index, uses, self._words, best, (cur.path, imported))),
+                     near_picks, lambda: short(far)]
+            if "imports" in stages:
+                tiers.append(lambda: short(self._module_names(cur, uses, links)))
+            in_turns(tiers, take, room)
+        else:
+            for entry, def_index in far:
                 take(entry, def_index, short=True)
+            if "imports" in stages and room():  # room left: the names of the modules imported whole (``events.``)
+                for entry, def_index in self._module_names(cur, uses, links):
+                    take(entry, def_index, short=True)
         picks = [
             Picked(shown_path(path, roots), "\n".join(text for _, text in sorted(items)), "definitions", path, items[0][0])
             for path, items in groups.items()
@@ -342,6 +350,25 @@ class Chooser:
                 used += cost
                 picks.append(Picked(name, text, "lexical", entry.path, line))
         return picks
+
+
+def in_turns(tiers: list[Callable[[], Iterable[tuple]]], take: Callable[..., bool], room: Callable[[], bool]) -> None:
+    """``take(*item)`` TURN items of each of ``tiers`` (each made when first
+    asked for) in turns, until they are spent or there is no room left."""
+    running = [iter(()) for _ in tiers]
+    made = [False] * len(tiers)
+    alive = list(range(len(tiers)))
+    while alive:
+        for k in list(alive):
+            if not room():
+                return
+            if not made[k]:
+                running[k], made[k] = iter(tiers[k]()), True
+            batch = list(islice(running[k], TURN))
+            for item in batch:
+                take(*item)
+            if len(batch) < TURN:
+                alive.remove(k)
 
 
 def _import_candidates(index: RepoIndex, links: list[Link], uses: Uses):
