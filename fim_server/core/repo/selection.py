@@ -3,8 +3,13 @@
 1. ``imports``: definitions of the names the current file imports and uses (the
    uses nearest the cursor first);
 2. ``near``: definitions of identifiers near the cursor that the file does not
-   define itself (an unambiguous name, or the best of a few: imported file, same
-   folder, nearest path);
+   define itself: what the cursor is about to name first (an exception class,
+   the members of ``owner.``), then the other kinds of evidence in turns, a few
+   of each at a time (``in_turns``): the methods of the classes the receivers
+   near the cursor probably are, inherited ones, the members the file calls,
+   names near the cursor (an unambiguous name, or the best of a few: imported
+   file, same folder, nearest path), imported names used far away and the names
+   of the modules imported whole;
 3. ``lexical``: BM25 windows of other files sharing rare words with the code
    around the cursor (``lexical.py``).
 
