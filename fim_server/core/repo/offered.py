@@ -6,7 +6,6 @@ cursor, then those other files reach through the module (``tasks.all_tasks``:
 
 from __future__ import annotations
 
-from heapq import merge
 from typing import TYPE_CHECKING, Callable
 
 from fim_server.core.repo.imports import MODULE, Link
@@ -40,12 +39,28 @@ def module_names(index: "RepoIndex", words: "Words", path: str, uses: "Uses", li
         reached = member_uses(index, module, path)
         first = sorted(((_key(item, fit[name], reached), item) for name in fit for item in by_name[name]),
                        key=lambda pair: pair[0])
-        rest = ((key, item) for key, item in order if item[1] not in fit)
-        for j, (_, item) in enumerate(merge(first, rest, key=lambda pair: pair[0])):
-            if j >= MAX_NAMES:
-                break
+        for j, item in enumerate(_merged(first, order, fit)):
             turns.append(((j, rank), item[2], item[3]))
     return [(entry, i) for _, entry, i in sorted(turns, key=lambda turn: turn[0])]
+
+
+def _merged(first: list[tuple], order: list[tuple], fit: dict) -> list[tuple]:
+    """The first MAX_NAMES items of ``first`` and of the ``order`` items not in
+    ``fit``, both (key, item) sorted by key, merged by key (``first``'s on a tie):
+    ``heapq.merge`` without its per-item key calls."""
+    out: list[tuple] = []
+    i = 0
+    for key, item in order:
+        if item[1] in fit:
+            continue
+        while i < len(first) and first[i][0] <= key and len(out) < MAX_NAMES:
+            out.append(first[i][1])
+            i += 1
+        if len(out) >= MAX_NAMES:
+            return out
+        out.append(item)
+    out += [item for _, item in first[i : i + MAX_NAMES - len(out)]]
+    return out
 
 
 def _key(item: tuple, fit: int, reached) -> tuple:
