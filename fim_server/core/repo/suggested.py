@@ -89,10 +89,11 @@ def _fit_parameters(index: "RepoIndex", classes_named: Callable, word: str, meth
 def owner_members(index: "RepoIndex", uses: "Uses", modules: set[str], words: "Words",
                   classes_named: Callable) -> list[tuple[FileEntry, int]]:
     """Near ``owner.name`` uses (``loop.call_soon``): the first PER_OWNER methods
-    by ``suggested_members``'s rank by their names (parameters left out: measured, they changed nothing) (then path and index) of the classes the
-    first MAX_OWNERS owners' names suggest, one of each name, none the file
-    defines. Without scoring every method: the fitting ones sorted ahead of the
-    order the rest keep while the index stays the same."""
+    by ``suggested_members``'s rank without the parameters (measured here, they
+    changed nothing), then path and index, of the classes the first MAX_OWNERS
+    owners' names suggest, one of each name, none the file defines. Without
+    scoring every method: the fitting ones sorted ahead of the order the rest
+    keep while the index stays the same."""
     out: list[tuple[FileEntry, int]] = []
     seen: set[str] = set()
     for owner in [o for o in uses.receivers() if o not in modules][:MAX_OWNERS]:
