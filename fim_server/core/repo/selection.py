@@ -26,7 +26,7 @@ from itertools import islice
 import os
 import re
 import time
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from fim_server.core.repo import kept
 from fim_server.core.repo.called import called_members
@@ -331,12 +331,9 @@ class Chooser:
             if "imports" in stages:
                 tiers.append(lambda: short(self._module_names(cur, uses, links)))
             in_turns(tiers, take, room)
-        else:
-            for entry, def_index in far:
+        elif "imports" in stages and room():  # no near stage (``far`` is empty then): the modules' names with room left
+            for entry, def_index in self._module_names(cur, uses, links):
                 take(entry, def_index, short=True)
-            if "imports" in stages and room():  # room left: the names of the modules imported whole (``events.``)
-                for entry, def_index in self._module_names(cur, uses, links):
-                    take(entry, def_index, short=True)
         picks = [
             Picked(shown_path(path, roots), "\n".join(text for _, text in sorted(items)), "definitions", path, items[0][0])
             for path, items in groups.items()
@@ -360,15 +357,14 @@ class Chooser:
 def in_turns(tiers: list[Callable[[], Iterable[tuple]]], take: Callable[..., bool], room: Callable[[], bool]) -> None:
     """``take(*item)`` TURN items of each of ``tiers`` (each made when first
     asked for) in turns, until they are spent or there is no room left."""
-    running = [iter(()) for _ in tiers]
-    made = [False] * len(tiers)
+    running: list[Iterator[tuple] | None] = [None] * len(tiers)  # made when its first turn comes
     alive = list(range(len(tiers)))
     while alive:
         for k in list(alive):
             if not room():
                 return
-            if not made[k]:
-                running[k], made[k] = iter(tiers[k]()), True
+            if running[k] is None:
+                running[k] = iter(tiers[k]())
             batch = list(islice(running[k], TURN))
             for item in batch:
                 take(*item)
