@@ -219,7 +219,7 @@ def test_a_receiver_named_by_the_start_of_a_class_word_suggests_that_class(tmp_p
 
 
 def test_in_turns_takes_a_few_of_each_kind_at_a_time_and_makes_each_when_first_asked():
-    from fim_server.core.repo.selection import TURN, in_turns
+    from fim_server.core.repo.near import TURN, in_turns
 
     taken, made = [], []
 

@@ -3,13 +3,9 @@
 1. ``imports``: definitions of the names the current file imports and uses (the
    uses nearest the cursor first);
 2. ``near``: definitions of identifiers near the cursor that the file does not
-   define itself: what the cursor is about to name first (an exception class,
-   the members of ``owner.``), then the other kinds of evidence in turns, a few
-   of each at a time (``in_turns``): the methods of the classes the receivers
-   near the cursor probably are, inherited ones, the members the file calls,
-   names near the cursor (an unambiguous name, or the best of a few: imported
-   file, same folder, nearest path), imported names used far away and the names
-   of the modules imported whole;
+   define itself (``near.py``): what the cursor is about to name first (an
+   exception class, the members of ``owner.``), then the other kinds of
+   evidence in turns, a few of each at a time;
 3. ``lexical``: BM25 windows of other files sharing rare words with the code
    around the cursor (``lexical.py``).
 
@@ -22,22 +18,18 @@ is reused as it is.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import islice
-import os
 import re
 import time
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 from fim_server.core.repo import kept
-from fim_server.core.repo.called import called_members
 from fim_server.core.language import family
 from fim_server.core.repo.imports import ALL, MODULE, Link, imports_of, resolve
 from fim_server.core.repo.index import FileEntry, RepoIndex, last_word
 from fim_server.core.repo.lexical import words as lexical_words
-from fim_server.core.repo.inherited import inherited_members
 from fim_server.core.repo.members import voted_members
+from fim_server.core.repo.near import near_stage
 from fim_server.core.repo.offered import module_names
-from fim_server.core.repo.raising import exception_classes
 from fim_server.core.repo.suggested import owner_members, suggested_members
 from fim_server.core.repo.relevance import NEAR_AFTER, NEAR_BEFORE, Words
 from fim_server.core.repo.uses import Uses
@@ -45,7 +37,6 @@ from fim_server.core.repo.kept import file_uri, shown_path
 from fim_server.core.snippets import similarity
 
 STAGES = ("imports", "near", "lexical")
-MAX_AMBIGUOUS = 4  # a name defined in more files than this is too common to guess
 FULL_TEXT_CHARS = 260  # a definition longer than this is shown by its head only
 FULL_DEFINITIONS = 1  # the first chosen shows its body lines too; the rest one line each (more names fit)
 HEADER_COST = 16  # what a snippet's header costs besides its path
@@ -55,7 +46,6 @@ REFRESH_S = 2.0  # a choice made before the index changed stands this long
 REGION_LINES = 16
 _RECEIVER = re.compile(r"([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)?$")
 MAX_MEMBERS = 12  # members shown for ``owner.`` before the cursor, or of the base classes
-TURN = 4  # items each kind of evidence gives in its turn (``in_turns``)
 NEAR_IMPORT = 100  # an imported name used this near the cursor (lines; below counts three times) comes first
 
 
@@ -291,46 +281,7 @@ class Chooser:
                 else:
                     far.append((entry, def_index))
         if "near" in stages and room():
-            imported = frozenset(link.path for link in links)
-            folder = os.path.dirname(cur.path)
-
-            def best(found: list[tuple[FileEntry, int]]) -> tuple[FileEntry, int] | None:
-                """Of a name's definitions: in an imported file, the same folder, a function, the nearest path."""
-                return min(
-                    (item for item in found  # not a function nested in another: no other file calls it
-                     if item[0].path != cur.path and item[0].definitions[item[1]].kind != "nested"),
-                    key=lambda item: (item[0].path not in imported, os.path.dirname(item[0].path) != folder,
-                                      item[0].definitions[item[1]].kind == "method", _path_distance(item[0].path, cur.path),
-                                      item[0].path, item[1]),
-                    default=None,
-                )
-
-            def near_pick(name: str) -> tuple[FileEntry, int] | None:
-                found = index.named(name)
-                if not found or len({e.path for e, _ in found}) > MAX_AMBIGUOUS:
-                    return None
-                return best(found)
-
-            def near_picks():  # a name's pick depends on the file and its imports only: kept while the index stays the same
-                for _, name in uses.near():
-                    if (pick := index.memo(("near pick", name, cur.path, imported), lambda: near_pick(name))) is not None:
-                        yield (*pick, False)
-
-            short = lambda found: ((entry, def_index, True) for entry, def_index in found)  # noqa: E731
-            # what the cursor is about to name first, whole: an exception class after ``raise``, a member of ``owner.``
-            for entry, def_index in exception_classes(index, cur, uses, links, self._words) + self._receiver(cur, links):
-                take(entry, def_index, short=True)
-            # then the rest of the evidence in turns, a few of each at a time (what comes first in one kind is
-            # likelier than what comes last in another): the methods of the class each receiver near the cursor
-            # probably is, the inherited ones and those the receivers' names suggest, the members the file calls,
-            # the names near the cursor, the imported names used far from it, the names of the modules imported whole
-            tiers = [lambda: short(self._voted(cur, uses)),
-                     lambda: short(inherited_members(index, cur, uses, self._words) + self._owners(uses, links)),
-                     lambda: short(called_members(index, uses, self._words, best, (cur.path, imported))),
-                     near_picks, lambda: short(far)]
-            if "imports" in stages:
-                tiers.append(lambda: short(self._module_names(cur, uses, links)))
-            in_turns(tiers, take, room)
+            near_stage(self, cur, uses, links, far, "imports" in stages, take, room)
         elif "imports" in stages and room():  # no near stage (``far`` is empty then): the modules' names with room left
             for entry, def_index in self._module_names(cur, uses, links):
                 take(entry, def_index, short=True)
@@ -352,24 +303,6 @@ class Chooser:
                 used += cost
                 picks.append(Picked(name, text, "lexical", entry.path, line))
         return picks
-
-
-def in_turns(tiers: list[Callable[[], Iterable[tuple]]], take: Callable[..., bool], room: Callable[[], bool]) -> None:
-    """``take(*item)`` TURN items of each of ``tiers`` (each made when first
-    asked for) in turns, until they are spent or there is no room left."""
-    running: list[Iterator[tuple] | None] = [None] * len(tiers)  # made when its first turn comes
-    alive = list(range(len(tiers)))
-    while alive:
-        for k in list(alive):
-            if not room():
-                return
-            if running[k] is None:
-                running[k] = iter(tiers[k]())
-            batch = list(islice(running[k], TURN))
-            for item in batch:
-                take(*item)
-            if len(batch) < TURN:
-                alive.remove(k)
 
 
 def _import_candidates(index: RepoIndex, links: list[Link], uses: Uses):
@@ -427,13 +360,3 @@ def _best_in(entry: FileEntry, name: str) -> int | None:
     if not found:
         return None
     return min(found, key=lambda i: (entry.definitions[i].kind in ("method", "nested"), i))
-
-
-def _path_distance(a: str, b: str) -> int:
-    pa, pb = a.split("/"), b.split("/")
-    common = 0
-    for x, y in zip(pa, pb):
-        if x != y:
-            break
-        common += 1
-    return len(pa) + len(pb) - 2 * common
