@@ -3,13 +3,15 @@ calls ``self._proactor.recv(...)`` in one method likely calls ``recv_into`` or
 ``recv`` again in the next, and ``.create_future()`` three times likely a fourth;
 the definitions of the names it uses as ``x.name`` in the code around the cursor
 (hundreds of lines), the most used first, unless many classes define the name or
-it is a method of the language's built-in types (``.append``, ``.get``)."""
+it is a method of the language's built-in types (``.append``, ``.get``:
+``relevance.BUILTIN_METHODS``)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
 from fim_server.core.repo.index import FileEntry
+from fim_server.core.repo.relevance import BUILTIN_METHODS
 
 if TYPE_CHECKING:
     from fim_server.core.repo.index import RepoIndex
@@ -19,12 +21,6 @@ if TYPE_CHECKING:
 MAX_CALLED = 10
 MAX_FILES = 4  # a name defined in more files than this says too little about which one is meant
 MAX_LOOKED = 24  # the most used names looked up
-# methods of Python's and JavaScript's built-in types: ``parts.append`` is the list's
-_BUILTIN = frozenset(
-    name for kind in (str, bytes, bytearray, list, dict, set, frozenset, tuple, int, float, object, type, BaseException)
-    for name in dir(kind)
-) | frozenset("push pop shift unshift map filter reduce forEach slice splice concat join indexOf includes keys values "
-              "entries length toString call apply bind then catch finally has get set delete add size next".split())
 
 
 def called_members(index: "RepoIndex", uses: "Uses", words: "Words", best: Callable,
@@ -43,7 +39,7 @@ def called_members(index: "RepoIndex", uses: "Uses", words: "Words", best: Calla
 
     out = []
     wanted = [(n, name) for name, n in words.calls.items()
-              if name not in uses.local and name not in _BUILTIN and not name.startswith("__") and len(name) > 2]
+              if name not in uses.local and name not in BUILTIN_METHODS and not name.startswith("__") and len(name) > 2]
     for _, name in sorted(wanted, key=lambda item: (-item[0], item[1]))[:MAX_LOOKED]:
         chosen = pick(name) if key is None else index.memo(("called pick", name, *key), lambda: pick(name))
         if chosen is not None:

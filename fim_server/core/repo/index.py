@@ -17,7 +17,6 @@ import logging
 import os
 import posixpath
 import queue
-import re
 import sys
 import threading
 import time
@@ -28,6 +27,8 @@ from fim_server.core.repo.imports import Import, imports_of, module_stems
 from fim_server.core.repo.lexical import WINDOW_LINES, Lexical
 from fim_server.core.repo.parse_child import ChildParser, definitions_of
 from fim_server.core.repo.qualified import count_in, qualified_uses
+from fim_server.core.repo.receivers import receiver_calls
+from fim_server.core.repo.relevance import last_word
 from fim_server.core.repo.walker import Ignores, admissible, read_text, release_freed_memory, walk
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ class RepoIndex:
         self.class_words: dict[str, set[int]] = {}
         self.lexical = Lexical()
         self.qualified: dict[str, Any] = {}  # module key -> Counter of member name -> ``owner.name`` uses (qualified.py)
+        self.receivers: dict[str, Any] = {}  # receiver word -> Counter of member name -> ``owner.name(`` calls (receivers.py)
         self._stems: dict[str, set[str]] = {}
         self._folders: dict[str, set[str]] = {}
         self._go: dict[str, str | None] = {}
@@ -122,6 +124,7 @@ class RepoIndex:
             self._folders.setdefault(posixpath.dirname(entry.path), set()).add(entry.path)
             self.lexical.add(entry.file_id, lines)
             count_in(self.qualified, qualified_uses(entry.text, entry.imports), 1)  # a few str.find
+            count_in(self.receivers, receiver_calls(entry.text), 1)
             self.generation += 1
 
     def remove(self, path: str) -> bool:
@@ -162,6 +165,7 @@ class RepoIndex:
         self._folders.get(posixpath.dirname(path), set()).discard(path)
         self.lexical.remove(entry.file_id)
         count_in(self.qualified, qualified_uses(entry.text, entry.imports), -1)
+        count_in(self.receivers, receiver_calls(entry.text), -1)
         return True
 
     def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
@@ -231,15 +235,6 @@ class RepoIndex:
 
     def __len__(self) -> int:
         return len(self.files)
-
-
-_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
-
-
-def last_word(name: str) -> str:
-    """The last word of a name, lower case: ``AbstractEventLoop`` and ``event_loop`` -> ``loop``."""
-    words = _WORDS.findall(name)
-    return words[-1].lower() if words else name.lower()
 
 
 def _norm(path: str) -> str:

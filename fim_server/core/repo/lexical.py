@@ -20,6 +20,7 @@ WINDOW_LINES = 16
 MAX_DF_SHARE = 0.02  # a word in more windows than this share says little (self, return, ...)
 MIN_MAX_DF = 64
 MAX_QUERY_WORDS = 32
+RANKED_KEPT = 64  # windows of the last query's ranking kept (the near stage and the lexical stage ask the same)
 K1, B = 1.2, 0.75
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 
@@ -38,6 +39,8 @@ class Lexical:
         self.dead_windows = 0
         self.live_windows = 0
         self.total_len = 0
+        self.changes = 0  # bumped by every add, removal and compaction: a kept ranking is stale
+        self._ranked: tuple | None = None  # (changes, query, how many, the best (window id, raw score) first)
 
     def add(self, file_id: int, lines: list[str]) -> None:
         """The windows of a file (its lines without terminators)."""
@@ -63,6 +66,7 @@ class Lexical:
                 else:
                     ids.append(wid)
         self.live.add(file_id)
+        self.changes += 1
 
     def frequency(self, word: str) -> int:
         """In how many windows ``word`` is."""
@@ -73,6 +77,7 @@ class Lexical:
         if file_id not in self.live:
             return
         self.live.discard(file_id)
+        self.changes += 1
         gone = sum(1 for f in self.window_file if f == file_id)
         self.dead_windows += gone
         self.live_windows -= gone
@@ -94,10 +99,24 @@ class Lexical:
                 postings[word] = kept[0] if len(kept) == 1 else kept
         self.postings = postings
         self.dead_windows = 0
+        self.changes += 1
 
     def search(self, query: Iterable[str], skip_files: set[int], limit: int = 8) -> list[tuple[float, int, int]]:
         """The best windows for the query words: (score, file id, first line),
-        best first; windows of ``skip_files`` left out."""
+        best first; windows of ``skip_files`` left out. The ranking of the last
+        query is kept while the windows stay the same (asked again with other
+        files left out: one ranking per request)."""
+        query = query if isinstance(query, frozenset) else frozenset(query)
+        wanted = limit * 8
+        kept = self._ranked
+        if kept is not None and kept[0] == self.changes and kept[1] == query and kept[2] >= wanted:
+            return self._finish(kept[3][:wanted], skip_files, limit)
+        best = self._rank(query, max(wanted, RANKED_KEPT))
+        self._ranked = (self.changes, query, max(wanted, RANKED_KEPT), best)
+        return self._finish(best[:wanted], skip_files, limit)
+
+    def _rank(self, query: frozenset[str], many: int) -> list[tuple[int, float]]:
+        """(window id, summed idf) of the ``many`` best windows, best first."""
         n = max(1, self.live_windows)
         max_df = max(MIN_MAX_DF, int(n * MAX_DF_SHARE))
         scored_words = []
@@ -116,10 +135,12 @@ class Lexical:
             idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
             for wid in ids:
                 scores[wid] = get(wid, 0.0) + idf
-        if not scores:
-            return []
+        return sorted(scores.items(), key=itemgetter(1), reverse=True)[:many]  # ties in order (heapq.nlargest's too)
+
+    def _finish(self, best: list[tuple[int, float]], skip_files: set[int], limit: int) -> list[tuple[float, int, int]]:
+        """``search``'s answer from the ranked windows: scored with their length, ``skip_files``' left out."""
+        n = max(1, self.live_windows)
         average = self.total_len / n if n else 1.0
-        best = sorted(scores.items(), key=itemgetter(1), reverse=True)[: limit * 8]  # ties in order (heapq.nlargest's too)
         out = []
         live, window_file, window_len, window_line = self.live, self.window_file, self.window_len, self.window_line
         for wid, raw in best:

@@ -42,21 +42,11 @@ def voted_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", classes_named
     comes first, then the nearest; names bound to ``modules`` are not receivers.
     Of a class's methods, those sharing ``words`` with the code near the cursor
     come first."""
-    receivers = uses.member_names()
-    # an attribute's type is the same in every method: ``self._loop.name`` anywhere
-    # in the block around the cursor votes too (after the receivers near the cursor)
-    for owner, name in _ATTRIBUTE_CALL.findall(uses.block):
-        names = receivers.setdefault(owner, {})
-        names.setdefault(name, FAR)
-    m = _RECEIVER_CALL.search(cur.line_prefix)
-    at_cursor = m.group(1) if m is not None else None
-    if at_cursor is not None:
-        receivers.setdefault(at_cursor, {})
-    order = sorted(receivers, key=lambda r: (r != at_cursor, min(receivers[r].values(), default=0), r))
+    receivers, order = receivers_near(cur, uses, modules)
     out: list[tuple[FileEntry, int]] = []
     seen: set[str] = set()
     shown: set[tuple[str, int]] = set()
-    for owner in [o for o in order if o not in ("self", "this", "cls") and o not in modules][:MAX_RECEIVERS]:
+    for owner in order[:MAX_RECEIVERS]:
         if len(shown) >= MAX_VOTED:
             break
         score: dict[tuple[str, int], float] = {}
@@ -94,6 +84,31 @@ def voted_members(index: "RepoIndex", cur: "Cursor", uses: "Uses", classes_named
     return out
 
 
+def receivers_near(cur: "Cursor", uses: "Uses", modules: frozenset[str]) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """The receivers near the cursor (receiver -> {member: distance}, from
+    ``uses.member_names``) and their order: the one right before the cursor
+    first, then the nearest. ``self.owner.name`` anywhere in the block counts
+    too, after them (an attribute's type is the same in every method). ``self``,
+    ``this``, ``cls`` and names bound to ``modules`` are not receivers of a
+    class; kept on ``uses`` (asked by more than one kind of evidence)."""
+    key = (cur.line_prefix, modules)
+    kept_here = uses.kept.get("receivers near")
+    if kept_here is not None and kept_here[0] == key:
+        return kept_here[1]
+    receivers = uses.member_names()
+    for owner, name in _ATTRIBUTE_CALL.findall(uses.block):
+        names = receivers.setdefault(owner, {})
+        names.setdefault(name, FAR)
+    m = _RECEIVER_CALL.search(cur.line_prefix)
+    at_cursor = m.group(1) if m is not None else None
+    if at_cursor is not None:
+        receivers.setdefault(at_cursor, {})
+    order = sorted(receivers, key=lambda r: (r != at_cursor, min(receivers[r].values(), default=0), r))
+    found = receivers, [o for o in order if o not in ("self", "this", "cls") and o not in modules]
+    uses.kept["receivers near"] = (key, found)
+    return found
+
+
 def _top_methods(index: "RepoIndex", entry: FileEntry, i: int, local: set[str], words: "Words | None") -> list[tuple]:
     """The first MAX_VOTED_MEMBERS of the methods of class ``i`` the file does not
     define, dunder ones left out, as ``sorted`` orders (minus ``words.among``'s
@@ -123,16 +138,21 @@ def _ranked_methods(index: "RepoIndex", entry: FileEntry, i: int) -> tuple[list,
 
 def _method_classes(index: "RepoIndex", name: str) -> list[tuple[FileEntry, int]]:
     """(file, class) of each method named ``name`` defined in a class."""
-    out = []
-    for entry, j in index.named(name):
-        if entry.definitions[j].kind == "method":
-            k = _owner_class(entry, j)
-            if k is not None:
-                out.append((entry, k))
-    return out
+    return [(entry, k) for entry, _, k in methods_named(index, name) if k is not None]
 
 
-def _owner_class(entry: FileEntry, j: int) -> int | None:
+def methods_named(index: "RepoIndex", name: str) -> list[tuple[FileEntry, int, int | None]]:
+    """(file, method, its class or None) of each method named ``name``, kept
+    while the index stays the same (finding a method's class walks back over the
+    methods before it). The caller holds the index's lock."""
+    def find() -> list[tuple[FileEntry, int, int | None]]:
+        return [(entry, j, owner_class(entry, j)) for entry, j in index.named(name)
+                if entry.definitions[j].kind == "method"]
+
+    return index.memo(("methods named", name), find)
+
+
+def owner_class(entry: FileEntry, j: int) -> int | None:
     """The class a method belongs to (methods follow their class in the list)."""
     defs = entry.definitions
     while j > 0 and (defs[j].kind == "method" or _nested(entry, j)):

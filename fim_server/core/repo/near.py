@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 from fim_server.core.repo.called import called_members
 from fim_server.core.repo.index import FileEntry
 from fim_server.core.repo.inherited import inherited_members
+from fim_server.core.repo.members import methods_named, receivers_near
 from fim_server.core.repo.raising import exception_classes
+from fim_server.core.repo.receivers import likely_receivers, receiver_members
+from fim_server.core.repo.similar import similar_calls
 
 if TYPE_CHECKING:
     from fim_server.core.repo.imports import Link
@@ -25,11 +28,12 @@ MAX_AMBIGUOUS = 4  # a name defined in more files than this is too common to gue
 TURN = 4  # items each kind of evidence gives in its turn (``in_turns``)
 
 
-def near_stage(chooser: "Chooser", cur: "Cursor", uses: "Uses", links: "list[Link]", far: list,
+def near_stage(chooser: "Chooser", cur: "Cursor", uses: "Uses", links: "list[Link]", far: list, target: set[str],
                with_modules: bool, take: Callable[..., bool], room: Callable[[], bool]) -> None:
     """``take`` the near stage's definitions while there is ``room``: ``far``
-    holds the imported names used far from the cursor; ``with_modules`` adds the
-    names of the modules the file imports whole."""
+    holds the imported names used far from the cursor, ``target`` the words of
+    the code around it (``lexical.words``); ``with_modules`` adds the names of
+    the modules the file imports whole."""
     index = chooser.index
     imported = frozenset(link.path for link in links)
     folder = os.path.dirname(cur.path)
@@ -56,15 +60,40 @@ def near_stage(chooser: "Chooser", cur: "Cursor", uses: "Uses", links: "list[Lin
             if (pick := index.memo(("near pick", name, cur.path, imported), lambda: near_pick(name))) is not None:
                 yield (*pick, False)
 
+    def classes_of(owner: str) -> set[tuple[str, int]]:
+        return {(entry.path, k) for entry, k in chooser._classes_named(owner)}
+
+    def called_on_receivers():
+        def pick(owner: str, name: str) -> tuple[FileEntry, int] | None:
+            """Of the methods named ``name``: one of a class named like ``owner`` (``_loop`` -> ``...Loop``) first."""
+            found = [item for item in methods_named(index, name) if item[0].path != cur.path]
+            if len(found) > 1:
+                named = classes_of(owner)
+                found = [item for item in found if (item[0].path, item[2]) in named] or found
+            return None if not found else found[0][:2] if len(found) == 1 else best([item[:2] for item in found])
+
+        receivers, order = receivers_near(cur, uses, chooser.modules)
+        likely = likely_receivers(cur.line_prefix, receivers, order, uses.assigned_near(), chooser.modules)
+        return short(receiver_members(index, likely, uses.local, pick))
+
+    def called_by_similar_code():
+        def pick(name: str) -> tuple[FileEntry, int] | None:
+            found = [(e, i) for e, i in index.named(name) if e.definitions[i].kind in ("method", "function")]
+            return best(found) if found and len({e.path for e, _ in found}) <= MAX_AMBIGUOUS else None
+
+        skip = {entry.file_id} if (entry := index.files.get(cur.path)) is not None else set()
+        return short(similar_calls(index, target, skip, uses.local, pick))
+
     short = lambda found: ((entry, def_index, True) for entry, def_index in found)  # noqa: E731
     words = chooser._words
     # what the cursor is about to name first, whole: an exception class after ``raise``, a member of ``owner.``
     for entry, def_index in exception_classes(index, cur, uses, links, words) + chooser._receiver(cur, links):
         take(entry, def_index, short=True)
     # then the rest in turns: the methods of the class each receiver near the cursor probably is, the
-    # inherited ones and those the receivers' names suggest, the members the file calls, the names near the
-    # cursor, the imported names used far from it, the names of the modules imported whole
-    tiers = [lambda: short(chooser._voted(cur, uses)),
+    # members the repository calls on receivers named like them, those the code most like the code around
+    # the cursor calls, the inherited methods and those the receivers' names suggest, the members the file
+    # calls, the names near the cursor, the imported names used far from it, the modules' names
+    tiers = [lambda: short(chooser._voted(cur, uses)), called_on_receivers, called_by_similar_code,
              lambda: short(inherited_members(index, cur, uses, words) + chooser._owners(uses, links)),
              lambda: short(called_members(index, uses, words, best, (cur.path, imported))),
              near_picks, lambda: short(far)]

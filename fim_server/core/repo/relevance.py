@@ -29,6 +29,20 @@ _STOP = frozenset(
 )
 
 
+# methods of Python's and JavaScript's built-in types: ``parts.append`` is the list's, not the repository's
+BUILTIN_METHODS = frozenset(
+    name for kind in (str, bytes, bytearray, list, dict, set, frozenset, tuple, int, float, object, type, BaseException)
+    for name in dir(kind)
+) | frozenset("push pop shift unshift map filter reduce forEach slice splice concat join indexOf includes keys values "
+              "entries length toString call apply bind then catch finally has get set delete add size next".split())
+
+
+def last_word(name: str) -> str:
+    """The last word of a name, lower case: ``AbstractEventLoop`` and ``event_loop`` -> ``loop``."""
+    words = _PARTS.findall(name)
+    return words[-1].lower() if words else name.lower()
+
+
 @lru_cache(maxsize=1 << 16)
 def parts(name: str) -> frozenset[str]:
     """The words of a name, lower case (``get_default_type`` -> default, type);

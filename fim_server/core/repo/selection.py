@@ -281,7 +281,7 @@ class Chooser:
                 else:
                     far.append((entry, def_index))
         if "near" in stages and room():
-            near_stage(self, cur, uses, links, far, "imports" in stages, take, room)
+            near_stage(self, cur, uses, links, far, target, "imports" in stages, take, room)
         elif "imports" in stages and room():  # no near stage (``far`` is empty then): the modules' names with room left
             for entry, def_index in self._module_names(cur, uses, links):
                 take(entry, def_index, short=True)

@@ -57,6 +57,7 @@ class Uses:
             self.local = set(_DEFINES.findall("\n" + cur.text))
         self._cache: dict[str, int | None] = {}
         self._near_rows: list | None = None
+        self.kept: dict[str, tuple] = {}  # what more than one kind of evidence asks of these uses (``members.receivers_near``)
         # the names the lines near the cursor define or assign (kept per line: ``_line_names``)
         for _, names in self._rows():
             self.local.update(names[3])
@@ -162,6 +163,15 @@ class Uses:
                 if name not in ("self", "this", "cls") and found.get(name, 1 << 30) > d:
                     found[name] = d
         return [n for _, n in sorted((d, n) for n, d in found.items())]
+
+    def assigned_near(self) -> dict[str, int]:
+        """name -> distance of the names the lines near the cursor define or assign."""
+        found: dict[str, int] = {}
+        for d, names in self._rows():
+            for name in names[3]:
+                if found.get(name, 1 << 30) > d:
+                    found[name] = d
+        return found
 
     def member_names(self) -> dict[str, dict[str, int]]:
         """receiver -> {name: distance} of each ``receiver.name`` (or
