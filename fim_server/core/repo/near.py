@@ -38,15 +38,24 @@ def near_stage(chooser: "Chooser", cur: "Cursor", uses: "Uses", links: "list[Lin
     imported = frozenset(link.path for link in links)
     folder = os.path.dirname(cur.path)
 
+    places: dict[str, tuple[bool, bool, int]] = {}  # per file: not imported, not in the same folder, distance
+
+    def place(path: str) -> tuple[bool, bool, int]:
+        found = places.get(path)
+        if found is None:
+            found = places[path] = (path not in imported, os.path.dirname(path) != folder, path_distance(path, cur.path))
+        return found
+
+    def rank(item: tuple[FileEntry, int]) -> tuple:
+        outside, elsewhere, distance = place(item[0].path)
+        return outside, elsewhere, item[0].definitions[item[1]].kind == "method", distance, item[0].path, item[1]
+
     def best(found: list[tuple[FileEntry, int]]) -> tuple[FileEntry, int] | None:
         """Of a name's definitions: in an imported file, the same folder, a function, the nearest path."""
         return min(
             (item for item in found  # not a function nested in another: no other file calls it
              if item[0].path != cur.path and item[0].definitions[item[1]].kind != "nested"),
-            key=lambda item: (item[0].path not in imported, os.path.dirname(item[0].path) != folder,
-                              item[0].definitions[item[1]].kind == "method", path_distance(item[0].path, cur.path),
-                              item[0].path, item[1]),
-            default=None,
+            key=rank, default=None,
         )
 
     def near_pick(name: str) -> tuple[FileEntry, int] | None:
