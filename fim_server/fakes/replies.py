@@ -114,6 +114,9 @@ class Reply:
         raw_chunk_size: size of the chunks ``raw_body`` is sent in.
         reset_after_chunks: streaming only: after this many pieces, close the
             connection with a TCP reset (RST) instead of a clean close.
+        drop_before_headers: close the connection right after reading the
+            request, before any byte of an answer: what a client sees when the
+            server closes a kept-alive connection just as the request goes out.
     """
 
     text: str | None = None
@@ -135,6 +138,7 @@ class Reply:
     raw_body: bytes | None = None
     raw_chunk_size: int = 64 * 1024
     reset_after_chunks: int | None = None
+    drop_before_headers: bool = False
 
     @classmethod
     def ok(cls, text: str, **kwargs: Any) -> Reply:

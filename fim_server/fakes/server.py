@@ -330,6 +330,8 @@ class FakeServer:
     # -- reply writers -------------------------------------------------------------------------
 
     async def _send(self, conn: Connection, req: RecordedRequest, reply: Reply | None, keep_alive: bool) -> None:
+        if reply is not None and reply.drop_before_headers:
+            await self._drop(conn, req)
         if reply is None:  # one of the dialect's other routes
             status, obj = self.routes()[req.path](req)
             return await self._send_json(conn, status, obj, keep_alive)

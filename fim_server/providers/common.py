@@ -161,13 +161,25 @@ class HttpProvider:
     ) -> Completion:
         headers = {"Accept": "application/json, text/event-stream, application/x-ndjson", **self.headers()}
         async with self.transport_errors(timeout_s):
-            async with self._client.stream(
-                "POST", self.base_url + path, json=body, headers=headers, timeout=request_timeout(timeout_s)
-            ) as response:
-                if response.status_code != 200:
-                    raw = await read_body(response, limit=ERROR_BODY_LIMIT)
-                    raise self.map_status(response.status_code, raw, response.headers)
-                return await read(response)
+            retried = False
+            while True:
+                answered = False
+                try:
+                    async with self._client.stream(
+                        "POST", self.base_url + path, json=body, headers=headers, timeout=request_timeout(timeout_s)
+                    ) as response:
+                        answered = True
+                        if response.status_code != 200:
+                            raw = await read_body(response, limit=ERROR_BODY_LIMIT)
+                            raise self.map_status(response.status_code, raw, response.headers)
+                        return await read(response)
+                except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+                    # closed before any byte of an answer: most likely a kept-alive connection the server
+                    # closed (idle too long) just as the request went out; sent once more, on a new
+                    # connection, and never again once an answer began
+                    if answered or retried:
+                        raise
+                    retried = True
 
     async def get_json(self, path: str, timeout_s: float, root: str | None = None) -> tuple[int, Any]:
         """A GET for checks (doctor, health): status and decoded body (None when not JSON).

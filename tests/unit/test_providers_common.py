@@ -71,3 +71,34 @@ async def test_every_streaming_provider_stops_early_and_reports_progress(name):
     assert completion.text == "value + 1\nnext" and completion.finish_reason == "early_stop"
     assert progress.pieces == ["value", " + 1\nnext"]
     assert elapsed < 1.0
+
+
+async def _requests_after(replies: list[Reply], stream: bool = False):
+    """The provider's answer (or error) to one request, and the fake's completion requests."""
+    from fim_server.providers import errors
+
+    with FakeDeepSeek(replies, default=Reply(text="late"), api_key="k") as fake:
+        async with httpx.AsyncClient() as client:
+            provider = DeepSeekProvider(Settings(base_url=fake.url, api_key="k"), client)
+            try:
+                answer = (await provider.complete(FimRequest("x = ", "\n", 16, stream=stream), 10)).text
+            except errors.ProviderError as exc:
+                answer = exc
+        return answer, [r.outcome for r in fake.completion_requests()]
+
+
+async def test_a_connection_closed_before_any_answer_is_sent_once_more():
+    """A kept-alive connection the server closes as the request goes out: sent again on a
+    new connection, once; the user sees the answer, not a "dropped" notice."""
+    answer, outcomes = await _requests_after([Reply(drop_before_headers=True), Reply(text="a + b")])
+    assert answer == "a + b" and outcomes == ["dropped", "completed"]
+
+
+async def test_closed_twice_before_any_answer_is_one_error_after_two_requests():
+    answer, outcomes = await _requests_after([Reply(drop_before_headers=True)] * 3)
+    assert "dropped mid-answer" in str(answer) and outcomes == ["dropped", "dropped"]  # never a third
+
+
+async def test_a_connection_closed_after_the_answer_began_is_not_sent_again():
+    answer, outcomes = await _requests_after([Reply(chunks=["a", " + b"], drop_after_chunks=1)], stream=True)
+    assert "dropped mid-answer" in str(answer) and outcomes == ["dropped"]
