@@ -69,8 +69,13 @@ def near_stage(chooser: "Chooser", cur: "Cursor", uses: "Uses", links: "list[Lin
             if (pick := index.memo(("near pick", name, cur.path, imported), lambda: near_pick(name))) is not None:
                 yield (*pick, False)
 
+    named_like: dict[str, set[tuple[str, int]]] = {}
+
     def classes_of(owner: str) -> set[tuple[str, int]]:
-        return {(entry.path, k) for entry, k in chooser._classes_named(owner)}
+        found = named_like.get(owner)
+        if found is None:
+            found = named_like[owner] = {(entry.path, k) for entry, k in chooser._classes_named(owner)}
+        return found
 
     def called_on_receivers():
         def pick(owner: str, name: str) -> tuple[FileEntry, int] | None:
