@@ -84,7 +84,11 @@ async def _requests_after(replies: list[Reply], stream: bool = False):
                 answer = (await provider.complete(FimRequest("x = ", "\n", 16, stream=stream), 10)).text
             except errors.ProviderError as exc:
                 answer = exc
-        return answer, [r.outcome for r in fake.completion_requests()]
+        found = fake.completion_requests()
+        for request in found:  # a drop is recorded before the close; an answer just after its last byte
+            if request.outcome is None:
+                request.completed.wait(3)
+        return answer, [r.outcome for r in found]
 
 
 async def test_a_connection_closed_before_any_answer_is_sent_once_more():
