@@ -58,8 +58,9 @@ def near_stage(chooser: "Chooser", cur: "Cursor", uses: "Uses", links: "list[Lin
             key=rank, default=None,
         )
 
-    def near_pick(name: str) -> tuple[FileEntry, int] | None:
-        found = index.named(name)
+    def near_pick(name: str, kinds: tuple[str, ...] = ()) -> tuple[FileEntry, int] | None:
+        """The best of a name's definitions (of ``kinds`` only, when given), unless too many files define it."""
+        found = [(e, i) for e, i in index.named(name) if e.definitions[i].kind in kinds] if kinds else index.named(name)
         if not found or len({e.path for e, _ in found}) > MAX_AMBIGUOUS:
             return None
         return best(found)
@@ -91,11 +92,8 @@ def near_stage(chooser: "Chooser", cur: "Cursor", uses: "Uses", links: "list[Lin
         return short(receiver_members(index, likely, uses.local, pick))
 
     def called_by_similar_code():
-        def pick(name: str) -> tuple[FileEntry, int] | None:
-            found = [(e, i) for e, i in index.named(name) if e.definitions[i].kind in ("method", "function")]
-            return best(found) if found and len({e.path for e, _ in found}) <= MAX_AMBIGUOUS else None
-
         skip = {entry.file_id} if (entry := index.files.get(cur.path)) is not None else set()
+        pick = lambda name: near_pick(name, ("method", "function"))  # noqa: E731
         return short(similar_calls(index, target, skip, uses.local, pick))
 
     short = lambda found: ((entry, def_index, True) for entry, def_index in found)  # noqa: E731

@@ -146,32 +146,28 @@ class Uses:
         at = self.cursor - self._near_first  # the cursor's line in the rows
         return frozenset().union(*(names[4] for _, names in rows[max(0, at - before) : at + after + 1]))
 
-    def near(self) -> list[tuple[int, str]]:
-        """(distance, name) of the identifiers near the cursor the file does not define."""
-        found: dict[str, int] = {}
-        for d, (idents, *_) in self._rows():
-            for name in idents:
-                if found.get(name, 1 << 30) > d:
-                    found[name] = d
-        return sorted((d, n) for n, d in found.items() if n not in self.local)
-
-    def receivers(self) -> list[str]:
-        """Names used as ``name.`` near the cursor (not ``self``/``this``), nearest first."""
-        found: dict[str, int] = {}
-        for d, (_, owners, *_) in self._rows():
-            for name in owners:
-                if name not in ("self", "this", "cls") and found.get(name, 1 << 30) > d:
-                    found[name] = d
-        return [n for _, n in sorted((d, n) for n, d in found.items())]
-
-    def assigned_near(self) -> dict[str, int]:
-        """name -> distance of the names the lines near the cursor define or assign."""
+    def _closest(self, column: int) -> dict[str, int]:
+        """name -> distance of its nearest line, for the names in ``column`` of
+        ``_line_names`` (0 identifiers, 1 receivers, 3 names defined or assigned)."""
         found: dict[str, int] = {}
         for d, names in self._rows():
-            for name in names[3]:
+            for name in names[column]:
                 if found.get(name, 1 << 30) > d:
                     found[name] = d
         return found
+
+    def near(self) -> list[tuple[int, str]]:
+        """(distance, name) of the identifiers near the cursor the file does not define."""
+        return sorted((d, n) for n, d in self._closest(0).items() if n not in self.local)
+
+    def receivers(self) -> list[str]:
+        """Names used as ``name.`` near the cursor (not ``self``/``this``), nearest first."""
+        found = self._closest(1)
+        return [n for _, n in sorted((d, n) for n, d in found.items() if n not in ("self", "this", "cls"))]
+
+    def assigned_near(self) -> dict[str, int]:
+        """name -> distance of the names the lines near the cursor define or assign."""
+        return self._closest(3)
 
     def member_names(self) -> dict[str, dict[str, int]]:
         """receiver -> {name: distance} of each ``receiver.name`` (or
