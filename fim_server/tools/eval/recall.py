@@ -22,6 +22,7 @@ import sys
 import time
 
 from fim_server.core.context import NoContext, cursor_context
+from fim_server.core.repo.relevance import BUILTIN_METHODS
 from fim_server.core.workspace import Workspace
 from fim_server.settings import Settings
 from fim_server.tools.folder import enterable, readable
@@ -68,12 +69,6 @@ _STRINGS = re.compile(r"""(?s)(\"\"\".*?(?:\"\"\"|\Z)|'\'\'.*?(?:'\'\'|\Z)|"[^"\
 _IDENTIFIER_NODES = frozenset({"identifier", "property_identifier", "field_identifier", "type_identifier",
                                "shorthand_property_identifier"})
 _BUILTINS = frozenset(dir(builtins))
-# methods of the built-in types (``items.append``, ``data.decode``) and of JavaScript's
-_BUILTIN_METHODS = frozenset(
-    name for kind in (str, bytes, bytearray, list, dict, set, frozenset, tuple, int, float, object, type, BaseException)
-    for name in dir(kind)
-) | frozenset("push pop shift unshift map filter reduce forEach slice splice concat join indexOf includes keys values "
-              "entries length toString call apply bind then catch finally has get set delete add size next".split())
 
 
 def code_names(source: str, start: int, end: int, language: str) -> list[str]:
@@ -134,7 +129,7 @@ def cross_file_names(workspace: Workspace, hole, own: str) -> tuple[str, ...]:
             continue
         if entry is not None and (bound_here(name, entry.text) or external_attribute(name, hole.truth, entry.text)):
             continue
-        if name in _BUILTIN_METHODS and _only_attribute(name, hole.truth):
+        if name in BUILTIN_METHODS and _only_attribute(name, hole.truth):
             continue  # most likely the built-in type's method (``parts.append``), not the repository's
         if any(e.path != own for e, _ in workspace.repo.named(name)):
             names.append(name)
